@@ -1,0 +1,53 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev lint format openapi check-openapi migrate bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+install-dev: $(BIN)/.installed-dev
+
+## Serve the API on SQLite (./debrief.db) at http://127.0.0.1:8000, migrations applied.
+run: install
+	$(BIN)/debrief migrate
+	$(BIN)/debrief serve --host $(HOST) --port $(PORT)
+
+migrate: install
+	$(BIN)/debrief migrate
+
+## The whole test suite (SQLite; set DEBRIEF_TEST_DATABASE_URL for PostgreSQL).
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff check --fix app tests bench migrations
+	$(BIN)/ruff format app tests bench migrations
+
+openapi: install
+	$(BIN)/debrief export-openapi
+
+check-openapi: install
+	$(BIN)/debrief export-openapi --check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,99 @@
+"""Authentication (Bearer API keys) and role checks for routes."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import repository
+from app.auth.keys import hash_key
+from app.auth.principal import Principal
+from app.db import Database
+from app.errors import BadRequest, Forbidden, Unauthorized
+from app.types import Role
+
+# Query parameters that would put a credential into logs, browser history and proxies.
+_CREDENTIAL_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth"})
+
+
+class KeyCache:
+    """Verified keys remembered for a few seconds, so a read costs one query, not two."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        expires, principal = entry
+        if expires < time.monotonic():
+            del self._entries[key_hash]
+            return None
+        return principal
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+
+    def forget(self) -> None:
+        """Drop everything: a key was revoked or a staff member deactivated here."""
+        self._entries.clear()
+
+
+def bearer_secret(request: Request) -> str:
+    if _CREDENTIAL_PARAMS.intersection(request.query_params.keys()):
+        raise BadRequest(
+            "API keys are accepted only in the Authorization header, never in the URL."
+        )
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+    return secret.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    secret = bearer_secret(request)
+    key_hash = hash_key(secret)
+    cache: KeyCache = request.app.state.key_cache
+    principal = cache.get(key_hash)
+    if principal is None:
+        db: Database = request.app.state.db
+        row = await repository.find_live_key(db, key_hash)
+        if row is None:
+            raise Unauthorized("This API key is not valid or has been revoked.")
+        principal = Principal(
+            key_id=row["id"], role=row["role"], staff_id=row["staff_id"], name=row["name"]
+        )
+        cache.put(key_hash, principal)
+    request.scope.setdefault("state", {})["principal"] = principal
+    return principal
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    allowed = frozenset(roles)
+
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"A {principal.role} key may not do this; it needs one of: "
+                f"{', '.join(sorted(allowed))}."
+            )
+        return principal
+
+    return check
+
+
+AnyKey = Annotated[Principal, Depends(authenticate)]
+AdminKey = Annotated[Principal, Depends(require_roles("admin"))]
+StaffKey = Annotated[Principal, Depends(require_roles("admin", "recruiter"))]
+AdminOrIntegration = Annotated[Principal, Depends(require_roles("admin", "integration"))]

@@ -1,0 +1,54 @@
+"""SQL for API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.models import ApiKey, Staff
+from app.repository import AnySelect, read_one
+
+_KEY_COLUMNS = (
+    ApiKey.id,
+    ApiKey.name,
+    ApiKey.role,
+    ApiKey.staff_id,
+    ApiKey.prefix,
+    ApiKey.created_at,
+    ApiKey.revoked_at,
+)
+
+
+async def find_live_key(db: Database, key_hash: str) -> RowMapping | None:
+    """The unrevoked key with this hash whose staff member (if any) is still active."""
+    stmt = (
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .where(
+            ApiKey.key_hash == key_hash,
+            ApiKey.revoked_at.is_(None),
+            (ApiKey.staff_id.is_(None)) | (Staff.active.is_(True)),
+        )
+    )
+    return await read_one(db, stmt)
+
+
+def select_keys() -> AnySelect:
+    return select(*_KEY_COLUMNS)
+
+
+async def count_live_admin_keys(
+    session: AsyncSession, *, excluding: uuid.UUID | None = None
+) -> int:
+    stmt = select(func.count()).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+    if excluding is not None:
+        stmt = stmt.where(ApiKey.id != excluding)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def count_keys(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(ApiKey))).scalar_one())

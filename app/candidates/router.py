@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.auth.dependencies import AnyKey
+from app.candidates import repository, service
+from app.candidates.schemas import CandidateCreate, CandidateOut, CandidatePatch
+from app.deps import DB, Now, Session
+from app.errors import NotFound, problem_responses
+from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.models import Candidate
+from app.repository import read_one, read_page
+from app.types import CandidateStatus, Email, ExternalId
+
+router = APIRouter(
+    prefix="/v1/candidates", tags=["candidates"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+@router.post(
+    "", status_code=201, response_model=CandidateOut, responses=problem_responses(409, 413)
+)
+async def create_candidate(
+    body: CandidateCreate, session: Session, now: Now, _: AnyKey
+) -> Response:
+    candidate = await service.create_candidate(session=session, data=body, now=now)
+    return object_response(
+        CandidateOut.model_validate(candidate),
+        version=candidate.version,
+        status=201,
+        location=f"/v1/candidates/{candidate.id}",
+    )
+
+
+@router.get("", response_model=Page[CandidateOut])
+async def list_candidates(
+    db: DB,
+    _: AnyKey,
+    status: CandidateStatus | None = None,
+    owner_id: uuid.UUID | None = None,
+    external_id: ExternalId | None = None,
+    email: Email | None = None,
+    job_search_active: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    stmt = repository.select_candidates(
+        status=status,
+        owner_id=owner_id,
+        external_id=external_id,
+        email=email,
+        job_search_active=job_search_active,
+    )
+    rows, next_cursor = await read_page(db, stmt, key=Candidate.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[CandidateOut](
+            items=[CandidateOut.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+    )
+
+
+@router.get("/{candidate_id}", response_model=CandidateOut, responses=problem_responses(404))
+async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, repository.select_candidates().where(Candidate.id == candidate_id))
+    if row is None:
+        raise NotFound(f"There is no candidate with id {candidate_id}.")
+    return object_response(CandidateOut.model_validate(row), version=row["version"])
+
+
+@router.patch(
+    "/{candidate_id}",
+    response_model=CandidateOut,
+    responses=problem_responses(404, 409, 412, 413, 428),
+)
+async def update_candidate(
+    candidate_id: uuid.UUID,
+    body: CandidatePatch,
+    session: Session,
+    now: Now,
+    _: AnyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    candidate, _changed = await service.update_candidate(
+        session=session, candidate_id=candidate_id, patch=body, if_match=if_match, now=now
+    )
+    return object_response(CandidateOut.model_validate(candidate), version=candidate.version)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.types import (
+    CandidateStatus,
+    Email,
+    ExternalId,
+    InputModel,
+    Name,
+    OutputModel,
+    Phone,
+    TimeZoneName,
+    WebUrl,
+)
+
+
+class CandidateCreate(InputModel):
+    external_id: ExternalId | None = Field(default=None, description="The CRM's id; unique.")
+    full_name: Name
+    email: Email | None = None
+    phone: Phone | None = Field(default=None, description="Stored in E.164, e.g. +447700900123.")
+    linkedin_url: WebUrl | None = None
+    owner_id: uuid.UUID | None = Field(default=None, description="The staff member who owns them.")
+    timezone: TimeZoneName | None = Field(
+        default=None, description="IANA name, e.g. Europe/London."
+    )
+    status: CandidateStatus = "active"
+    job_search_active: bool = True
+
+
+class CandidatePatch(InputModel):
+    external_id: ExternalId | None = None
+    full_name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    linkedin_url: WebUrl | None = None
+    owner_id: uuid.UUID | None = None
+    timezone: TimeZoneName | None = None
+    status: CandidateStatus | None = None
+    job_search_active: bool | None = None
+
+
+class CandidateOut(OutputModel):
+    id: uuid.UUID
+    external_id: str | None
+    full_name: str
+    email: str | None
+    phone: str | None
+    linkedin_url: str | None
+    owner_id: uuid.UUID | None
+    timezone: str | None
+    status: CandidateStatus
+    job_search_active: bool
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What is overdue for this candidate, e.g. `debrief_call_overdue`.",
+    )
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,60 @@
+"""Candidates: create and change them; their owner must be a staff member."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.candidates.schemas import CandidateCreate, CandidatePatch
+from app.changes import apply_changes, patch_values
+from app.errors import Conflict, ValidationFailed
+from app.http import require_if_match
+from app.models import Candidate
+from app.repository import external_id_taken, get_for_update
+from app.staff.repository import staff_exists
+
+
+async def _check_references(
+    session: AsyncSession, values: dict[str, Any], *, candidate_id: uuid.UUID | None
+) -> None:
+    external_id = values.get("external_id")
+    if external_id and await external_id_taken(
+        session, Candidate, external_id, excluding=candidate_id
+    ):
+        raise Conflict(f"A candidate with external_id {external_id!r} already exists.")
+    owner_id = values.get("owner_id")
+    if owner_id is not None and not await staff_exists(session, owner_id):
+        raise ValidationFailed.field("owner_id", "no staff member has this id")
+
+
+async def create_candidate(
+    *, session: AsyncSession, data: CandidateCreate, now: datetime
+) -> Candidate:
+    """Add a candidate."""
+    values = data.model_dump()
+    await _check_references(session, values, candidate_id=None)
+    candidate = Candidate(**values, created_at=now, updated_at=now)
+    session.add(candidate)
+    await session.flush()
+    return candidate
+
+
+async def update_candidate(
+    *,
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    patch: CandidatePatch,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[Candidate, list[str]]:
+    """Change a candidate (If-Match required); returns it with the fields that changed."""
+    candidate = await get_for_update(session, Candidate, candidate_id, "candidate")
+    require_if_match(if_match, candidate.version)
+    values = patch_values(patch, not_null=("full_name", "status", "job_search_active"))
+    await _check_references(session, values, candidate_id=candidate.id)
+    changed = apply_changes(candidate, values, now=now)
+    await session.flush()
+    return candidate, changed

@@ -1,0 +1,169 @@
+"""The `debrief` command: serve, migrate, create-key, export-openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from app.config import Settings, get_settings
+from app.db import Database, transaction
+from app.types import Role
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    name="debrief",
+    help="Debrief: post-interview follow-ups for recruitment agencies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        typer.echo(f"Configuration error:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.database_url, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+    from app.migrations import upgrade
+
+    settings = _settings()
+    asyncio.run(upgrade(settings.database_url))
+    typer.echo("Database schema is up to date.")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API. On a new install with no keys, first prints a new admin key."""
+    import uvicorn
+
+    from app.auth.service import bootstrap_admin_key
+    from app.clock import Clock
+
+    settings = _settings()
+
+    async def bootstrap(db: Database) -> str | None:
+        async with transaction(db) as session:
+            return await bootstrap_admin_key(session=session, now=Clock().now())
+
+    try:
+        secret = _with_database(settings, bootstrap)
+    except Exception as exc:  # the usual cause: migrations not applied yet
+        typer.echo(f"Cannot open the database ({type(exc).__name__}: {exc}).", err=True)
+        typer.echo("Run `debrief migrate` first.", err=True)
+        raise typer.Exit(1) from exc
+    if secret:
+        typer.echo("\n" + "=" * 72)
+        typer.echo("No API keys existed, so an admin key was created. It is shown ONCE:")
+        typer.echo(f"\n    {secret}\n")
+        typer.echo(f"Try:  curl -H 'Authorization: Bearer <key>' http://{host}:{port}/v1/staff")
+        typer.echo("=" * 72 + "\n")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@cli.command("create-key")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'CRM sync'.")],
+    role: Annotated[str, typer.Option(help="admin, recruiter or integration.")],
+    staff_id: Annotated[
+        str | None, typer.Option(help="Staff member (required for recruiter).")
+    ] = None,
+) -> None:
+    """Create an API key; the key alone is printed on the last line."""
+    import uuid
+
+    from app.auth.service import issue_key
+    from app.clock import Clock
+    from app.errors import AppError
+
+    if role not in ("admin", "recruiter", "integration"):
+        typer.echo("--role must be admin, recruiter or integration", err=True)
+        raise typer.Exit(2)
+    try:
+        staff_uuid = uuid.UUID(staff_id) if staff_id else None
+    except ValueError as exc:
+        typer.echo("--staff-id must be a staff member's id (a UUID)", err=True)
+        raise typer.Exit(2) from exc
+    settings = _settings()
+
+    async def work(db: Database) -> str:
+        async with transaction(db) as session:
+            key, secret = await issue_key(
+                session=session, name=name, role=role_value, staff_id=staff_uuid, now=Clock().now()
+            )
+            typer.echo(f"Created {role} key {key.id} ({key.prefix}…)", err=True)
+            return secret
+
+    role_value: Role = role  # type: ignore[assignment]
+    try:
+        secret = _with_database(settings, work)
+    except AppError as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(secret)
+
+
+@cli.command("export-openapi")
+def export_openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = Path(
+        "openapi/openapi.json"
+    ),
+    check: Annotated[bool, typer.Option(help="Fail if the file differs from the app.")] = False,
+) -> None:
+    """Write the OpenAPI document generated from the app (or check it is up to date)."""
+    from app.main import create_app
+
+    document = json.dumps(create_app(Settings()).openapi(), indent=2, ensure_ascii=False) + "\n"
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != document:
+            typer.echo(f"{output} is out of date: run `debrief export-openapi`.", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} matches the app.")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document)
+    typer.echo(f"Wrote {output}.")
+
+
+def main() -> None:
+    cli(prog_name="debrief")
+
+
+if __name__ == "__main__":
+    main()

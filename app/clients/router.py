@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from starlette.responses import Response
+
+from app.auth.dependencies import AnyKey
+from app.clients import service
+from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
+from app.deps import DB, Now, Session
+from app.errors import NotFound, problem_responses
+from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.models import Client
+from app.repository import read_one, read_page
+from app.types import ExternalId
+
+router = APIRouter(
+    prefix="/v1/clients", tags=["clients"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+@router.post("", status_code=201, response_model=ClientOut, responses=problem_responses(409, 413))
+async def create_client(body: ClientCreate, session: Session, now: Now, _: AnyKey) -> Response:
+    client = await service.create_client(session=session, data=body, now=now)
+    return object_response(
+        ClientOut.model_validate(client),
+        version=client.version,
+        status=201,
+        location=f"/v1/clients/{client.id}",
+    )
+
+
+@router.get("", response_model=Page[ClientOut])
+async def list_clients(
+    db: DB,
+    _: AnyKey,
+    external_id: ExternalId | None = None,
+    name: str | None = Query(default=None, max_length=200, description="Exact name."),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    stmt = select(Client.__table__)
+    if external_id is not None:
+        stmt = stmt.where(Client.external_id == external_id)
+    if name is not None:
+        stmt = stmt.where(Client.name == name)
+    rows, next_cursor = await read_page(db, stmt, key=Client.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[ClientOut](items=[ClientOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    )
+
+
+@router.get("/{client_id}", response_model=ClientOut, responses=problem_responses(404))
+async def get_client(client_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, select(Client.__table__).where(Client.id == client_id))
+    if row is None:
+        raise NotFound(f"There is no client with id {client_id}.")
+    return object_response(ClientOut.model_validate(row), version=row["version"])
+
+
+@router.patch(
+    "/{client_id}", response_model=ClientOut, responses=problem_responses(404, 409, 412, 413, 428)
+)
+async def update_client(
+    client_id: uuid.UUID,
+    body: ClientPatch,
+    session: Session,
+    now: Now,
+    _: AnyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    client = await service.update_client(
+        session=session, client_id=client_id, patch=body, if_match=if_match, now=now
+    )
+    return object_response(ClientOut.model_validate(client), version=client.version)

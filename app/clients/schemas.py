@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.types import ExternalId, InputModel, Name, OutputModel
+
+
+class ClientCreate(InputModel):
+    external_id: ExternalId | None = Field(default=None, description="The CRM's id; unique.")
+    name: Name
+
+
+class ClientPatch(InputModel):
+    external_id: ExternalId | None = None
+    name: Name | None = None
+
+
+class ClientOut(OutputModel):
+    id: uuid.UUID
+    external_id: str | None
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    version: int

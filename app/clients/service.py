@@ -1,0 +1,49 @@
+"""Clients: the employers candidates interview with."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.changes import apply_changes, patch_values
+from app.clients.schemas import ClientCreate, ClientPatch
+from app.errors import Conflict
+from app.http import require_if_match
+from app.models import Client
+from app.repository import external_id_taken, get_for_update
+
+
+async def _check_external_id(
+    session: AsyncSession, external_id: str | None, client_id: uuid.UUID | None
+) -> None:
+    if external_id and await external_id_taken(session, Client, external_id, excluding=client_id):
+        raise Conflict(f"A client with external_id {external_id!r} already exists.")
+
+
+async def create_client(*, session: AsyncSession, data: ClientCreate, now: datetime) -> Client:
+    """Add a client."""
+    await _check_external_id(session, data.external_id, None)
+    client = Client(**data.model_dump(), created_at=now, updated_at=now)
+    session.add(client)
+    await session.flush()
+    return client
+
+
+async def update_client(
+    *,
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    patch: ClientPatch,
+    if_match: str | None,
+    now: datetime,
+) -> Client:
+    """Rename a client or change its external id (If-Match required)."""
+    client = await get_for_update(session, Client, client_id, "client")
+    require_if_match(if_match, client.version)
+    values = patch_values(patch, not_null=("name",))
+    await _check_external_id(session, values.get("external_id"), client.id)
+    apply_changes(client, values, now=now)
+    await session.flush()
+    return client

@@ -1,0 +1,85 @@
+"""One settings class, read once from DEBRIEF_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a placeholder production refuses
+_PLACEHOLDER_SECRETS = {DEFAULT_SECRET, "changethis", "changeme", "secret", ""}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, sqlite:///) and pick the async driver."""
+    for prefix in (
+        "postgres://",
+        "postgresql://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DEBRIEF_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./debrief.db"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+
+    scheduler_enabled: bool = True
+    sweep_interval_seconds: int = Field(default=60, ge=1, le=3600)
+    webhook_delivery_enabled: bool = True
+    webhook_allow_private_targets: bool = False
+
+    # How long a verified API key is trusted without asking the database again; revoking
+    # a key takes effect at once on the replica that revoked it, within this on the others.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Region used to read phone numbers written without a +country code.
+    default_phone_region: str = Field(default="GB", pattern=r"^[A-Z]{2}$")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        url = normalise_database_url(value)
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("only sqlite (aiosqlite) and postgresql (asyncpg) are supported")
+        return url
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if secret in _PLACEHOLDER_SECRETS or len(secret) < 32:
+            problems.append("DEBRIEF_SECRET_KEY must be a random value of 32 characters or more")
+        if self.public_base_url.scheme != "https":
+            problems.append("DEBRIEF_PUBLIC_BASE_URL must be https in production")
+        if self.webhook_allow_private_targets:
+            problems.append("DEBRIEF_WEBHOOK_ALLOW_PRIVATE_TARGETS must not be true in production")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

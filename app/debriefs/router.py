@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from starlette.responses import Response
+
+from app.auth.dependencies import AnyKey
+from app.debriefs import service
+from app.debriefs.schemas import (
+    DebriefIn,
+    DebriefOut,
+    EmployerFeedbackIn,
+    EmployerFeedbackOut,
+    EmployerFeedbackPatch,
+)
+from app.deps import DB, Now, Session
+from app.errors import NotFound, problem_responses
+from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.models import Debrief, EmployerFeedback, Interview
+from app.repository import read_one, read_page
+
+router = APIRouter(
+    prefix="/v1/interviews/{interview_id}",
+    tags=["debriefs"],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+
+
+@router.post(
+    "/debrief",
+    response_model=DebriefOut,
+    status_code=201,
+    responses={
+        200: {"description": "An existing debrief was amended", "model": DebriefOut},
+        **problem_responses(409, 413),
+    },
+)
+async def record_debrief(
+    interview_id: uuid.UUID, body: DebriefIn, session: Session, now: Now, principal: AnyKey
+) -> Response:
+    """Record how the interview went (201); calling again amends the fields you send (200)."""
+    via: service.ReceivedVia = "integration" if principal.role == "integration" else "staff"
+    debrief, created, _changed = await service.record_debrief(
+        session=session, interview_id=interview_id, data=body, via=via, now=now
+    )
+    return object_response(
+        DebriefOut.model_validate(debrief),
+        version=debrief.version,
+        status=201 if created else 200,
+        location=f"/v1/interviews/{interview_id}/debrief",
+    )
+
+
+@router.get("/debrief", response_model=DebriefOut)
+async def get_debrief(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, select(Debrief.__table__).where(Debrief.interview_id == interview_id))
+    if row is None:
+        raise NotFound(f"Interview {interview_id} has no debrief yet (or does not exist).")
+    return object_response(DebriefOut.model_validate(row), version=row["version"])
+
+
+@router.post(
+    "/employer-feedback",
+    response_model=EmployerFeedbackOut,
+    status_code=201,
+    responses=problem_responses(413),
+)
+async def record_employer_feedback(
+    interview_id: uuid.UUID, body: EmployerFeedbackIn, session: Session, now: Now, _: AnyKey
+) -> Response:
+    """Record what the employer said. An `outcome` here is recorded on the interview too."""
+    feedback, _changes = await service.record_employer_feedback(
+        session=session, interview_id=interview_id, data=body, now=now
+    )
+    return object_response(
+        EmployerFeedbackOut.model_validate(feedback),
+        version=feedback.version,
+        status=201,
+        location=f"/v1/interviews/{interview_id}/employer-feedback/{feedback.id}",
+    )
+
+
+@router.get("/employer-feedback", response_model=Page[EmployerFeedbackOut])
+async def list_employer_feedback(
+    interview_id: uuid.UUID, db: DB, _: AnyKey, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    if await read_one(db, select(Interview.id).where(Interview.id == interview_id)) is None:
+        raise NotFound(f"There is no interview with id {interview_id}.")
+    stmt = select(EmployerFeedback.__table__).where(EmployerFeedback.interview_id == interview_id)
+    rows, next_cursor = await read_page(
+        db, stmt, key=EmployerFeedback.id, limit=limit, cursor=cursor
+    )
+    return json_response(
+        Page[EmployerFeedbackOut](
+            items=[EmployerFeedbackOut.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+    )
+
+
+@router.get("/employer-feedback/{feedback_id}", response_model=EmployerFeedbackOut)
+async def get_employer_feedback(
+    interview_id: uuid.UUID, feedback_id: uuid.UUID, db: DB, _: AnyKey
+) -> Response:
+    row = await read_one(
+        db,
+        select(EmployerFeedback.__table__).where(
+            EmployerFeedback.id == feedback_id, EmployerFeedback.interview_id == interview_id
+        ),
+    )
+    if row is None:
+        raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")
+    return object_response(EmployerFeedbackOut.model_validate(row), version=row["version"])
+
+
+@router.patch(
+    "/employer-feedback/{feedback_id}",
+    response_model=EmployerFeedbackOut,
+    responses=problem_responses(412, 413, 428),
+)
+async def update_employer_feedback(
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    body: EmployerFeedbackPatch,
+    session: Session,
+    now: Now,
+    _: AnyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    """Amend feedback, e.g. set `relayed_to_candidate_at` once you have passed it on."""
+    feedback = await service.update_employer_feedback(
+        session=session,
+        interview_id=interview_id,
+        feedback_id=feedback_id,
+        patch=body,
+        if_match=if_match,
+        now=now,
+    )
+    return object_response(EmployerFeedbackOut.model_validate(feedback), version=feedback.version)

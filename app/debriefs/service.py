@@ -1,0 +1,134 @@
+"""Debriefs (the candidate's account) and employer feedback, both attached to an interview."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.changes import apply_changes, patch_values
+from app.debriefs.schemas import DebriefIn, EmployerFeedbackIn, EmployerFeedbackPatch
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.http import require_if_match
+from app.models import Debrief, EmployerFeedback, Interview
+from app.repository import get_for_update
+
+ReceivedVia = Literal["staff", "integration", "candidate_link"]
+
+
+def _not_in_future(field: str, value: datetime | None, now: datetime) -> None:
+    if value is not None and value > now:
+        raise ValidationFailed.field(field, "cannot be in the future")
+
+
+def _debrief_values(data: DebriefIn) -> dict[str, Any]:
+    values = patch_values(data, not_null=("channel",))
+    if "salary_expectation" in values:
+        salary = data.salary_expectation
+        values.pop("salary_expectation")
+        values["salary_amount"] = salary.amount if salary else None
+        values["salary_currency"] = salary.currency if salary else None
+    if "challenging_questions" in values and values["challenging_questions"] is None:
+        values["challenging_questions"] = []
+    return values
+
+
+async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
+    result = await session.execute(select(Debrief).where(Debrief.interview_id == interview_id))
+    return result.scalar_one_or_none()
+
+
+async def record_debrief(
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    data: DebriefIn,
+    via: ReceivedVia,
+    now: datetime,
+) -> tuple[Debrief, bool, list[str]]:
+    """Record the debrief, or amend it if one exists. Returns (debrief, created, changed)."""
+    interview = await get_for_update(session, Interview, interview_id, "interview")
+    if interview.status == "cancelled":
+        raise Conflict("This interview was cancelled; there is nothing to debrief.")
+    if interview.starts_at > now:
+        raise Conflict("This interview has not started yet; record the debrief after it.")
+    _not_in_future("thank_you_sent_at", data.thank_you_sent_at, now)
+    values = _debrief_values(data)
+    debrief = await find_debrief(session, interview_id)
+    if debrief is None:
+        if "channel" not in values:
+            raise ValidationFailed.field("channel", "say how the debrief was given")
+        debrief = Debrief(
+            interview_id=interview_id,
+            received_at=now,
+            received_via=via,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        session.add(debrief)
+        await session.flush()
+        return debrief, True, sorted(values)
+    changed = apply_changes(debrief, values, now=now)
+    await session.flush()
+    return debrief, False, changed
+
+
+def record_outcome(interview: Interview, outcome: str, *, now: datetime) -> list[str]:
+    """Set an interview's outcome as the employer decided it."""
+    values: dict[str, Any] = {"outcome": outcome}
+    if outcome != "next_round":
+        values["next_stage"] = None
+    if outcome != interview.outcome:
+        values["outcome_recorded_at"] = now if outcome != "pending" else None
+    return apply_changes(interview, values, now=now)
+
+
+async def record_employer_feedback(
+    *, session: AsyncSession, interview_id: uuid.UUID, data: EmployerFeedbackIn, now: datetime
+) -> tuple[EmployerFeedback, list[str]]:
+    """Store what the employer said; an outcome in it is recorded on the interview too."""
+    interview = await get_for_update(session, Interview, interview_id, "interview")
+    received_at = data.received_at or now
+    _not_in_future("received_at", received_at, now)
+    _not_in_future("relayed_to_candidate_at", data.relayed_to_candidate_at, now)
+    feedback = EmployerFeedback(
+        interview_id=interview_id,
+        outcome=data.outcome,
+        strengths=data.strengths,
+        improvements=data.improvements,
+        received_at=received_at,
+        relayed_to_candidate_at=data.relayed_to_candidate_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(feedback)
+    interview_changes = []
+    if data.outcome is not None and data.outcome != "pending":
+        interview_changes = record_outcome(interview, data.outcome, now=now)
+    await session.flush()
+    return feedback, interview_changes
+
+
+async def update_employer_feedback(
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    patch: EmployerFeedbackPatch,
+    if_match: str | None,
+    now: datetime,
+) -> EmployerFeedback:
+    """Amend feedback, typically to record when it was relayed to the candidate."""
+    feedback = await session.get(EmployerFeedback, feedback_id)
+    if feedback is None or feedback.interview_id != interview_id:
+        raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")
+    require_if_match(if_match, feedback.version)
+    values = patch_values(patch, not_null=())
+    _not_in_future("relayed_to_candidate_at", values.get("relayed_to_candidate_at"), now)
+    apply_changes(feedback, values, now=now)
+    await session.flush()
+    return feedback

@@ -1,0 +1,40 @@
+"""Dependencies every router uses: the database, the request's transaction, the clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import Database
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    return request.app.state.clock.now()  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The write transaction the TransactionMiddleware opened for this request."""
+    session: AsyncSession | None = request.scope.get("state", {}).get("db_session")
+    if session is None:
+        raise RuntimeError("a write session is only available on POST, PUT, PATCH and DELETE")
+    return session
+
+
+DB = Annotated[Database, Depends(get_db)]
+Session = Annotated[AsyncSession, Depends(get_session)]
+Now = Annotated[datetime, Depends(get_now)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]

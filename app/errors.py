@@ -1,0 +1,293 @@
+"""Typed errors and the one place they become RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger("debrief.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://debrief.dev/problems/"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the field at fault, e.g. `items.3.email`.")
+    location: str = Field(description="`body`, `query`, `path` or `header`.")
+    message: str
+    type: str = Field(description="A machine-readable reason, e.g. `missing`, `value_error`.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Something went wrong on our side"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status, slug, title = 400, "bad-request", "The request cannot be understood"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="debrief"'})
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Not allowed for this key"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflicts with the current state"
+
+
+class Gone(AppError):
+    status, slug, title = 410, "gone", "No longer available"
+
+
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "The object has changed"
+
+
+class ContentTooLarge(AppError):
+    status, slug, title = 413, "content-too-large", "Request body too large"
+
+
+class ValidationFailed(AppError):
+    status, slug, title = 422, "validation-error", "The request is not valid"
+
+    @classmethod
+    def field(cls, field: str, message: str, *, location: str = "body") -> ValidationFailed:
+        error = FieldError(field=field, location=location, message=message, type="value_error")
+        return cls(f"{field}: {message}", errors=[error])
+
+
+class PreconditionRequired(AppError):
+    status, slug, title = 428, "precondition-required", "If-Match header required"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "service-unavailable", "Temporarily unavailable"
+
+
+def problem_response(
+    status: int,
+    *,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
+    if not loc:
+        return "", "body"
+    location = str(loc[0])
+    parts = [str(p) for p in loc[1:]]
+    return ".".join(parts) or location, location
+
+
+def validation_errors(raw: list[dict[str, Any]] | Any) -> list[FieldError]:
+    errors = []
+    for item in raw:
+        field, location = _field_path(tuple(item.get("loc", ())))
+        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        kind = str(item.get("type", "value_error"))
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        errors.append(FieldError(field=field, location=location, message=message, type=kind))
+    return errors
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    fields = ", ".join(sorted({e.field for e in errors}))
+    return problem_response(
+        422,
+        slug=ValidationFailed.slug,
+        title=ValidationFailed.title,
+        detail=f"Check these fields: {fields}." if fields else "The request is not valid.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+_HTTP_SLUGS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "content-too-large",
+    400: "bad-request",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if status == 404 and detail is None:
+        detail = f"There is nothing at {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    elif status == 413:
+        detail = "The request body is larger than the 1 MiB this service accepts."
+    return problem_response(
+        status,
+        slug=_HTTP_SLUGS.get(status, f"http-{status}"),
+        title=phrase,
+        detail=detail or phrase,
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _stale(request: Request, exc: Exception) -> Response:
+    return problem_response(
+        412,
+        slug=PreconditionFailed.slug,
+        title=PreconditionFailed.title,
+        detail="The object was changed by someone else meanwhile; fetch it and try again.",
+        instance=request.url.path,
+    )
+
+
+async def _integrity(request: Request, exc: Exception) -> Response:
+    logger.info("integrity error on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(
+        409,
+        slug=Conflict.slug,
+        title=Conflict.title,
+        detail="The change conflicts with an existing object (a duplicate external_id?).",
+        instance=request.url.path,
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    logger.warning("database error on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(
+        503,
+        slug=ServiceUnavailable.slug,
+        title=ServiceUnavailable.title,
+        detail="The database did not answer; nothing was changed. Try again shortly.",
+        instance=request.url.path,
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        slug=AppError.slug,
+        title=AppError.title,
+        detail="An unexpected error occurred; it has been logged.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StaleDataError, _stale)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting the problem documents a route may answer."""
+    descriptions = {
+        400: "Malformed request",
+        401: "No valid API key",
+        403: "The key's role may not do this",
+        404: "The object does not exist",
+        409: "Conflicts with the current state",
+        410: "No longer available",
+        412: "If-Match does not match the current ETag",
+        413: "Request body over 1 MiB",
+        422: "Validation failed; `errors` lists the fields at fault",
+        428: "If-Match header missing",
+        429: "Rate limit exceeded; see Retry-After",
+        503: "Temporarily unavailable",
+    }
+    return {
+        status: {
+            "description": descriptions[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.auth.dependencies import AnyKey
+from app.deps import DB, Now, Session
+from app.errors import NotFound, problem_responses
+from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.interviews import repository, service
+from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewPatch
+from app.models import Interview
+from app.repository import read_one, read_page
+from app.types import ExternalId, InterviewStatus, Outcome, Stage, Timestamp
+
+router = APIRouter(
+    prefix="/v1/interviews", tags=["interviews"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+@router.post(
+    "", status_code=201, response_model=InterviewOut, responses=problem_responses(409, 413)
+)
+async def create_interview(
+    body: InterviewCreate, session: Session, now: Now, _: AnyKey
+) -> Response:
+    interview = await service.create_interview(session=session, data=body, now=now)
+    return object_response(
+        InterviewOut.model_validate(interview),
+        version=interview.version,
+        status=201,
+        location=f"/v1/interviews/{interview.id}",
+    )
+
+
+@router.get("", response_model=Page[InterviewOut])
+async def list_interviews(
+    db: DB,
+    _: AnyKey,
+    candidate_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    status: InterviewStatus | None = None,
+    outcome: Outcome | None = None,
+    stage: Stage | None = None,
+    external_id: ExternalId | None = None,
+    starts_after: Timestamp | None = None,
+    starts_before: Timestamp | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    stmt = repository.select_interviews(
+        candidate_id=candidate_id,
+        client_id=client_id,
+        status=status,
+        outcome=outcome,
+        stage=stage,
+        external_id=external_id,
+        starts_after=starts_after,
+        starts_before=starts_before,
+    )
+    rows, next_cursor = await read_page(db, stmt, key=Interview.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[InterviewOut](
+            items=[InterviewOut.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+    )
+
+
+@router.get("/{interview_id}", response_model=InterviewOut, responses=problem_responses(404))
+async def get_interview(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, repository.select_interviews().where(Interview.id == interview_id))
+    if row is None:
+        raise NotFound(f"There is no interview with id {interview_id}.")
+    return object_response(InterviewOut.model_validate(row), version=row["version"])
+
+
+@router.patch(
+    "/{interview_id}",
+    response_model=InterviewOut,
+    responses=problem_responses(404, 409, 412, 413, 428),
+)
+async def update_interview(
+    interview_id: uuid.UUID,
+    body: InterviewPatch,
+    session: Session,
+    now: Now,
+    _: AnyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    """Reschedule (starts_at/ends_at), cancel (status), or record the outcome."""
+    interview, _changed = await service.update_interview(
+        session=session, interview_id=interview_id, patch=body, if_match=if_match, now=now
+    )
+    return object_response(InterviewOut.model_validate(interview), version=interview.version)

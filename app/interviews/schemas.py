@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from app.types import (
+    Email,
+    ExternalId,
+    InputModel,
+    InterviewFormat,
+    InterviewStatus,
+    Name,
+    Outcome,
+    OutputModel,
+    Phone,
+    Stage,
+    Timestamp,
+)
+
+NextStep = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
+Minutes = Annotated[int, Field(ge=1, le=1440, description="1 to 1440 minutes.")]
+
+
+class Person(InputModel):
+    name: Name
+    title: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class InterviewCreate(InputModel):
+    external_id: ExternalId | None = Field(default=None, description="The CRM's id; unique.")
+    candidate_id: uuid.UUID
+    client_id: uuid.UUID
+    job_title: Name
+    stage: Stage
+    format: InterviewFormat
+    starts_at: Timestamp
+    ends_at: Timestamp | None = Field(
+        default=None, description="If omitted: starts_at + duration_minutes (default 60)."
+    )
+    duration_minutes: Minutes | None = None
+    interviewers: list[Person] = Field(default_factory=list, max_length=20)
+    point_of_contact: Person | None = Field(default=None, description="Who to follow up with.")
+    decision_expected_by: date | None = Field(
+        default=None, description="The date the employer said they would decide by."
+    )
+    next_step: NextStep | None = None
+    status: InterviewStatus = "scheduled"
+    outcome: Outcome = "pending"
+    next_stage: Stage | None = Field(default=None, description="With outcome next_round.")
+
+
+class InterviewPatch(InputModel):
+    external_id: ExternalId | None = None
+    job_title: Name | None = None
+    stage: Stage | None = None
+    format: InterviewFormat | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
+    duration_minutes: Minutes | None = None
+    interviewers: list[Person] | None = Field(default=None, max_length=20)
+    point_of_contact: Person | None = None
+    decision_expected_by: date | None = None
+    next_step: NextStep | None = None
+    status: InterviewStatus | None = None
+    outcome: Outcome | None = None
+    next_stage: Stage | None = None
+
+
+class InterviewOut(OutputModel):
+    id: uuid.UUID
+    external_id: str | None
+    candidate_id: uuid.UUID
+    client_id: uuid.UUID
+    job_title: str
+    stage: Stage
+    format: InterviewFormat
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    interviewers: list[dict[str, Any]]
+    point_of_contact: dict[str, Any] | None
+    decision_expected_by: date | None
+    next_step: str | None
+    status: InterviewStatus
+    outcome: Outcome
+    next_stage: Stage | None
+    outcome_recorded_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,143 @@
+"""Interviews: schedule, reschedule, cancel, record the outcome."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.changes import apply_changes, patch_values
+from app.errors import Conflict, FieldError, ValidationFailed
+from app.http import require_if_match
+from app.interviews.schemas import InterviewCreate, InterviewPatch
+from app.models import Candidate, Client, Interview
+from app.repository import external_id_taken, get_for_update
+
+DEFAULT_DURATION_MINUTES = 60
+
+
+def resolve_end(
+    starts_at: datetime, ends_at: datetime | None, duration_minutes: int | None
+) -> tuple[datetime, int]:
+    """The interview's end and length: ends_at if given, else starts_at + duration (60)."""
+    if ends_at is None:
+        minutes = duration_minutes or DEFAULT_DURATION_MINUTES
+        return starts_at + timedelta(minutes=minutes), minutes
+    if ends_at <= starts_at:
+        raise ValidationFailed.field("ends_at", "must be after starts_at")
+    span = round((ends_at - starts_at).total_seconds() / 60)
+    if duration_minutes is not None and duration_minutes != span:
+        raise ValidationFailed.field(
+            "duration_minutes", f"disagrees with ends_at ({span} minutes after starts_at)"
+        )
+    if span > 1440:
+        raise ValidationFailed.field("ends_at", "an interview lasts at most 24 hours")
+    return ends_at, max(span, 1)
+
+
+async def _check_parties(
+    session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
+) -> None:
+    errors = []
+    if await session.get(Candidate, candidate_id) is None:
+        errors.append(
+            FieldError(
+                field="candidate_id",
+                location="body",
+                message="no candidate has this id",
+                type="value_error",
+            )
+        )
+    if await session.get(Client, client_id) is None:
+        errors.append(
+            FieldError(
+                field="client_id",
+                location="body",
+                message="no client has this id",
+                type="value_error",
+            )
+        )
+    if errors:
+        raise ValidationFailed("The interview refers to objects that do not exist.", errors=errors)
+
+
+def _check_next_stage(outcome: str, next_stage: str | None) -> None:
+    if next_stage is not None and outcome != "next_round":
+        raise ValidationFailed.field("next_stage", "is only for an outcome of next_round")
+
+
+async def create_interview(
+    *, session: AsyncSession, data: InterviewCreate, now: datetime
+) -> Interview:
+    """Schedule (or record) an interview."""
+    _check_next_stage(data.outcome, data.next_stage)
+    if data.external_id and await external_id_taken(session, Interview, data.external_id):
+        raise Conflict(f"An interview with external_id {data.external_id!r} already exists.")
+    await _check_parties(session, data.candidate_id, data.client_id)
+    values = data.model_dump(exclude={"ends_at", "duration_minutes"}, mode="python")
+    values["interviewers"] = [p.model_dump(exclude_none=True) for p in data.interviewers]
+    values["point_of_contact"] = (
+        data.point_of_contact.model_dump(exclude_none=True) if data.point_of_contact else None
+    )
+    ends_at, minutes = resolve_end(data.starts_at, data.ends_at, data.duration_minutes)
+    interview = Interview(
+        **values,
+        ends_at=ends_at,
+        duration_minutes=minutes,
+        outcome_recorded_at=now if data.outcome != "pending" else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(interview)
+    await session.flush()
+    return interview
+
+
+def _timing(interview: Interview, values: dict[str, Any]) -> dict[str, Any]:
+    """Re-derive ends_at/duration from what the PATCH sent (a moved start keeps the length)."""
+    if not {"starts_at", "ends_at", "duration_minutes"} & values.keys():
+        return {}
+    starts_at = values.get("starts_at", interview.starts_at)
+    if "ends_at" in values and values["ends_at"] is not None:
+        ends_at, minutes = resolve_end(starts_at, values["ends_at"], values.get("duration_minutes"))
+    else:
+        minutes = values.get("duration_minutes", interview.duration_minutes)
+        ends_at, minutes = resolve_end(starts_at, None, minutes)
+    return {"starts_at": starts_at, "ends_at": ends_at, "duration_minutes": minutes}
+
+
+async def update_interview(
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    patch: InterviewPatch,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[Interview, list[str]]:
+    """Change an interview (If-Match required); returns it with the fields that changed."""
+    interview = await get_for_update(session, Interview, interview_id, "interview")
+    require_if_match(if_match, interview.version)
+    values = patch_values(
+        patch,
+        not_null=("job_title", "stage", "format", "starts_at", "interviewers", "status", "outcome"),
+    )
+    if values.get("external_id") and await external_id_taken(
+        session, Interview, values["external_id"], excluding=interview.id
+    ):
+        raise Conflict(f"An interview with external_id {values['external_id']!r} already exists.")
+    if "interviewers" in values:
+        values["interviewers"] = [p.model_dump(exclude_none=True) for p in patch.interviewers or []]
+    if "point_of_contact" in values and patch.point_of_contact is not None:
+        values["point_of_contact"] = patch.point_of_contact.model_dump(exclude_none=True)
+    values.update(_timing(interview, values))
+    outcome = values.get("outcome", interview.outcome)
+    if "outcome" in values and outcome != "next_round" and "next_stage" not in values:
+        values["next_stage"] = None
+    _check_next_stage(outcome, values.get("next_stage", interview.next_stage))
+    if values.get("outcome", interview.outcome) != interview.outcome:
+        values["outcome_recorded_at"] = now if outcome != "pending" else None
+    changed = apply_changes(interview, values, now=now)
+    await session.flush()
+    return interview, changed

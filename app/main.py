@@ -1,0 +1,90 @@
+"""create_app(): routers, error handlers, middleware and the lifespan of shared resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.auth.dependencies import KeyCache
+from app.auth.router import router as api_keys_router
+from app.candidates.router import router as candidates_router
+from app.clients.router import router as clients_router
+from app.clock import Clock
+from app.config import Settings, get_settings
+from app.db import Database
+from app.debriefs.router import router as debriefs_router
+from app.errors import FieldError, Problem, install_error_handlers
+from app.health import router as health_router
+from app.interviews.router import router as interviews_router
+from app.middleware import BodyLimitMiddleware, TransactionMiddleware
+from app.migrations import head_revision
+from app.staff.router import router as staff_router
+
+DESCRIPTION = """Debrief keeps track of what must happen after each job interview a candidate
+attends through the agency (the candidate's debrief call, the thank-you note, chasing the
+employer, relaying feedback), flags what is late and tells the agency's CRM about it.
+
+Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem documents."""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Debrief",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or Clock()
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    app.state.schema_head = head_revision()
+
+    install_error_handlers(app)
+    app.add_middleware(TransactionMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for router in (
+        health_router,
+        staff_router,
+        api_keys_router,
+        candidates_router,
+        clients_router,
+        interviews_router,
+        debriefs_router,
+    ):
+        app.include_router(router)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Put the Problem schema into the OpenAPI components the error responses point at."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        components.setdefault("FieldError", FieldError.model_json_schema())
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,88 @@
+"""Query helpers every domain repository shares: one-row reads, keyset pages, 404s."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.db import Database
+from app.errors import NotFound, ValidationFailed
+from app.http import decode_cursor, encode_cursor
+
+M = TypeVar("M")
+# A SELECT of any columns.
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def where_equal(stmt: AnySelect, *pairs: tuple[Any, Any]) -> AnySelect:
+    """Add `column = value` for every pair whose value was given (filters left out are None)."""
+    for column, value in pairs:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+async def read_one(db: Database, stmt: AnySelect) -> RowMapping | None:
+    """One row through the autocommit read engine: a single round trip."""
+    async with db.read_engine.connect() as conn:
+        result = await conn.execute(stmt)
+        row: RowMapping | None = result.mappings().first()
+        return row
+
+
+async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
+    async with db.read_engine.connect() as conn:
+        result = await conn.execute(stmt)
+        return list(result.mappings().all())
+
+
+def parse_uuid_cursor(cursor: str) -> uuid.UUID:
+    (value,) = decode_cursor(cursor)
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed.field(
+            "cursor", "not a cursor this API gave out", location="query"
+        ) from exc
+
+
+async def read_page(
+    db: Database,
+    stmt: AnySelect,
+    *,
+    key: InstrumentedAttribute[uuid.UUID],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[RowMapping], str | None]:
+    """A keyset page ordered by `key` (time-ordered ids): stable while rows are added."""
+    if cursor:
+        stmt = stmt.where(key > parse_uuid_cursor(cursor))
+    rows = await read_all(db, stmt.order_by(key).limit(limit + 1))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1][key.key])
+    return rows, None
+
+
+async def get_for_update(
+    session: AsyncSession, model: type[M], object_id: uuid.UUID, label: str
+) -> M:
+    """Load an object in the write transaction, or 404."""
+    obj = await session.get(model, object_id)
+    if obj is None:
+        raise NotFound(f"There is no {label} with id {object_id}.")
+    return obj
+
+
+async def external_id_taken(
+    session: AsyncSession, model: Any, external_id: str, *, excluding: uuid.UUID | None = None
+) -> bool:
+    stmt = select(model.id).where(model.external_id == external_id)
+    if excluding is not None:
+        stmt = stmt.where(model.id != excluding)
+    return (await session.execute(stmt.limit(1))).first() is not None

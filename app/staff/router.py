@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.auth.dependencies import AdminKey, AnyKey
+from app.db import add_post_commit_hook
+from app.deps import DB, Now, Session
+from app.errors import NotFound, problem_responses
+from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.models import Staff
+from app.repository import read_one, read_page
+from app.staff import repository, service
+from app.staff.schemas import StaffCreate, StaffOut, StaffPatch
+from app.types import Email
+
+router = APIRouter(
+    prefix="/v1/staff", tags=["staff"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+@router.post("", status_code=201, response_model=StaffOut, responses=problem_responses(409, 413))
+async def create_staff(body: StaffCreate, session: Session, now: Now, _: AdminKey) -> Response:
+    staff = await service.create_staff(session=session, data=body, now=now)
+    return object_response(
+        StaffOut.model_validate(staff),
+        version=staff.version,
+        status=201,
+        location=f"/v1/staff/{staff.id}",
+    )
+
+
+@router.get("", response_model=Page[StaffOut])
+async def list_staff(
+    db: DB,
+    _: AnyKey,
+    active: bool | None = None,
+    email: Email | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Every key may list staff, to show and pick a candidate's owner."""
+    stmt = repository.select_staff(active=active, email=email)
+    rows, next_cursor = await read_page(db, stmt, key=Staff.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[StaffOut](items=[StaffOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    )
+
+
+@router.get("/{staff_id}", response_model=StaffOut, responses=problem_responses(404))
+async def get_staff(staff_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, repository.select_staff().where(Staff.id == staff_id))
+    if row is None:
+        raise NotFound(f"There is no staff member with id {staff_id}.")
+    return object_response(StaffOut.model_validate(row), version=row["version"])
+
+
+@router.patch(
+    "/{staff_id}", response_model=StaffOut, responses=problem_responses(404, 409, 412, 413, 428)
+)
+async def update_staff(
+    staff_id: uuid.UUID,
+    body: StaffPatch,
+    request: Request,
+    session: Session,
+    now: Now,
+    _: AdminKey,
+    if_match: IfMatch = None,
+) -> Response:
+    """Deactivating a staff member (`active: false`) stops their keys working."""
+    staff = await service.update_staff(
+        session=session, staff_id=staff_id, patch=body, if_match=if_match, now=now
+    )
+    add_post_commit_hook(session, request.app.state.key_cache.forget)
+    return object_response(StaffOut.model_validate(staff), version=staff.version)

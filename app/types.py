@@ -1,0 +1,281 @@
+"""Validated field types shared by the input schemas: text limits, phones, emails, zones."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from app.config import get_settings
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are refused, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=4000, strip_whitespace=True)]
+ExternalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=r"^[^\s]+$"),
+]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Timestamps must carry an offset (naive ones are refused with 422) and are kept in UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, get_settings().default_phone_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            "not a phone number; use international format, e.g. +447700900123"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=40, strip_whitespace=True),
+    AfterValidator(_e164),
+]
+
+Email = Annotated[EmailStr, Field(max_length=320)]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("not an IANA time zone name, e.g. Europe/London")
+    return value
+
+
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_iana_zone)]
+
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _http_url(value: str) -> str:
+    try:
+        return str(_HTTP_URL.validate_python(value))
+    except ValidationError as exc:
+        raise ValueError("not an http(s) URL") from exc
+
+
+WebUrl = Annotated[str, StringConstraints(max_length=500), AfterValidator(_http_url)]
+
+# ISO 4217 codes in circulation.
+_CURRENCIES = frozenset(
+    [
+        "AED",
+        "AFN",
+        "ALL",
+        "AMD",
+        "ANG",
+        "AOA",
+        "ARS",
+        "AUD",
+        "AWG",
+        "AZN",
+        "BAM",
+        "BBD",
+        "BDT",
+        "BGN",
+        "BHD",
+        "BIF",
+        "BMD",
+        "BND",
+        "BOB",
+        "BRL",
+        "BSD",
+        "BTN",
+        "BWP",
+        "BYN",
+        "BZD",
+        "CAD",
+        "CDF",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CRC",
+        "CUP",
+        "CVE",
+        "CZK",
+        "DJF",
+        "DKK",
+        "DOP",
+        "DZD",
+        "EGP",
+        "ERN",
+        "ETB",
+        "EUR",
+        "FJD",
+        "FKP",
+        "GBP",
+        "GEL",
+        "GHS",
+        "GIP",
+        "GMD",
+        "GNF",
+        "GTQ",
+        "GYD",
+        "HKD",
+        "HNL",
+        "HTG",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "IQD",
+        "IRR",
+        "ISK",
+        "JMD",
+        "JOD",
+        "JPY",
+        "KES",
+        "KGS",
+        "KHR",
+        "KMF",
+        "KPW",
+        "KRW",
+        "KWD",
+        "KYD",
+        "KZT",
+        "LAK",
+        "LBP",
+        "LKR",
+        "LRD",
+        "LSL",
+        "LYD",
+        "MAD",
+        "MDL",
+        "MGA",
+        "MKD",
+        "MMK",
+        "MNT",
+        "MOP",
+        "MRU",
+        "MUR",
+        "MVR",
+        "MWK",
+        "MXN",
+        "MYR",
+        "MZN",
+        "NAD",
+        "NGN",
+        "NIO",
+        "NOK",
+        "NPR",
+        "NZD",
+        "OMR",
+        "PAB",
+        "PEN",
+        "PGK",
+        "PHP",
+        "PKR",
+        "PLN",
+        "PYG",
+        "QAR",
+        "RON",
+        "RSD",
+        "RUB",
+        "RWF",
+        "SAR",
+        "SBD",
+        "SCR",
+        "SDG",
+        "SEK",
+        "SGD",
+        "SHP",
+        "SLE",
+        "SOS",
+        "SRD",
+        "SSP",
+        "STN",
+        "SVC",
+        "SYP",
+        "SZL",
+        "THB",
+        "TJS",
+        "TMT",
+        "TND",
+        "TOP",
+        "TRY",
+        "TTD",
+        "TWD",
+        "TZS",
+        "UAH",
+        "UGX",
+        "USD",
+        "UYU",
+        "UZS",
+        "VED",
+        "VES",
+        "VND",
+        "VUV",
+        "WST",
+        "XAF",
+        "XCD",
+        "XCG",
+        "XOF",
+        "XPF",
+        "YER",
+        "ZAR",
+        "ZMW",
+        "ZWG",
+    ]
+)
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in _CURRENCIES:
+        raise ValueError("not an ISO 4217 currency code, e.g. GBP")
+    return code
+
+
+CurrencyCode = Annotated[
+    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)
+]
+
+Stage = Literal["screening", "first", "second", "final", "assessment", "other"]
+InterviewFormat = Literal["in_person", "video", "phone"]
+InterviewStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
+Outcome = Literal["pending", "next_round", "offer", "rejected", "withdrawn"]
+CandidateStatus = Literal["active", "placed", "withdrawn", "archived"]
+Role = Literal["admin", "recruiter", "integration"]

@@ -1,0 +1,221 @@
+"""Test fixtures: a migrated database per run (SQLite file, or a fresh PostgreSQL database),
+the app with a clock the tests move, and clients holding keys of each role.
+
+DEBRIEF_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres runs everything on
+PostgreSQL: the suite creates its own database there and drops it at the end.
+DEBRIEF_TEST_FORBID_SKIPS=1 (set by CI) turns any skipped test into a failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.auth.service import issue_key
+from app.clock import FrozenClock
+from app.config import Settings, normalise_database_url
+from app.db import Base, Database, transaction
+from app.main import create_app
+from app.migrations import upgrade
+from app.models import Staff
+from app.types import Role
+
+# A Wednesday, inside business hours in London.
+T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+_skipped: list[str] = []
+
+
+def _configured_url() -> str | None:
+    url = os.environ.get("DEBRIEF_TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def on_postgres() -> bool:
+    url = _configured_url()
+    return bool(url and url.startswith("postgresql"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DEBRIEF_TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("DEBRIEF_TEST_FORBID_SKIPS") == "1" and _skipped:
+        print(f"\nDEBRIEF_TEST_FORBID_SKIPS=1 but {len(_skipped)} tests were skipped:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    configured = _configured_url()
+    if not configured or configured.startswith("sqlite"):
+        path = Path(tmp_path_factory.mktemp("db")) / "debrief-test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await upgrade(url)
+        yield url
+        return
+    name = f"debrief_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(configured))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = configured.rpartition("/")
+    url = f"{base}/{name}"
+    try:
+        await upgrade(url)
+        yield url
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(configured))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "environment": "test",
+        "scheduler_enabled": False,
+        "webhook_delivery_enabled": False,
+        "api_key_cache_seconds": 0,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(database_url), clock=FrozenClock(T0))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def wipe(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """The app with a fresh clock at T0; every row the test wrote is removed afterwards."""
+    app.state.clock = FrozenClock(T0)
+    try:
+        yield app
+    finally:
+        await wipe(app.state.db)
+        app.state.key_cache.forget()
+
+
+@pytest.fixture
+def clock(api: FastAPI) -> FrozenClock:
+    clock: FrozenClock = api.state.clock
+    return clock
+
+
+@pytest.fixture
+def db(api: FastAPI) -> Database:
+    database: Database = api.state.db
+    return database
+
+
+KeyMaker = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_key(db: Database, clock: FrozenClock) -> KeyMaker:
+    async def make(
+        role: Role = "admin", *, staff_id: uuid.UUID | None = None, name: str = "test"
+    ) -> str:
+        async with transaction(db) as session:
+            if role == "recruiter" and staff_id is None:
+                staff = Staff(
+                    full_name="Rosa Recruiter",
+                    email=f"rosa-{uuid.uuid4().hex[:8]}@agency.co.uk",
+                    active=True,
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+                session.add(staff)
+                await session.flush()
+                staff_id = staff.id
+            _, secret = await issue_key(
+                session=session, name=name, role=role, staff_id=staff_id, now=clock.now()
+            )
+        return secret
+
+    return make
+
+
+ClientMaker = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def client_for(api: FastAPI, make_key: KeyMaker) -> AsyncIterator[ClientMaker]:
+    opened: list[httpx.AsyncClient] = []
+
+    async def make(role: Role | None = "admin", **kwargs: object) -> httpx.AsyncClient:
+        headers = {}
+        if role is not None:
+            headers["Authorization"] = f"Bearer {await make_key(role, **kwargs)}"
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api), base_url="http://testserver", headers=headers
+        )
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.fixture
+async def admin(client_for: ClientMaker) -> httpx.AsyncClient:
+    return await client_for("admin")
+
+
+@pytest.fixture
+async def recruiter(client_for: ClientMaker) -> httpx.AsyncClient:
+    return await client_for("recruiter")
+
+
+@pytest.fixture
+async def integration(client_for: ClientMaker) -> httpx.AsyncClient:
+    return await client_for("integration")
+
+
+@pytest.fixture
+async def anonymous(client_for: ClientMaker) -> httpx.AsyncClient:
+    return await client_for(None)

@@ -1,0 +1,153 @@
+"""The `debrief` command, run as a newcomer would run it."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ClientMaker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def debrief(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+async def test_create_key_prints_the_key_alone_on_its_last_line(
+    database_url: str, client_for: ClientMaker
+) -> None:
+    result = debrief(
+        "create-key",
+        "--name",
+        "CRM",
+        "--role",
+        "integration",
+        env={"DEBRIEF_DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"dbr_[A-Za-z0-9_-]{43}", key)
+    anonymous = await client_for(None)
+    response = await anonymous.get("/v1/candidates", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+
+
+async def test_create_key_explains_a_refusal(database_url: str, client_for: ClientMaker) -> None:
+    await client_for("admin")  # the test's database fixture, so it is wiped afterwards
+    result = debrief(
+        "create-key",
+        "--name",
+        "r",
+        "--role",
+        "recruiter",
+        env={"DEBRIEF_DATABASE_URL": database_url},
+    )
+    assert result.returncode == 1
+    assert "staff member" in result.stderr
+    bad_role = debrief(
+        "create-key", "--name", "r", "--role", "root", env={"DEBRIEF_DATABASE_URL": database_url}
+    )
+    assert bad_role.returncode == 2
+
+
+def test_committed_openapi_matches_the_app() -> None:
+    result = debrief(
+        "export-openapi", "--check", "--output", str(ROOT / "openapi" / "openapi.json")
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_unsafe_production_settings_are_refused() -> None:
+    result = debrief(
+        "migrate",
+        env={"DEBRIEF_ENVIRONMENT": "production", "DEBRIEF_DATABASE_URL": "sqlite:///x.db"},
+    )
+    assert result.returncode == 2
+    assert "DEBRIEF_SECRET_KEY" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
+    """A new install: migrate, serve, and the printed key answers an authenticated call."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
+    migrated = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "debrief.db").exists()  # the SQLite default is ./debrief.db
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        key = None
+        assert server.stdout is not None
+        deadline = time.monotonic() + 60
+        while key is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            match = re.search(r"(dbr_[A-Za-z0-9_-]{43})", line)
+            if match:
+                key = match.group(1)
+        assert key, "serve did not print an admin key"
+        for _ in range(100):
+            try:
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/staff", headers={"Authorization": f"Bearer {key}"}
+                )
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert response.json() == {"items": [], "next_cursor": None}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # A second start finds a key and prints none.
+    again = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port())],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+    finally:
+        again.terminate()
+        output, _ = again.communicate(timeout=30)
+    assert "dbr_" not in output
