@@ -138,6 +138,24 @@ def create_key(
     typer.echo(secret)
 
 
+@cli.command()
+def sweep(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another replica's sweep.")] = 30,
+) -> None:
+    """Run one follow-up sweep now and print its counts as JSON."""
+    from dataclasses import asdict
+
+    from app.clock import Clock
+    from app.followups.jobs import sweep as run_sweep
+
+    settings = _settings()
+    counts = _with_database(settings, lambda db: run_sweep(db, Clock().now, wait_seconds=wait))
+    typer.echo(json.dumps(asdict(counts)))
+    if not counts.swept:
+        typer.echo("Another sweep held the lock; nothing was done here.", err=True)
+        raise typer.Exit(3)
+
+
 @cli.command("export-openapi")
 def export_openapi(
     output: Annotated[Path, typer.Option(help="Where to write the document.")] = Path(

@@ -18,10 +18,13 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.debriefs.router import router as debriefs_router
 from app.errors import FieldError, Problem, install_error_handlers
+from app.events.router import router as events_router
+from app.followups import router as followups
 from app.health import router as health_router
 from app.interviews.router import router as interviews_router
 from app.middleware import BodyLimitMiddleware, TransactionMiddleware
 from app.migrations import head_revision
+from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router
 
 DESCRIPTION = """Debrief keeps track of what must happen after each job interview a candidate
@@ -38,9 +41,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
+        scheduler = start_scheduler(app) if settings.scheduler_enabled else None
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await db.dispose()
 
     app = FastAPI(
@@ -65,6 +71,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         clients_router,
         interviews_router,
         debriefs_router,
+        followups.router,
+        followups.queue_router,
+        followups.settings_router,
+        followups.admin_router,
+        events_router,
     ):
         app.include_router(router)
     _document_problems(app)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -41,14 +42,16 @@ async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
         return list(result.mappings().all())
 
 
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed.field("cursor", "not a cursor this API gave out", location="query")
+
+
 def parse_uuid_cursor(cursor: str) -> uuid.UUID:
     (value,) = decode_cursor(cursor)
     try:
         return uuid.UUID(value)
     except ValueError as exc:
-        raise ValidationFailed.field(
-            "cursor", "not a cursor this API gave out", location="query"
-        ) from exc
+        raise _bad_cursor() from exc
 
 
 async def read_page(
@@ -66,6 +69,35 @@ async def read_page(
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, encode_cursor(rows[-1][key.key])
+    return rows, None
+
+
+async def read_page_by_time(
+    db: Database,
+    stmt: AnySelect,
+    *,
+    at: ColumnElement[datetime],
+    at_key: str,
+    tiebreak: ColumnElement[uuid.UUID],
+    tiebreak_key: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[RowMapping], str | None]:
+    """A keyset page ordered by a time, then an id (e.g. most overdue first)."""
+    if cursor:
+        moment, ident = decode_cursor(cursor, size=2)
+        try:
+            after = (datetime.fromisoformat(moment), uuid.UUID(ident))
+        except ValueError as exc:
+            raise _bad_cursor() from exc
+        if after[0].tzinfo is None:
+            raise _bad_cursor()
+        stmt = stmt.where(tuple_(at, tiebreak) > tuple_(*after))
+    rows = await read_all(db, stmt.order_by(at, tiebreak).limit(limit + 1))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        return rows, encode_cursor(last[at_key].isoformat(), last[tiebreak_key])
     return rows, None
 
 

@@ -57,3 +57,11 @@ def iso(moment: datetime) -> str:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+async def patch_current(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any]
+) -> httpx.Response:
+    """PATCH with the object's current ETag, as a client that just read it would."""
+    etag = (await client.get(url)).headers["etag"]
+    return await client.patch(url, json=body, headers={"If-Match": etag})

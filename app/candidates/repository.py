@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Candidate
+from app.models import Candidate, FollowUp
 from app.repository import AnySelect, where_equal
+
+
+def _overdue_kinds(candidate_id: Any) -> Any:
+    """`debrief_call,thank_you_note`: the kinds of step overdue for a candidate."""
+    return (
+        select(func.aggregate_strings(FollowUp.kind, ","))
+        .where(FollowUp.candidate_id == candidate_id, FollowUp.status == "overdue")
+        .scalar_subquery()
+    )
 
 
 def select_candidates(
@@ -18,11 +29,17 @@ def select_candidates(
     email: str | None = None,
     job_search_active: bool | None = None,
 ) -> AnySelect:
+    """Candidates with `overdue_kinds`, from which their `flags` are made."""
     return where_equal(
-        select(Candidate.__table__),
+        select(Candidate.__table__, _overdue_kinds(Candidate.id).label("overdue_kinds")),
         (Candidate.status, status),
         (Candidate.owner_id, owner_id),
         (Candidate.external_id, external_id),
         (Candidate.email, email),
         (Candidate.job_search_active, job_search_active),
     )
+
+
+async def overdue_kinds(session: AsyncSession, candidate_id: uuid.UUID) -> str | None:
+    result = await session.execute(select(_overdue_kinds(candidate_id)))
+    return result.scalar_one_or_none()

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from app.auth.dependencies import AnyKey
 from app.candidates import repository, service
-from app.candidates.schemas import CandidateCreate, CandidateOut, CandidatePatch
+from app.candidates.schemas import CandidateCreate, CandidateOut, CandidatePatch, flags_from
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
@@ -86,4 +86,6 @@ async def update_candidate(
     candidate, _changed = await service.update_candidate(
         session=session, candidate_id=candidate_id, patch=body, if_match=if_match, now=now
     )
-    return object_response(CandidateOut.model_validate(candidate), version=candidate.version)
+    out = CandidateOut.model_validate(candidate)
+    out.flags = flags_from(await repository.overdue_kinds(session, candidate.id))
+    return object_response(out, version=candidate.version)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.types import (
     CandidateStatus,
@@ -62,3 +64,24 @@ class CandidateOut(OutputModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags(cls, source: Any) -> Any:
+        """Rows carry `overdue_kinds` ("debrief_call,thank_you_note"); show them as flags."""
+        if isinstance(source, Mapping) and "overdue_kinds" in source:
+            return {**source, "flags": flags_from(source["overdue_kinds"])}
+        return source
+
+
+def flags_from(overdue_kinds: str | None) -> list[str]:
+    return sorted({f"{kind}_overdue" for kind in (overdue_kinds or "").split(",") if kind})
+
+
+def candidate_payload(candidate: Any) -> dict[str, Any]:
+    """A candidate as events carry it (without the computed `flags`)."""
+    return {
+        "candidate": CandidateOut.model_validate(candidate).model_dump(
+            mode="json", exclude={"flags"}
+        )
+    }

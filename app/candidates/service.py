@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.candidates.schemas import CandidateCreate, CandidatePatch
+from app.candidates.schemas import CandidateCreate, CandidatePatch, candidate_payload
 from app.changes import apply_changes, patch_values
 from app.errors import Conflict, ValidationFailed
+from app.events import service as events
 from app.http import require_if_match
 from app.models import Candidate
 from app.repository import external_id_taken, get_for_update
@@ -39,6 +40,7 @@ async def create_candidate(
     candidate = Candidate(**values, created_at=now, updated_at=now)
     session.add(candidate)
     await session.flush()
+    events.record(session, "candidate.created", candidate_payload(candidate), now=now)
     return candidate
 
 
@@ -57,4 +59,11 @@ async def update_candidate(
     await _check_references(session, values, candidate_id=candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
+    if changed:
+        events.record(
+            session,
+            "candidate.updated",
+            {**candidate_payload(candidate), "changed": changed},
+            now=now,
+        )
     return candidate, changed

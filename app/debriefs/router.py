@@ -43,7 +43,12 @@ async def record_debrief(
     """Record how the interview went (201); calling again amends the fields you send (200)."""
     via: service.ReceivedVia = "integration" if principal.role == "integration" else "staff"
     debrief, created, _changed = await service.record_debrief(
-        session=session, interview_id=interview_id, data=body, via=via, now=now
+        session=session,
+        interview_id=interview_id,
+        data=body,
+        via=via,
+        actor=principal.actor,
+        now=now,
     )
     return object_response(
         DebriefOut.model_validate(debrief),
@@ -68,11 +73,15 @@ async def get_debrief(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     responses=problem_responses(413),
 )
 async def record_employer_feedback(
-    interview_id: uuid.UUID, body: EmployerFeedbackIn, session: Session, now: Now, _: AnyKey
+    interview_id: uuid.UUID,
+    body: EmployerFeedbackIn,
+    session: Session,
+    now: Now,
+    principal: AnyKey,
 ) -> Response:
     """Record what the employer said. An `outcome` here is recorded on the interview too."""
     feedback, _changes = await service.record_employer_feedback(
-        session=session, interview_id=interview_id, data=body, now=now
+        session=session, interview_id=interview_id, data=body, actor=principal.actor, now=now
     )
     return object_response(
         EmployerFeedbackOut.model_validate(feedback),
@@ -125,7 +134,7 @@ async def update_employer_feedback(
     body: EmployerFeedbackPatch,
     session: Session,
     now: Now,
-    _: AnyKey,
+    principal: AnyKey,
     if_match: IfMatch = None,
 ) -> Response:
     """Amend feedback, e.g. set `relayed_to_candidate_at` once you have passed it on."""
@@ -134,6 +143,7 @@ async def update_employer_feedback(
         interview_id=interview_id,
         feedback_id=feedback_id,
         patch=body,
+        actor=principal.actor,
         if_match=if_match,
         now=now,
     )

@@ -10,9 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import apply_changes, patch_values
-from app.debriefs.schemas import DebriefIn, EmployerFeedbackIn, EmployerFeedbackPatch
+from app.debriefs.schemas import (
+    DebriefIn,
+    DebriefOut,
+    EmployerFeedbackIn,
+    EmployerFeedbackOut,
+    EmployerFeedbackPatch,
+)
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.events import service as events
+from app.followups import service as followups
 from app.http import require_if_match
+from app.interviews.service import record_interview_change
 from app.models import Debrief, EmployerFeedback, Interview
 from app.repository import get_for_update
 
@@ -47,9 +56,13 @@ async def record_debrief(
     interview_id: uuid.UUID,
     data: DebriefIn,
     via: ReceivedVia,
+    actor: str,
     now: datetime,
 ) -> tuple[Debrief, bool, list[str]]:
-    """Record the debrief, or amend it if one exists. Returns (debrief, created, changed)."""
+    """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
+
+    The first debrief completes the `debrief_call` step (late or not); a thank-you note
+    it reports completes `thank_you_note`."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
@@ -71,10 +84,36 @@ async def record_debrief(
         )
         session.add(debrief)
         await session.flush()
-        return debrief, True, sorted(values)
-    changed = apply_changes(debrief, values, now=now)
-    await session.flush()
-    return debrief, False, changed
+        changed, created = sorted(values), True
+    else:
+        changed, created = apply_changes(debrief, values, now=now), False
+        await session.flush()
+        if not changed:
+            return debrief, False, changed
+    events.record(session, "debrief.received", _debrief_event(debrief, interview, created), now=now)
+    await followups.debrief_recorded(
+        session,
+        interview,
+        thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
+        actor=actor,
+        now=now,
+    )
+    return debrief, created, changed
+
+
+def _debrief_event(debrief: Debrief, interview: Interview, created: bool) -> dict[str, Any]:
+    return {
+        "debrief": DebriefOut.model_validate(debrief).model_dump(mode="json"),
+        "candidate_id": str(interview.candidate_id),
+        "amended": not created,
+    }
+
+
+def _feedback_event(feedback: EmployerFeedback, interview: Interview) -> dict[str, Any]:
+    return {
+        "employer_feedback": EmployerFeedbackOut.model_validate(feedback).model_dump(mode="json"),
+        "candidate_id": str(interview.candidate_id),
+    }
 
 
 def record_outcome(interview: Interview, outcome: str, *, now: datetime) -> list[str]:
@@ -88,7 +127,12 @@ def record_outcome(interview: Interview, outcome: str, *, now: datetime) -> list
 
 
 async def record_employer_feedback(
-    *, session: AsyncSession, interview_id: uuid.UUID, data: EmployerFeedbackIn, now: datetime
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    data: EmployerFeedbackIn,
+    actor: str,
+    now: datetime,
 ) -> tuple[EmployerFeedback, list[str]]:
     """Store what the employer said; an outcome in it is recorded on the interview too."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
@@ -110,6 +154,14 @@ async def record_employer_feedback(
     if data.outcome is not None and data.outcome != "pending":
         interview_changes = record_outcome(interview, data.outcome, now=now)
     await session.flush()
+    events.record(
+        session, "employer_feedback.received", _feedback_event(feedback, interview), now=now
+    )
+    await record_interview_change(session, interview, interview_changes, actor=actor, now=now)
+    if feedback.relayed_to_candidate_at is not None:
+        await followups.feedback_relayed(
+            session, interview_id, relayed_at=feedback.relayed_to_candidate_at, actor=actor, now=now
+        )
     return feedback, interview_changes
 
 
@@ -120,6 +172,7 @@ async def update_employer_feedback(
     feedback_id: uuid.UUID,
     patch: EmployerFeedbackPatch,
     if_match: str | None,
+    actor: str,
     now: datetime,
 ) -> EmployerFeedback:
     """Amend feedback, typically to record when it was relayed to the candidate."""
@@ -129,6 +182,10 @@ async def update_employer_feedback(
     require_if_match(if_match, feedback.version)
     values = patch_values(patch, not_null=())
     _not_in_future("relayed_to_candidate_at", values.get("relayed_to_candidate_at"), now)
-    apply_changes(feedback, values, now=now)
+    changed = apply_changes(feedback, values, now=now)
     await session.flush()
+    if "relayed_to_candidate_at" in changed and feedback.relayed_to_candidate_at is not None:
+        await followups.feedback_relayed(
+            session, interview_id, relayed_at=feedback.relayed_to_candidate_at, actor=actor, now=now
+        )
     return feedback

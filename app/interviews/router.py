@@ -24,9 +24,11 @@ router = APIRouter(
     "", status_code=201, response_model=InterviewOut, responses=problem_responses(409, 413)
 )
 async def create_interview(
-    body: InterviewCreate, session: Session, now: Now, _: AnyKey
+    body: InterviewCreate, session: Session, now: Now, principal: AnyKey
 ) -> Response:
-    interview = await service.create_interview(session=session, data=body, now=now)
+    interview = await service.create_interview(
+        session=session, data=body, actor=principal.actor, now=now
+    )
     return object_response(
         InterviewOut.model_validate(interview),
         version=interview.version,
@@ -86,11 +88,16 @@ async def update_interview(
     body: InterviewPatch,
     session: Session,
     now: Now,
-    _: AnyKey,
+    principal: AnyKey,
     if_match: IfMatch = None,
 ) -> Response:
     """Reschedule (starts_at/ends_at), cancel (status), or record the outcome."""
     interview, _changed = await service.update_interview(
-        session=session, interview_id=interview_id, patch=body, if_match=if_match, now=now
+        session=session,
+        interview_id=interview_id,
+        patch=body,
+        if_match=if_match,
+        actor=principal.actor,
+        now=now,
     )
     return object_response(InterviewOut.model_validate(interview), version=interview.version)

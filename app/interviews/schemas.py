@@ -93,3 +93,8 @@ class InterviewOut(OutputModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+def interview_payload(interview: Any) -> dict[str, Any]:
+    """An interview as events carry it."""
+    return {"interview": InterviewOut.model_validate(interview).model_dump(mode="json")}

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import apply_changes, patch_values
 from app.errors import Conflict, FieldError, ValidationFailed
+from app.events import service as events
+from app.followups import service as followups
 from app.http import require_if_match
-from app.interviews.schemas import InterviewCreate, InterviewPatch
+from app.interviews.schemas import InterviewCreate, InterviewPatch, interview_payload
 from app.models import Candidate, Client, Interview
 from app.repository import external_id_taken, get_for_update
 
@@ -69,9 +71,9 @@ def _check_next_stage(outcome: str, next_stage: str | None) -> None:
 
 
 async def create_interview(
-    *, session: AsyncSession, data: InterviewCreate, now: datetime
+    *, session: AsyncSession, data: InterviewCreate, actor: str, now: datetime
 ) -> Interview:
-    """Schedule (or record) an interview."""
+    """Schedule (or record) an interview; one that has already ended gets its steps at once."""
     _check_next_stage(data.outcome, data.next_stage)
     if data.external_id and await external_id_taken(session, Interview, data.external_id):
         raise Conflict(f"An interview with external_id {data.external_id!r} already exists.")
@@ -92,6 +94,10 @@ async def create_interview(
     )
     session.add(interview)
     await session.flush()
+    events.record(session, "interview.scheduled", interview_payload(interview), now=now)
+    if interview.outcome != "pending":
+        events.record(session, "interview.outcome_recorded", interview_payload(interview), now=now)
+    await followups.interview_changed(session, interview, [], actor=actor, now=now, created=True)
     return interview
 
 
@@ -114,6 +120,7 @@ async def update_interview(
     interview_id: uuid.UUID,
     patch: InterviewPatch,
     if_match: str | None,
+    actor: str,
     now: datetime,
 ) -> tuple[Interview, list[str]]:
     """Change an interview (If-Match required); returns it with the fields that changed."""
@@ -140,4 +147,20 @@ async def update_interview(
         values["outcome_recorded_at"] = now if outcome != "pending" else None
     changed = apply_changes(interview, values, now=now)
     await session.flush()
+    await record_interview_change(session, interview, changed, actor=actor, now=now)
     return interview, changed
+
+
+async def record_interview_change(
+    session: AsyncSession, interview: Interview, changed: list[str], *, actor: str, now: datetime
+) -> None:
+    """The events of a change to an interview, and its follow-up steps brought in line."""
+    if not changed:
+        return
+    payload = interview_payload(interview)
+    events.record(session, "interview.updated", {**payload, "changed": changed}, now=now)
+    if "status" in changed and interview.status == "cancelled":
+        events.record(session, "interview.cancelled", payload, now=now)
+    if "outcome" in changed and interview.outcome != "pending":
+        events.record(session, "interview.outcome_recorded", payload, now=now)
+    await followups.interview_changed(session, interview, changed, actor=actor, now=now)

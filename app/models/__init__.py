@@ -1,7 +1,20 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.candidates import Candidate, Client
+from app.models.events import Event
+from app.models.followups import FollowUp, Setting
 from app.models.interviews import Debrief, EmployerFeedback, Interview
 from app.models.staff import ApiKey, Staff
 
-__all__ = ["ApiKey", "Candidate", "Client", "Debrief", "EmployerFeedback", "Interview", "Staff"]
+__all__ = [
+    "ApiKey",
+    "Candidate",
+    "Client",
+    "Debrief",
+    "EmployerFeedback",
+    "Event",
+    "FollowUp",
+    "Interview",
+    "Setting",
+    "Staff",
+]

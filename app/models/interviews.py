@@ -7,10 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Versioned
+
+AWAITING_FOLLOW_UPS = "follow_ups_opened_at IS NULL AND status IN ('scheduled', 'completed')"
 
 
 class Interview(Versioned):
@@ -34,8 +36,19 @@ class Interview(Versioned):
     outcome: Mapped[str] = mapped_column(String(16), default="pending")
     next_stage: Mapped[str | None] = mapped_column(String(16))
     outcome_recorded_at: Mapped[datetime | None]
+    # Set when the after-interview steps were opened (the interview had ended).
+    follow_ups_opened_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_interviews_starts_at", "starts_at"),)
+    __table_args__ = (
+        Index("ix_interviews_starts_at", "starts_at"),
+        # The sweep's "ended but not yet opened" scan touches only these rows.
+        Index(
+            "ix_interviews_awaiting_follow_ups",
+            "ends_at",
+            postgresql_where=text(AWAITING_FOLLOW_UPS),
+            sqlite_where=text(AWAITING_FOLLOW_UPS),
+        ),
+    )
 
 
 class Debrief(Versioned):

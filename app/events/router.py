@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import select
+from starlette.responses import Response
+
+from app.auth.dependencies import AdminOrIntegration
+from app.deps import DB
+from app.errors import ValidationFailed, problem_responses
+from app.events.service import EVENT_TYPES
+from app.http import Cursor, Limit, decode_cursor, encode_cursor, json_response
+from app.models import Event
+from app.repository import read_all
+from app.types import OutputModel, Timestamp
+
+router = APIRouter(
+    prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+class EventOut(OutputModel):
+    id: uuid.UUID = Field(description="Also the `webhook-id` of its deliveries.")
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(OutputModel):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+@router.get("", response_model=EventPage)
+async def list_events(
+    db: DB,
+    _: AdminOrIntegration,
+    type: list[str] | None = Query(default=None, description="Only these types (repeatable)."),
+    since: Timestamp | None = Query(default=None, description="Only events at or after this time."),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Every event, in the order their changes committed; the same events the webhooks carry."""
+    stmt = select(Event.__table__)
+    if type:
+        unknown = sorted(set(type) - set(EVENT_TYPES))
+        if unknown:
+            raise ValidationFailed.field(
+                "type", f"unknown event type: {', '.join(unknown)}", location="query"
+            )
+        stmt = stmt.where(Event.type.in_(type))
+    if since is not None:
+        stmt = stmt.where(Event.occurred_at >= since)
+    if cursor:
+        (after,) = decode_cursor(cursor)
+        if not after.isdigit():
+            raise ValidationFailed.field(
+                "cursor", "not a cursor this API gave out", location="query"
+            )
+        stmt = stmt.where(Event.seq > int(after))
+    rows = await read_all(db, stmt.order_by(Event.seq).limit(limit + 1))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["seq"])
+    return json_response(
+        EventPage(items=[EventOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    )

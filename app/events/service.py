@@ -1,0 +1,78 @@
+"""Recording events: rows in the outbox, written in the transaction that caused them.
+
+Events are queued on the session and inserted just before COMMIT under a transaction-level
+lock (PostgreSQL), so their `seq` numbers follow commit order: a reader paging by `seq`
+never finds a gap filled in later, and a rolled-back change leaves no event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import add_pre_commit_hook
+from app.ids import uuid7
+from app.models import Event
+
+# pg_advisory_xact_lock key serialising event writers from their insert to their commit.
+EVENT_ORDER_LOCK = 0x44_45_42_52  # "DEBR"
+
+EVENT_TYPES = (
+    "candidate.created",
+    "candidate.updated",
+    "candidate.erased",
+    "interview.scheduled",
+    "interview.updated",
+    "interview.cancelled",
+    "interview.completed",
+    "interview.outcome_recorded",
+    "debrief.received",
+    "employer_feedback.received",
+    "follow_up.opened",
+    "follow_up.overdue",
+    "follow_up.reminder",
+    "follow_up.escalated",
+    "follow_up.completed",
+    "follow_up.waived",
+)
+
+
+def record(
+    session: AsyncSession, event_type: str, data: dict[str, Any], *, now: datetime
+) -> uuid.UUID:
+    """Queue an event for this transaction; `data` must be JSON-ready."""
+    assert event_type in EVENT_TYPES, event_type
+    event_id = uuid7()
+    pending: list[dict[str, Any]] = session.info.setdefault("events", [])
+    pending.append({"id": event_id, "type": event_type, "occurred_at": now, "data": data})
+    add_pre_commit_hook(session, _write_pending)
+    return event_id
+
+
+def record_many(
+    session: AsyncSession, event_type: str, payloads: Iterable[dict[str, Any]], *, now: datetime
+) -> int:
+    count = 0
+    for data in payloads:
+        record(session, event_type, data, now=now)
+        count += 1
+    return count
+
+
+async def take_order_lock(session: AsyncSession) -> None:
+    """Serialise event writers until commit, so `seq` order is commit order (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_ORDER_LOCK})
+
+
+async def _write_pending(session: AsyncSession) -> None:
+    pending: list[dict[str, Any]] = session.info.pop("events", [])
+    if not pending:
+        return
+    await take_order_lock(session)
+    await session.execute(insert(Event), pending)

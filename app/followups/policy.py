@@ -1,0 +1,92 @@
+"""The agency's follow-up policy: every number of the playbook, validated."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import holidays
+from pydantic import Field, model_validator
+
+from app.types import InputModel, TimeZoneName
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKWEEK: tuple[Weekday, ...] = WEEKDAYS[:5]
+
+Hours = Annotated[float, Field(gt=0, le=24 * 90)]
+Days = Annotated[int, Field(ge=0, le=90)]
+
+
+@lru_cache(maxsize=1)
+def _supported_countries() -> dict[str, list[str]]:
+    return dict(holidays.list_supported_countries())
+
+
+class BusinessHours(InputModel):
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKWEEK), min_length=1, max_length=7)
+    start: time = Field(default=time(9, 0), description="Local opening time, e.g. 09:00.")
+    end: time = Field(default=time(17, 30), description="Local closing time, e.g. 17:30.")
+
+    @model_validator(mode="after")
+    def _sane(self) -> BusinessHours:
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days must not repeat")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("start and end are local times, without an offset")
+        return self
+
+
+class FollowUpPolicy(InputModel):
+    """Every default of the playbook. A change applies to steps opened afterwards."""
+
+    timezone: TimeZoneName = Field(default="Europe/London", description="The agency's time zone.")
+    holiday_country: str = Field(default="GB", description="ISO 3166 code for public holidays.")
+    holiday_subdivision: str | None = Field(
+        default="ENG", description="Region within the country (GB: ENG, NIR, SCT, WLS)."
+    )
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+
+    debrief_call_working_hours: Hours = Field(
+        default=8, description="The candidate's call is due this many working hours after the end."
+    )
+    thank_you_note_hours: Hours = Field(
+        default=24, description="The thank-you note is due this many hours after the end."
+    )
+    employer_follow_up_fraction: float = Field(
+        default=0.75,
+        gt=0,
+        le=1,
+        description="Chase the employer at this share of the time until their decision date.",
+    )
+    employer_follow_up_days: Days = Field(
+        default=7, description="Without a decision date: chase this many days after the note."
+    )
+    employer_feedback_working_days: Days = Field(
+        default=5, description="Relay the employer's feedback within this many working days."
+    )
+    final_round_prep_working_days: Days = Field(
+        default=2, description="Brief the candidate this many working days before a final."
+    )
+    reminder_interval_hours: Hours = Field(
+        default=48, description="While a step stays overdue, remind once per interval."
+    )
+    max_reminders: int = Field(default=3, ge=0, le=20, description="Reminders before escalating.")
+
+    @model_validator(mode="after")
+    def _known_holidays(self) -> FollowUpPolicy:
+        countries = _supported_countries()
+        if self.holiday_country not in countries:
+            raise ValueError(
+                f"holiday_country {self.holiday_country!r} is not a supported country code"
+            )
+        if (
+            self.holiday_subdivision is not None
+            and self.holiday_subdivision not in countries[self.holiday_country]
+        ):
+            known = ", ".join(countries[self.holiday_country]) or "none"
+            raise ValueError(f"holiday_subdivision must be one of: {known}")
+        return self

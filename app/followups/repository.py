@@ -1,0 +1,229 @@
+"""SQL for follow-up steps, the policy document, and the sweep's bulk statements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.followups.policy import FollowUpPolicy
+from app.models import Candidate, Client, Debrief, EmployerFeedback, FollowUp, Interview, Setting
+from app.repository import AnySelect, read_one, where_equal
+
+POLICY_KEY = "follow_up_policy"
+_steps: Table = FollowUp.__table__  # type: ignore[assignment]
+
+
+async def load_policy(session: AsyncSession) -> tuple[FollowUpPolicy, Setting | None]:
+    row = await session.get(Setting, POLICY_KEY)
+    policy = FollowUpPolicy.model_validate(row.value) if row else FollowUpPolicy()
+    return policy, row
+
+
+async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | None]:
+    """The policy through the read engine, with its version (0 while never changed)."""
+    row = await read_one(
+        db,
+        select(Setting.value, Setting.version, Setting.updated_at).where(Setting.key == POLICY_KEY),
+    )
+    if row is None:
+        return FollowUpPolicy(), 0, None
+    return FollowUpPolicy.model_validate(row["value"]), row["version"], row["updated_at"]
+
+
+async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[str]:
+    result = await session.execute(
+        select(FollowUp.kind).where(FollowUp.interview_id == interview_id)
+    )
+    return set(result.scalars())
+
+
+async def steps_of(
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    *,
+    statuses: tuple[str, ...],
+    kinds: tuple[str, ...] | None = None,
+) -> list[FollowUp]:
+    stmt = select(FollowUp).where(
+        FollowUp.interview_id == interview_id, FollowUp.status.in_(statuses)
+    )
+    if kinds is not None:
+        stmt = stmt.where(FollowUp.kind.in_(kinds))
+    return list((await session.execute(stmt.order_by(FollowUp.id))).scalars())
+
+
+async def thank_you_sent_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
+    result = await session.execute(
+        select(Debrief.thank_you_sent_at).where(Debrief.interview_id == interview_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def debrief_received_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
+    result = await session.execute(
+        select(Debrief.received_at).where(Debrief.interview_id == interview_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def feedback_relayed_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
+    result = await session.execute(
+        select(func.min(EmployerFeedback.relayed_to_candidate_at)).where(
+            EmployerFeedback.interview_id == interview_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def next_final_start(session: AsyncSession, interview: Interview) -> datetime | None:
+    """The start of the candidate's next scheduled final interview with the same client."""
+    result = await session.execute(
+        select(func.min(Interview.starts_at)).where(
+            Interview.candidate_id == interview.candidate_id,
+            Interview.client_id == interview.client_id,
+            Interview.stage == "final",
+            Interview.status == "scheduled",
+            Interview.starts_at >= interview.ends_at,
+            Interview.id != interview.id,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def interviews_awaiting_prep(
+    session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
+) -> list[Interview]:
+    """Interviews of this candidate and client with an open final-round preparation step."""
+    stmt = (
+        select(Interview)
+        .join(FollowUp, FollowUp.interview_id == Interview.id)
+        .where(
+            Interview.candidate_id == candidate_id,
+            Interview.client_id == client_id,
+            FollowUp.kind == "final_round_prep",
+            FollowUp.status.in_(("pending", "overdue")),
+        )
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def ended_interviews_awaiting_steps(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[Interview]:
+    """Ended interviews whose steps are not open yet (locked; other sweepers skip them)."""
+    stmt = (
+        select(Interview)
+        .where(Interview.ends_at <= now, Interview.follow_ups_opened_at.is_(None))
+        .where(Interview.status.in_(("scheduled", "completed")))
+        .order_by(Interview.ends_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def intervals_due(session: AsyncSession, now: datetime) -> list[int]:
+    """The reminder intervals among steps that are pending and past due (usually one)."""
+    stmt = (
+        select(_steps.c.reminder_interval_seconds)
+        .where(_steps.c.status == "pending", _steps.c.due_at <= now)
+        .distinct()
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def flag_overdue(
+    session: AsyncSession, *, now: datetime, interval_seconds: int, first_notice_at: datetime
+) -> list[RowMapping]:
+    """Mark every pending step past its due time overdue, once; returns the flagged rows."""
+    stmt = (
+        update(_steps)
+        .where(
+            _steps.c.status == "pending",
+            _steps.c.due_at <= now,
+            _steps.c.reminder_interval_seconds == interval_seconds,
+        )
+        .values(
+            status="overdue",
+            overdue_at=now,
+            next_notice_at=first_notice_at,
+            updated_at=now,
+            version=_steps.c.version + 1,
+        )
+        .returning(*_steps.c)
+    )
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def steps_needing_notice(session: AsyncSession, now: datetime, limit: int) -> list[FollowUp]:
+    stmt = (
+        select(FollowUp)
+        .where(FollowUp.status == "overdue", FollowUp.next_notice_at <= now)
+        .order_by(FollowUp.next_notice_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def owner_of(session: AsyncSession, candidate_id: uuid.UUID) -> uuid.UUID | None:
+    result = await session.execute(select(Candidate.owner_id).where(Candidate.id == candidate_id))
+    return result.scalar_one_or_none()
+
+
+def select_follow_ups(
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    owner_id: uuid.UUID | None = None,
+    candidate_id: uuid.UUID | None = None,
+    interview_id: uuid.UUID | None = None,
+    due_before: datetime | None = None,
+) -> AnySelect:
+    stmt = where_equal(
+        select(_steps),
+        (_steps.c.status, status),
+        (_steps.c.kind, kind),
+        (_steps.c.candidate_id, candidate_id),
+        (_steps.c.interview_id, interview_id),
+    )
+    if owner_id is not None:
+        stmt = stmt.join(Candidate, Candidate.id == _steps.c.candidate_id).where(
+            Candidate.owner_id == owner_id
+        )
+    if due_before is not None:
+        stmt = stmt.where(_steps.c.due_at < due_before)
+    return stmt
+
+
+def select_overdue_debriefs(
+    *, owner_id: uuid.UUID | None, client_id: uuid.UUID | None
+) -> AnySelect:
+    """The recruiters' queue: overdue debrief calls with who to call and about what."""
+    stmt = (
+        select(
+            _steps.c.id.label("follow_up_id"),
+            _steps.c.due_at,
+            _steps.c.reminders_sent,
+            Candidate.id.label("candidate_id"),
+            Candidate.full_name,
+            Candidate.phone,
+            Candidate.owner_id,
+            Interview.id.label("interview_id"),
+            Interview.job_title,
+            Interview.ends_at,
+            Client.id.label("client_id"),
+            Client.name.label("client_name"),
+        )
+        .select_from(_steps)
+        .join(Interview, Interview.id == _steps.c.interview_id)
+        .join(Candidate, Candidate.id == _steps.c.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .where(and_(_steps.c.status == "overdue", _steps.c.kind == "debrief_call"))
+    )
+    return where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.auth.dependencies import AdminKey, AnyKey
+from app.deps import DB, Now, Session
+from app.errors import Conflict, NotFound, problem_responses
+from app.followups import jobs, repository, service
+from app.followups.policy import FollowUpPolicy
+from app.followups.rules import Kind
+from app.followups.schemas import (
+    FollowUpOut,
+    OverdueDebrief,
+    PolicyOut,
+    Status,
+    SweepResult,
+    WaiveIn,
+)
+from app.http import Cursor, IfMatch, Limit, Page, etag_for, json_response, object_response
+from app.models import FollowUp
+from app.repository import read_one, read_page_by_time
+from app.types import Timestamp
+
+router = APIRouter(
+    prefix="/v1/follow-ups", tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429)
+)
+queue_router = APIRouter(tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429))
+settings_router = APIRouter(
+    prefix="/v1/settings", tags=["settings"], responses=problem_responses(401, 403, 422, 429)
+)
+admin_router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 429)
+)
+
+_steps = FollowUp.__table__
+
+
+@router.get("", response_model=Page[FollowUpOut])
+async def list_follow_ups(
+    db: DB,
+    _: AnyKey,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    owner_id: uuid.UUID | None = None,
+    candidate_id: uuid.UUID | None = None,
+    interview_id: uuid.UUID | None = None,
+    due_before: Timestamp | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Steps in due order (earliest first), filtered as you ask."""
+    stmt = repository.select_follow_ups(
+        status=status,
+        kind=kind,
+        owner_id=owner_id,
+        candidate_id=candidate_id,
+        interview_id=interview_id,
+        due_before=due_before,
+    )
+    rows, next_cursor = await read_page_by_time(
+        db,
+        stmt,
+        at=_steps.c.due_at,
+        at_key="due_at",
+        tiebreak=_steps.c.id,
+        tiebreak_key="id",
+        limit=limit,
+        cursor=cursor,
+    )
+    return json_response(
+        Page[FollowUpOut](
+            items=[FollowUpOut.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+    )
+
+
+@router.get("/{follow_up_id}", response_model=FollowUpOut, responses=problem_responses(404))
+async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
+    row = await read_one(db, repository.select_follow_ups().where(_steps.c.id == follow_up_id))
+    if row is None:
+        raise NotFound(f"There is no follow-up with id {follow_up_id}.")
+    return object_response(FollowUpOut.model_validate(row), version=row["version"])
+
+
+@router.post(
+    "/{follow_up_id}/complete", response_model=FollowUpOut, responses=problem_responses(404, 409)
+)
+async def complete_follow_up(
+    follow_up_id: uuid.UUID, session: Session, now: Now, principal: AnyKey
+) -> Response:
+    """Mark a pending or overdue step done now (`late` if past its due time)."""
+    step = await service.complete(
+        session=session, step_id=follow_up_id, actor=principal.actor, now=now
+    )
+    return object_response(FollowUpOut.model_validate(step), version=step.version)
+
+
+@router.post(
+    "/{follow_up_id}/waive", response_model=FollowUpOut, responses=problem_responses(404, 409, 413)
+)
+async def waive_follow_up(
+    follow_up_id: uuid.UUID, body: WaiveIn, session: Session, now: Now, principal: AnyKey
+) -> Response:
+    """Waive a step that does not apply, saying why."""
+    step = await service.waive(
+        session=session, step_id=follow_up_id, reason=body.reason, actor=principal.actor, now=now
+    )
+    return object_response(FollowUpOut.model_validate(step), version=step.version)
+
+
+@queue_router.get("/v1/debriefs/overdue", response_model=Page[OverdueDebrief])
+async def overdue_debriefs(
+    db: DB,
+    now: Now,
+    _: AnyKey,
+    owner_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Who has not called in after their interview: most overdue first."""
+    stmt = repository.select_overdue_debriefs(owner_id=owner_id, client_id=client_id)
+    rows, next_cursor = await read_page_by_time(
+        db,
+        stmt,
+        at=_steps.c.due_at,
+        at_key="due_at",
+        tiebreak=_steps.c.id,
+        tiebreak_key="follow_up_id",
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [
+        OverdueDebrief(
+            follow_up_id=r["follow_up_id"],
+            candidate={"id": r["candidate_id"], "full_name": r["full_name"], "phone": r["phone"]},
+            owner_id=r["owner_id"],
+            interview_id=r["interview_id"],
+            client={"id": r["client_id"], "name": r["client_name"]},
+            job_title=r["job_title"],
+            ends_at=r["ends_at"],
+            due_at=r["due_at"],
+            overdue_seconds=max(int((now - r["due_at"]).total_seconds()), 0),
+            reminders_sent=r["reminders_sent"],
+        )
+        for r in rows
+    ]
+    return json_response(Page[OverdueDebrief](items=items, next_cursor=next_cursor))
+
+
+@settings_router.get("/follow-up-policy", response_model=PolicyOut)
+async def get_follow_up_policy(db: DB, _: AdminKey) -> Response:
+    """The policy in force: every number of the playbook."""
+    policy, version, updated_at = await repository.read_policy(db)
+    out = PolicyOut(**policy.model_dump(), version=version, updated_at=updated_at)
+    return json_response(out, etag=etag_for(version))
+
+
+@settings_router.put(
+    "/follow-up-policy", response_model=PolicyOut, responses=problem_responses(412, 413)
+)
+async def put_follow_up_policy(
+    body: FollowUpPolicy, session: Session, now: Now, _: AdminKey, if_match: IfMatch = None
+) -> Response:
+    """Replace the policy; fields left out take their defaults. Applies to steps opened from now."""
+    policy, row = await service.replace_policy(
+        session=session, policy=body, if_match=if_match, now=now
+    )
+    out = PolicyOut(**policy.model_dump(), version=row.version, updated_at=row.updated_at)
+    return json_response(out, etag=etag_for(row.version))
+
+
+@admin_router.post("/sweeps", response_model=SweepResult, responses=problem_responses(409))
+async def run_sweep(request: Request, _: AdminKey) -> Response:
+    """Run a sweep now (the scheduler's work) and answer its counts."""
+    counts = await jobs.sweep(request.app.state.db, request.app.state.clock.now, wait_seconds=30)
+    if not counts.swept:
+        raise Conflict("Another sweep has been running for 30 seconds; try again shortly.")
+    return json_response(SweepResult.model_validate(counts))

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from app.followups.policy import FollowUpPolicy
+from app.followups.rules import Kind
+from app.types import InputModel, OutputModel
+
+Status = Literal["pending", "overdue", "done", "waived", "cancelled"]
+
+
+class FollowUpOut(OutputModel):
+    id: uuid.UUID
+    interview_id: uuid.UUID
+    candidate_id: uuid.UUID
+    kind: Kind
+    status: Status
+    due_at: datetime
+    opened_at: datetime
+    overdue_at: datetime | None
+    completed_at: datetime | None = Field(description="When it was done or waived.")
+    completed_by: str | None = Field(
+        description="Who did or waived it: `key:<id>`, `candidate_link:<id>` or `system`."
+    )
+    late: bool = Field(description="Done after it was due.")
+    reminders_sent: int
+    escalated_at: datetime | None
+    waived_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def follow_up_payload(step: Any) -> dict[str, Any]:
+    """The JSON form of a step, as events carry it."""
+    return FollowUpOut.model_validate(step).model_dump(mode="json")
+
+
+class WaiveIn(InputModel):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
+class PolicyOut(FollowUpPolicy):
+    version: int
+    updated_at: datetime | None
+
+
+class SweepResult(OutputModel):
+    opened: int = Field(description="Interviews whose after-interview steps were opened.")
+    overdue: int = Field(description="Steps newly flagged overdue.")
+    reminders: int
+    escalated: int
+    swept: bool = Field(description="False if another replica held the sweep lock.")
+    duration_ms: float
+
+
+class OverdueCandidate(OutputModel):
+    id: uuid.UUID
+    full_name: str
+    phone: str | None
+
+
+class OverdueClient(OutputModel):
+    id: uuid.UUID
+    name: str
+
+
+class OverdueDebrief(OutputModel):
+    follow_up_id: uuid.UUID
+    candidate: OverdueCandidate
+    owner_id: uuid.UUID | None
+    interview_id: uuid.UUID
+    client: OverdueClient
+    job_title: str
+    ends_at: datetime
+    due_at: datetime
+    overdue_seconds: int
+    reminders_sent: int

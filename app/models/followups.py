@@ -1,0 +1,72 @@
+"""The playbook steps opened for each interview, and the agency's settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.models.base import Versioned
+
+
+class FollowUp(Versioned):
+    __tablename__ = "follow_ups"
+
+    interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interviews.id"))
+    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime]
+    opened_at: Mapped[datetime]
+    overdue_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    late: Mapped[bool] = mapped_column(default=False)
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    escalated_at: Mapped[datetime | None]
+    # While overdue: when the next reminder (or the escalation) is due.
+    next_notice_at: Mapped[datetime | None]
+    waived_reason: Mapped[str | None] = mapped_column(String(500))
+    # The policy in force when the step opened: a later change does not move it.
+    reminder_interval_seconds: Mapped[int]
+    max_reminders: Mapped[int]
+
+    __table_args__ = (
+        UniqueConstraint("interview_id", "kind"),
+        Index("ix_follow_ups_candidate_status", "candidate_id", "status"),
+        Index(
+            "ix_follow_ups_pending_due",
+            "due_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_follow_ups_overdue_queue",
+            "kind",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'overdue'"),
+            sqlite_where=text("status = 'overdue'"),
+        ),
+        Index(
+            "ix_follow_ups_next_notice",
+            "next_notice_at",
+            postgresql_where=text("status = 'overdue'"),
+            sqlite_where=text("status = 'overdue'"),
+        ),
+    )
+
+
+class Setting(Base):
+    """A named settings document, such as the follow-up policy."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,36 @@
+"""The periodic sweep inside each API process; one sweeps at a time through the database."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import FastAPI
+
+from app.followups import jobs
+
+logger = logging.getLogger("debrief.scheduler")
+
+
+def start_scheduler(app: FastAPI) -> AsyncIOScheduler:
+    settings = app.state.settings
+
+    async def sweep() -> None:
+        try:
+            await jobs.sweep(app.state.db, app.state.clock.now)
+        except Exception:
+            # The next run retries; every batch is a whole transaction, so nothing is half-done.
+            logger.exception("sweep failed")
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=settings.sweep_interval_seconds,
+        id="sweep",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=settings.sweep_interval_seconds,
+    )
+    scheduler.start()
+    return scheduler

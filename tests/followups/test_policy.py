@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.test_conventions import assert_problem
+
+
+async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> None:
+    response = await admin.get("/v1/settings/follow-up-policy")
+    assert response.status_code == 200
+    assert response.json() == {
+        "timezone": "Europe/London",
+        "holiday_country": "GB",
+        "holiday_subdivision": "ENG",
+        "business_hours": {
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+            "start": "09:00:00",
+            "end": "17:30:00",
+        },
+        "debrief_call_working_hours": 8.0,
+        "thank_you_note_hours": 24.0,
+        "employer_follow_up_fraction": 0.75,
+        "employer_follow_up_days": 7,
+        "employer_feedback_working_days": 5,
+        "final_round_prep_working_days": 2,
+        "reminder_interval_hours": 48.0,
+        "max_reminders": 3,
+        "version": 0,
+        "updated_at": None,
+    }
+
+
+async def test_put_replaces_the_policy_and_bumps_its_version(admin: httpx.AsyncClient) -> None:
+    body = {
+        "timezone": "America/New_York",
+        "holiday_country": "US",
+        "holiday_subdivision": "NY",
+        "business_hours": {"days": ["mon", "tue", "wed", "thu"], "start": "08:30", "end": "16:00"},
+    }
+    put = await admin.put("/v1/settings/follow-up-policy", json=body)
+    assert put.status_code == 200
+    assert put.headers["etag"] == '"1"'
+    got = (await admin.get("/v1/settings/follow-up-policy")).json()
+    assert got["timezone"] == "America/New_York"
+    assert got["business_hours"] == {
+        "days": ["mon", "tue", "wed", "thu"],
+        "start": "08:30:00",
+        "end": "16:00:00",
+    }
+    assert got["max_reminders"] == 3  # left out: the default
+    assert got["version"] == 1
+    stale = await admin.put("/v1/settings/follow-up-policy", json={}, headers={"If-Match": '"0"'})
+    assert_problem(stale, 412)
+
+
+async def test_invalid_policies_are_422_and_change_nothing(admin: httpx.AsyncClient) -> None:
+    for body in (
+        {"business_hours": {"start": "18:00", "end": "09:00"}},
+        {"business_hours": {"days": []}},
+        {"business_hours": {"days": ["mon", "funday"]}},
+        {"holiday_country": "XX"},
+        {"holiday_country": "GB", "holiday_subdivision": "CA"},
+        {"timezone": "Europe/Atlantis"},
+        {"debrief_call_working_hours": 0},
+        {"employer_follow_up_fraction": 1.5},
+        {"max_reminders": -1},
+        {"surprise": True},
+    ):
+        assert_problem(await admin.put("/v1/settings/follow-up-policy", json=body), 422)
+    assert (await admin.get("/v1/settings/follow-up-policy")).json()["version"] == 0
+
+
+async def test_only_admins_see_and_change_the_policy(
+    recruiter: httpx.AsyncClient, integration: httpx.AsyncClient
+) -> None:
+    for client in (recruiter, integration):
+        assert_problem(await client.get("/v1/settings/follow-up-policy"), 403)
+        assert_problem(await client.put("/v1/settings/follow-up-policy", json={}), 403)
+        assert_problem(await client.post("/v1/admin/sweeps"), 403)

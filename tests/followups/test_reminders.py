@@ -1,0 +1,133 @@
+"""Don't chase daily: the overdue notice, reminders one interval apart, one escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from app.clock import FrozenClock
+from tests.conftest import T0
+from tests.factories import create_candidate, create_interview, create_staff
+from tests.followups.helpers import all_events, steps, sweep
+
+STARTS = T0 - timedelta(hours=3)  # the debrief call is due Wednesday 17:00 UTC
+DUE = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
+
+
+async def _notices(admin: httpx.AsyncClient) -> list[tuple[str, int | None]]:
+    events = await all_events(
+        admin, "follow_up.overdue", "follow_up.reminder", "follow_up.escalated"
+    )
+    return [
+        (e["type"], e["data"].get("reminder"))
+        for e in events
+        if e["data"]["follow_up"]["kind"] == "debrief_call"
+    ]
+
+
+async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    rosa = await create_staff(admin)
+    candidate = await create_candidate(admin, owner_id=rosa["id"])
+    await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
+    clock.set(DUE)
+    await sweep(admin)
+    assert await _notices(admin) == [("follow_up.overdue", None)]
+
+    hour = timedelta(hours=1)
+    timeline = [
+        (DUE + 47 * hour, []),
+        (DUE + 48 * hour, [("follow_up.reminder", 1)]),
+        (DUE + 48 * hour + timedelta(minutes=1), []),  # never two in one interval
+        (DUE + 95 * hour, []),
+        (DUE + 96 * hour, [("follow_up.reminder", 2)]),
+        (DUE + 144 * hour, [("follow_up.reminder", 3)]),
+        (DUE + 191 * hour, []),
+        (DUE + 192 * hour, [("follow_up.escalated", None)]),  # one interval after the last
+        (DUE + 1000 * hour, []),  # and then silence
+    ]
+    seen = await _notices(admin)
+    for moment, expected in timeline:
+        clock.set(moment)
+        await sweep(admin)
+        now_seen = await _notices(admin)
+        assert now_seen[len(seen) :] == expected, moment
+        seen = now_seen
+
+    call = (await steps(admin, candidate_id=candidate["id"]))["debrief_call"]
+    assert call["reminders_sent"] == 3
+    assert call["escalated_at"] == "2026-03-12T17:00:00Z"
+    escalation = await all_events(admin, "follow_up.escalated")
+    escalated_call = [e for e in escalation if e["data"]["follow_up"]["kind"] == "debrief_call"]
+    assert escalated_call[0]["data"]["escalated_to"] == {"staff_id": rosa["id"]}
+
+
+async def test_a_step_flagged_late_gets_no_burst(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """The scheduler was off for ten days: one overdue notice now, the first reminder 48 h on."""
+    await create_interview(admin, starts_at=STARTS)
+    clock.set(DUE + timedelta(days=10))
+    result = await sweep(admin)
+    assert (result["reminders"], result["escalated"]) == (0, 0)
+    assert await _notices(admin) == [("follow_up.overdue", None)]
+    clock.advance(timedelta(hours=47))
+    await sweep(admin)
+    assert await _notices(admin) == [("follow_up.overdue", None)]
+    clock.advance(timedelta(hours=1))
+    await sweep(admin)
+    assert await _notices(admin) == [("follow_up.overdue", None), ("follow_up.reminder", 1)]
+
+
+async def test_a_sweep_after_a_long_outage_sends_one_reminder_not_several(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    await create_interview(admin, starts_at=STARTS)
+    clock.set(DUE)
+    await sweep(admin)
+    clock.set(DUE + timedelta(days=7))  # three reminder times passed while nobody swept
+    await sweep(admin)
+    assert await _notices(admin) == [("follow_up.overdue", None), ("follow_up.reminder", 1)]
+    clock.advance(timedelta(hours=47, minutes=59))
+    await sweep(admin)
+    assert len(await _notices(admin)) == 2
+
+
+async def test_completing_an_overdue_step_stops_the_reminders(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    interview = await create_interview(admin, starts_at=STARTS)
+    clock.set(DUE)
+    await sweep(admin)
+    clock.advance(timedelta(hours=1))
+    await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "phone"})
+    clock.advance(timedelta(days=30))
+    await sweep(admin)
+    assert await _notices(admin) == [("follow_up.overdue", None)]
+
+
+async def test_policy_change_applies_only_to_steps_opened_afterwards(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    before = await create_interview(admin, starts_at=STARTS)
+    put = await admin.put(
+        "/v1/settings/follow-up-policy",
+        json={"debrief_call_working_hours": 2, "max_reminders": 0, "reminder_interval_hours": 24},
+    )
+    assert put.status_code == 200
+    after = await create_interview(admin, starts_at=STARTS)
+    assert (await steps(admin, interview_id=before["id"]))["debrief_call"][
+        "due_at"
+    ] == "2026-03-04T17:00:00Z"
+    assert (await steps(admin, interview_id=after["id"]))["debrief_call"][
+        "due_at"
+    ] == "2026-03-04T11:00:00Z"
+    clock.set(DUE)
+    await sweep(admin)
+    clock.set(DUE + timedelta(hours=24))  # the new step escalates after one 24 h interval
+    result = await sweep(admin)
+    assert (result["reminders"], result["escalated"]) == (0, 1)
+    old = (await steps(admin, interview_id=before["id"]))["debrief_call"]
+    assert (old["reminders_sent"], old["escalated_at"]) == (0, None)

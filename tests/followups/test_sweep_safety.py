@@ -1,0 +1,143 @@
+"""Several sweepers at once, and sweeps that die halfway: each flag and event exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.clock import Clock
+from app.db import Database
+from app.events import service as events
+from app.followups import jobs
+from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _as_ids(values: list[str]) -> list[uuid.UUID]:
+    return [uuid.UUID(v) for v in values]
+
+
+def _sweep_process(database_url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "sweep", "--wait", "0"],
+        env={**os.environ, "DEBRIEF_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.postgres
+async def test_four_processes_sweeping_at_once_flag_each_step_once(
+    api: FastAPI, database_url: str
+) -> None:
+    db: Database = api.state.db
+    await seed_past_due_steps(db, count=3000, now=datetime.now(UTC))
+    processes = [_sweep_process(database_url) for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    counts = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert sum(c["overdue"] for c in counts) == 3000
+    assert sum(c["swept"] for c in counts) >= 1
+    flagged, event_ids = await overdue_state(db)
+    assert len(flagged) == 3000
+    assert len(event_ids) == 3000
+    assert set(_as_ids(event_ids)) == flagged
+
+
+async def test_flagging_races_without_the_lock_still_flag_once(api: FastAPI) -> None:
+    """Even sweepers that bypass the leader lock cannot flag a step twice."""
+    db: Database = api.state.db
+    now = datetime.now(UTC)
+    await seed_past_due_steps(db, count=500, now=now)
+    results = await asyncio.gather(
+        *(jobs.flag_overdue(db, now) for _ in range(4)), return_exceptions=True
+    )
+    flagged_counts = [r for r in results if isinstance(r, int)]
+    if not db.is_sqlite:
+        assert len(flagged_counts) == 4  # PostgreSQL: all four ran; the row locks decided
+    assert sum(flagged_counts) == 500
+    flagged, event_ids = await overdue_state(db)
+    assert len(event_ids) == len(set(event_ids)) == 500
+    assert set(_as_ids(event_ids)) == flagged
+
+
+async def test_a_sweep_failing_halfway_leaves_nothing_half_done(
+    api: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db: Database = api.state.db
+    now = datetime.now(UTC)
+    await seed_past_due_steps(db, count=200, now=now)
+
+    async def crash(session: object) -> None:
+        raise ConnectionResetError("the process died while writing the events")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(events, "_write_pending", crash)
+        with pytest.raises(ConnectionResetError):
+            await jobs.sweep(db, lambda: now)
+    flagged, event_ids = await overdue_state(db)
+    assert (flagged, event_ids) == (set(), [])  # the flags went with the events
+    counts = await jobs.sweep(db, lambda: now)
+    assert counts.overdue == 200
+    flagged, event_ids = await overdue_state(db)
+    assert len(flagged) == len(event_ids) == 200
+
+
+async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: str) -> None:
+    db: Database = api.state.db
+    await seed_past_due_steps(db, count=20000, now=datetime.now(UTC))
+    process = _sweep_process(database_url)
+    if db.is_sqlite:
+        await asyncio.sleep(1.0)
+    else:
+        await _wait_for_sweep_statement(db)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    flagged, event_ids = await overdue_state(db)
+    assert set(_as_ids(event_ids)) == flagged  # whatever committed, committed whole
+    assert len(event_ids) == len(set(event_ids))
+    done_before = len(flagged)
+    counts = await jobs.sweep(db, Clock().now, wait_seconds=10)
+    flagged, event_ids = await overdue_state(db)
+    assert counts.overdue == 20000 - done_before  # the next sweep finishes the work
+    assert len(flagged) == 20000
+    assert sorted(_as_ids(event_ids)) == sorted(flagged)
+    assert await count_events(db) == 20000
+
+
+_SWEEP_RUNNING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() "
+    "AND (query LIKE 'UPDATE follow_ups%' OR query LIKE 'INSERT INTO events%')"
+)
+
+
+_SWEEP_RUNNING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
+    " AND (query LIKE 'UPDATE follow_ups%' OR query LIKE 'INSERT INTO events%')"
+)
+
+
+async def _wait_for_sweep_statement(db: Database) -> None:
+    """Until the sweep's UPDATE or event INSERT is running in PostgreSQL."""
+    deadline = time.monotonic() + 60
+    async with db.read_engine.connect() as conn:
+        while time.monotonic() < deadline:
+            running = (await conn.execute(_SWEEP_RUNNING)).scalar_one()
+            if running:
+                return
+            await asyncio.sleep(0.005)
+    raise AssertionError("the sweep never started its work")
