@@ -21,6 +21,7 @@ from sqlalchemy import text
 from app.db import Database, transaction
 from app.events import service as events
 from app.followups import repository, rules, service
+from app.followups.schemas import follow_up_payload
 
 logger = logging.getLogger("debrief.sweep")
 
@@ -79,8 +80,10 @@ async def open_ended_interviews(db: Database, now: datetime) -> int:
 
 async def flag_overdue(db: Database, now: datetime) -> int:
     """Flag every pending step past its due time as overdue, with its event, exactly once."""
-    flagged = 0
     async with transaction(db) as session:
+        if not db.is_sqlite:
+            return await repository.flag_overdue_with_events(session, now=now)
+        flagged = 0
         for interval in await repository.intervals_due(session, now):
             rows = await repository.flag_overdue(
                 session,
@@ -88,10 +91,9 @@ async def flag_overdue(db: Database, now: datetime) -> int:
                 interval_seconds=interval,
                 first_notice_at=rules.first_notice_at(now, timedelta(seconds=interval)),
             )
-            flagged += events.record_many(
-                session, "follow_up.overdue", (service.follow_up_payload(r) for r in rows), now=now
-            )
-    return flagged
+            payloads = (follow_up_payload(row) for row in rows)
+            flagged += events.record_many(session, "follow_up.overdue", payloads, now=now)
+        return flagged
 
 
 async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
@@ -119,7 +121,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                     notices.append((step, notice))
             await session.flush()  # versions first: the events carry the new ones
             for step, notice in notices:
-                payload = service.follow_up_payload(step)
+                payload = follow_up_payload(step)
                 if notice.kind == "reminder":
                     payload["reminder"] = step.reminders_sent
                     events.record(session, "follow_up.reminder", payload, now=now)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
+from app.events.service import EVENT_ORDER_LOCK
 from app.followups.policy import FollowUpPolicy
+from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
 from app.models import Candidate, Client, Debrief, EmployerFeedback, FollowUp, Interview, Setting
 from app.repository import AnySelect, read_one, where_equal
 
@@ -158,6 +160,53 @@ async def flag_overdue(
         .returning(*_steps.c)
     )
     return list((await session.execute(stmt)).mappings().all())
+
+
+def _iso_utc_sql(column: str) -> str:
+    """PostgreSQL text for a timestamp exactly as the API writes it: 2026-03-04T10:00:00Z,
+    with six digits of microseconds only when there are some."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
+        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN '' "
+        f"ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
+    )
+
+
+_PAYLOAD_SQL = ", ".join(
+    f"'{name}', {_iso_utc_sql(name) if name in TIME_FIELDS else name}" for name in FOLLOW_UP_FIELDS
+)
+# One statement flags the steps and writes their events: no row travels to Python and back.
+# The event-order lock is taken inside it, after the UPDATE has finished (the `ordered` CTE
+# reads every flagged row first) and before any event row gets its `seq` (the ORDER BY sorts
+# the whole result before the first insert). So `seq` follows commit order, and the sweep never
+# waits for a row while holding the lock that committing API requests wait for.
+_FLAG_WITH_EVENTS_SQL = text(f"""
+WITH flagged AS (
+    UPDATE follow_ups
+       SET status = 'overdue', overdue_at = :now,
+           next_notice_at = :now + make_interval(secs => reminder_interval_seconds),
+           updated_at = :now, version = version + 1
+     WHERE status = 'pending' AND due_at <= :now
+    RETURNING follow_ups.*
+), ordered AS (
+    SELECT pg_advisory_xact_lock(:order_lock) FROM (SELECT count(*) FROM flagged) AS done
+)
+INSERT INTO events (id, type, occurred_at, data)
+SELECT gen_random_uuid(), 'follow_up.overdue', :now,
+       jsonb_build_object('follow_up', jsonb_build_object({_PAYLOAD_SQL}))
+  FROM flagged CROSS JOIN ordered
+ ORDER BY flagged.due_at, flagged.id
+""")  # noqa: S608 - assembled from constants, never from input
+
+
+async def flag_overdue_with_events(session: AsyncSession, *, now: datetime) -> int:
+    """PostgreSQL: flag every pending step past due and insert its event, in one statement.
+    The first notice comes one of the step's own reminder intervals later."""
+    result = await session.execute(
+        _FLAG_WITH_EVENTS_SQL, {"now": now, "order_lock": EVENT_ORDER_LOCK}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def steps_needing_notice(session: AsyncSession, now: datetime, limit: int) -> list[FollowUp]:

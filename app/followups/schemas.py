@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
@@ -35,9 +35,35 @@ class FollowUpOut(OutputModel):
     version: int
 
 
+def iso(moment: datetime | None) -> str | None:
+    """UTC in the same form the API answers with: 2026-03-04T10:00:00Z."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# The payload an event carries is the API's view of the step, field for field.
+FOLLOW_UP_FIELDS = tuple(FollowUpOut.model_fields)
+TIME_FIELDS = frozenset(
+    name
+    for name, f in FollowUpOut.model_fields.items()
+    if f.annotation in (datetime, datetime | None)
+)
+ID_FIELDS = frozenset(
+    name for name, f in FollowUpOut.model_fields.items() if f.annotation is uuid.UUID
+)
+
+
 def follow_up_payload(step: Any) -> dict[str, Any]:
-    """The JSON form of a step, as events carry it."""
-    return FollowUpOut.model_validate(step).model_dump(mode="json")
+    """A step as JSON (an ORM object or a row), as the API and events show it."""
+    read = step.__getitem__ if hasattr(step, "keys") else step.__getattribute__
+    data: dict[str, Any] = {}
+    for name in FOLLOW_UP_FIELDS:
+        value = read(name)
+        if name in TIME_FIELDS:
+            value = iso(value)
+        elif name in ID_FIELDS:
+            value = str(value)
+        data[name] = value
+    return {"follow_up": data}
 
 
 class WaiveIn(InputModel):

@@ -7,8 +7,7 @@ interviews and debriefs services (after a change), the routers, and the sweep.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,64 +16,13 @@ from app.events import service as events
 from app.followups import repository, rules
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import InterviewFacts, Kind
+from app.followups.schemas import follow_up_payload
 from app.http import require_if_match
 from app.interviews.schemas import interview_payload
 from app.models import FollowUp, Interview, Setting
 
 SYSTEM = "system"
 OPEN = rules.OPEN_STATUSES
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC in the same form the API answers with: 2026-03-04T10:00:00Z."""
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-_STEP_FIELDS = (
-    "id",
-    "interview_id",
-    "candidate_id",
-    "kind",
-    "status",
-    "due_at",
-    "opened_at",
-    "overdue_at",
-    "completed_at",
-    "completed_by",
-    "late",
-    "reminders_sent",
-    "escalated_at",
-    "waived_reason",
-    "created_at",
-    "updated_at",
-    "version",
-)
-_TIMES = frozenset(
-    {
-        "due_at",
-        "opened_at",
-        "overdue_at",
-        "completed_at",
-        "escalated_at",
-        "created_at",
-        "updated_at",
-    }
-)
-_IDS = frozenset({"id", "interview_id", "candidate_id"})
-
-
-def follow_up_payload(step: Any) -> dict[str, Any]:
-    """A step as JSON (an ORM object or a row), as the API and events show it."""
-    read = step.__getitem__ if hasattr(step, "keys") else step.__getattribute__
-    data: dict[str, Any] = {}
-    for name in _STEP_FIELDS:
-        value = read(name)
-        if name in _TIMES:
-            value = iso(value)
-        elif name in _IDS:
-            value = str(value)
-        data[name] = value
-    return {"follow_up": data}
 
 
 # ---------------------------------------------------------------------------- policy

@@ -350,3 +350,18 @@ async def test_follow_ups_filters(admin: httpx.AsyncClient, clock: FrozenClock) 
     ordered = (await admin.get("/v1/follow-ups")).json()["items"]
     assert [s["due_at"] for s in ordered] == sorted(s["due_at"] for s in ordered)
     assert_problem(await admin.get("/v1/follow-ups", params={"status": "late"}), 422)
+
+
+async def test_the_overdue_event_shows_the_step_as_the_api_does(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """Whichever way the sweep writes the event (one SQL statement on PostgreSQL), its payload
+    is the API's view of the step, microseconds included."""
+    interview = await create_interview(admin, starts_at=STARTS)
+    clock.set(datetime(2026, 3, 4, 17, 0, 1, 250000, tzinfo=UTC))
+    await sweep(admin)
+    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    (event,) = await all_events(admin, "follow_up.overdue")
+    assert event["data"] == {"follow_up": call}
+    assert call["overdue_at"] == "2026-03-04T17:00:01.250000Z"
+    assert event["occurred_at"] == "2026-03-04T17:00:01.250000Z"

@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -19,8 +20,7 @@ from sqlalchemy import text
 
 from app.clock import Clock
 from app.db import Database
-from app.events import service as events
-from app.followups import jobs
+from app.followups import jobs, repository
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,11 +82,16 @@ async def test_a_sweep_failing_halfway_leaves_nothing_half_done(
     now = datetime.now(UTC)
     await seed_past_due_steps(db, count=200, now=now)
 
-    async def crash(session: object) -> None:
-        raise ConnectionResetError("the process died while writing the events")
+    def dies_after(original: Any) -> Any:
+        async def flag_then_die(*args: Any, **kwargs: Any) -> Any:
+            await original(*args, **kwargs)  # the steps are flagged (and on PostgreSQL, evented)
+            raise ConnectionResetError("the process died before COMMIT")
+
+        return flag_then_die
 
     with monkeypatch.context() as patched:
-        patched.setattr(events, "_write_pending", crash)
+        for name in ("flag_overdue", "flag_overdue_with_events"):
+            patched.setattr(repository, name, dies_after(getattr(repository, name)))
         with pytest.raises(ConnectionResetError):
             await jobs.sweep(db, lambda: now)
     flagged, event_ids = await overdue_state(db)
@@ -127,7 +132,7 @@ _SWEEP_RUNNING = text(
 
 _SWEEP_RUNNING = text(
     "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
-    " AND (query LIKE 'UPDATE follow_ups%' OR query LIKE 'INSERT INTO events%')"
+    " AND datname = current_database() AND query LIKE '%UPDATE follow_ups%'"
 )
 
 
