@@ -146,15 +146,22 @@ def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
     return ".".join(parts) or location, location
 
 
-def validation_errors(raw: list[dict[str, Any]] | Any) -> list[FieldError]:
+def validation_errors(
+    raw: list[dict[str, Any]] | Any, *, location: str | None = None
+) -> list[FieldError]:
+    """Pydantic's errors as FieldErrors. With `location`, every loc is a field path within it."""
     errors = []
     for item in raw:
-        field, location = _field_path(tuple(item.get("loc", ())))
+        loc = tuple(item.get("loc", ()))
+        if location is None:
+            field, where = _field_path(loc)
+        else:
+            field, where = ".".join(str(p) for p in loc), location
         message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = str(item.get("type", "value_error"))
         if kind == "extra_forbidden":
             message = "unknown field"
-        errors.append(FieldError(field=field, location=location, message=message, type=kind))
+        errors.append(FieldError(field=field, location=where, message=message, type=kind))
     return errors
 
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: one write transaction per request, committed before the answer."""
+"""Pure ASGI middleware: request bodies limited, one write transaction per request committed
+before the answer is sent, and Idempotency-Key replays."""
 
 from __future__ import annotations
 
@@ -6,84 +7,227 @@ import logging
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import idempotency
 from app.db import Database, commit, rollback
-from app.errors import Conflict, PreconditionFailed, ServiceUnavailable, problem_response
+from app.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    PreconditionFailed,
+    ServiceUnavailable,
+    ValidationFailed,
+    problem_response,
+)
 
 logger = logging.getLogger("debrief.http")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class TransactionMiddleware:
-    """Opens the request's transaction for writes; commits only if the answer is a success.
-
-    The response is held back until COMMIT succeeds, so a client never sees a 2xx for a
-    change that was not stored. Reads pass straight through.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        db: Database = scope["app"].state.db
-        held: list[Message] = []
-
-        async def hold(message: Message) -> None:
-            held.append(message)
-
-        async with db.sessionmaker() as session:
-            scope.setdefault("state", {})["db_session"] = session
-            try:
-                await self.app(scope, receive, hold)
-            except BaseException:
-                await rollback(session)
-                raise
-            status = held[0]["status"] if held else 500
-            if status < 400:
-                failure = await _commit(session)
-                if failure is not None:
-                    held = _as_messages(failure, scope)
-            else:
-                await rollback(session)
-        for message in held:
-            await send(message)
-
-
-async def _commit(session: Any) -> Exception | None:
-    try:
-        await commit(session)
-    except (IntegrityError, StaleDataError) as exc:
-        await rollback(session)
-        if isinstance(exc, StaleDataError):
-            return PreconditionFailed("The object was changed by someone else meanwhile.")
-        return Conflict("The change conflicts with an existing object; nothing was stored.")
-    except DBAPIError as exc:
-        logger.warning("commit failed: %s", type(exc).__name__)
-        await rollback(session)
-        return ServiceUnavailable("The database did not answer; nothing was changed.")
-    return None
-
-
-def _as_messages(error: Exception, scope: Scope) -> list[Message]:
-    assert isinstance(error, Conflict | PreconditionFailed | ServiceUnavailable)
+def _problem_messages(error: AppError, scope: Scope) -> list[Message]:
     response = problem_response(
         error.status,
         slug=error.slug,
         title=error.title,
         detail=error.detail,
         instance=scope.get("path"),
+        headers=error.headers or None,
     )
-    headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
-    return [
-        {"type": "http.response.start", "status": response.status_code, "headers": headers},
-        {"type": "http.response.body", "body": response.body, "more_body": False},
+    return _messages(response.status_code, dict(response.headers), bytes(response.body))
+
+
+def _messages(status: int, headers: dict[str, str], body: bytes) -> list[Message]:
+    raw = [
+        (k.lower().encode(), v.encode())
+        for k, v in headers.items()
+        if k.lower() != "content-length"
     ]
+    raw.append((b"content-length", str(len(body)).encode()))
+    return [
+        {"type": "http.response.start", "status": status, "headers": raw},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
+
+
+class _Reply:
+    """The app's answer, held back until the transaction has committed."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def status(self) -> int:
+        return int(self.messages[0]["status"]) if self.messages else 500
+
+    @property
+    def headers(self) -> dict[str, str]:
+        raw = self.messages[0].get("headers", []) if self.messages else []
+        return {k.decode().lower(): v.decode() for k, v in raw}
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages[1:])
+
+
+class TransactionMiddleware:
+    """Opens the request's transaction for writes; commits only if the answer is a success.
+
+    The response is held back until COMMIT succeeds, so a client never sees a 2xx for a
+    change that was not stored. A POST with an Idempotency-Key stores its answer in that same
+    transaction and gets it replayed for 24 hours. Reads pass straight through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._in_flight: set[tuple[str, str]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
+        owner = idempotency.scope_of(headers.get("authorization"))
+        if key is not None and owner is not None:
+            messages = await self._idempotent(scope, receive, key, owner)
+        else:
+            messages = await self._transaction(scope, receive)
+        for message in messages:
+            await send(message)
+
+    async def _transaction(self, scope: Scope, receive: Receive) -> list[Message]:
+        db: Database = scope["app"].state.db
+        async with db.sessionmaker() as session:
+            reply = await self._run(scope, receive, session)
+            return await self._finish(session, reply, scope)
+
+    async def _run(self, scope: Scope, receive: Receive, session: AsyncSession) -> _Reply:
+        scope.setdefault("state", {})["db_session"] = session
+        reply = _Reply()
+        try:
+            await self.app(scope, receive, reply)
+        except BaseException:
+            await rollback(session)
+            raise
+        return reply
+
+    async def _finish(self, session: AsyncSession, reply: _Reply, scope: Scope) -> list[Message]:
+        if reply.status >= 400:
+            await rollback(session)
+            return reply.messages
+        failure = await _commit(session)
+        return _problem_messages(failure, scope) if failure else reply.messages
+
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, key: str, owner: str
+    ) -> list[Message]:
+        if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH or not key.isprintable():
+            return _problem_messages(
+                BadRequest("Idempotency-Key must be 1 to 255 printable characters."), scope
+            )
+        if (owner, key) in self._in_flight:
+            return _problem_messages(_still_running(), scope)
+        self._in_flight.add((owner, key))
+        try:
+            body = await _read_body(receive)
+            request_hash = idempotency.fingerprint(
+                scope["method"], scope["path"], scope.get("query_string", b""), body
+            )
+            app = scope["app"]
+            now = app.state.clock.now()
+            db: Database = app.state.db
+            async with db.sessionmaker() as session:
+                if not await idempotency.lock(session, owner, key):
+                    await rollback(session)
+                    return _problem_messages(_still_running(), scope)
+                stored = await idempotency.find(session, owner, key, now=now)
+                if stored is not None:
+                    same = stored.request_hash == request_hash
+                    replay = (stored.status_code, dict(stored.headers), stored.body)
+                    await rollback(session)
+                    if not same:
+                        return _problem_messages(_reused(), scope)
+                    status, headers, body = replay
+                    return _messages(status, {**headers, "idempotency-replayed": "true"}, body)
+                await idempotency.forget_expired(session, now=now, scope=owner, key=key)
+                reply = await self._run(scope, _replay(body), session)
+                if 200 <= reply.status < 300:
+                    kept = {
+                        k: v for k, v in reply.headers.items() if k in idempotency.REPLAYED_HEADERS
+                    }
+                    idempotency.remember(
+                        session,
+                        scope=owner,
+                        key=key,
+                        request_hash=request_hash,
+                        status=reply.status,
+                        headers=kept,
+                        body=reply.body,
+                        now=now,
+                    )
+                return await self._finish(session, reply, scope)
+        finally:
+            self._in_flight.discard((owner, key))
+
+
+def _still_running() -> Conflict:
+    return Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+
+
+def _reused() -> ValidationFailed:
+    return ValidationFailed(
+        "This Idempotency-Key was already used with a different request; use a new key."
+    )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _commit(session: Any) -> AppError | None:
+    try:
+        await commit(session)
+    except (IntegrityError, StaleDataError) as exc:
+        await rollback(session)
+        if isinstance(exc, StaleDataError):
+            return PreconditionFailed("The object was changed by someone else meanwhile.")
+        return Conflict(
+            "The change conflicts with another one made at the same time; nothing was stored."
+        )
+    except DBAPIError as exc:
+        logger.warning("commit failed: %s", type(exc).__name__)
+        await rollback(session)
+        return ServiceUnavailable("The database did not answer; nothing was changed.")
+    return None
 
 
 class _BodyTooLarge(Exception):

@@ -118,3 +118,24 @@ async def external_id_taken(
     if excluding is not None:
         stmt = stmt.where(model.id != excluding)
     return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def by_external_ids(
+    session: AsyncSession, model: Any, external_ids: list[str]
+) -> dict[str, Any]:
+    """Objects of `model` with these external ids, loaded for change."""
+    if not external_ids:
+        return {}
+    result = await session.execute(select(model).where(model.external_id.in_(external_ids)))
+    return {row.external_id: row for row in result.scalars()}
+
+
+async def ids_by_external_id(
+    session: AsyncSession, model: Any, external_ids: list[str]
+) -> dict[str, uuid.UUID]:
+    if not external_ids:
+        return {}
+    stmt = select(model.external_id, model.id).where(model.external_id.in_(external_ids))
+    return {
+        external_id: object_id for external_id, object_id in (await session.execute(stmt)).all()
+    }

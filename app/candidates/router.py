@@ -5,7 +5,8 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.auth.dependencies import AnyKey
+from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk import Atomic, BulkIn, BulkOut
 from app.candidates import repository, service
 from app.candidates.schemas import CandidateCreate, CandidateOut, CandidatePatch, flags_from
 from app.deps import DB, Now, Session
@@ -89,3 +90,19 @@ async def update_candidate(
     out = CandidateOut.model_validate(candidate)
     out.flags = flags_from(await repository.overdue_kinds(session, candidate.id))
     return object_response(out, version=candidate.version)
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkOut,
+    responses=problem_responses(413),
+    summary="Create or update up to 1,000 candidates by external_id",
+)
+async def bulk_upsert_candidates(
+    body: BulkIn, session: Session, now: Now, _: AdminOrIntegration, atomic: bool = Atomic
+) -> Response:
+    """One result per item (`created`, `updated`, `unchanged` or `error`), in one transaction.
+    Sending the same items again changes nothing. With `atomic=false` good items are stored
+    even if others are refused."""
+    out = await service.upsert_candidates(session=session, items=body.items, atomic=atomic, now=now)
+    return json_response(out)

@@ -34,6 +34,13 @@ class CandidateCreate(InputModel):
     job_search_active: bool = True
 
 
+class CandidateUpsert(CandidateCreate):
+    """A candidate in a bulk upsert: matched by `external_id`. A new one needs `full_name`;
+    for an existing one only the fields sent change."""
+
+    external_id: ExternalId
+
+
 class CandidatePatch(InputModel):
     external_id: ExternalId | None = None
     full_name: Name | None = None

@@ -6,16 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.candidates.schemas import CandidateCreate, CandidatePatch, candidate_payload
+from app import bulk
+from app.bulk import BulkOut
+from app.candidates.schemas import (
+    CandidateCreate,
+    CandidatePatch,
+    CandidateUpsert,
+    candidate_payload,
+)
 from app.changes import apply_changes, patch_values
 from app.errors import Conflict, ValidationFailed
 from app.events import service as events
 from app.http import require_if_match
 from app.models import Candidate
 from app.repository import external_id_taken, get_for_update
-from app.staff.repository import staff_exists
+from app.staff.repository import existing_staff_ids, staff_exists
 
 
 async def _check_references(
@@ -67,3 +75,42 @@ async def update_candidate(
             now=now,
         )
     return candidate, changed
+
+
+_UPSERT = TypeAdapter(CandidateUpsert)
+
+
+async def upsert_candidates(
+    *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, now: datetime
+) -> BulkOut:
+    """Create or update up to 1,000 candidates by external_id, in one transaction."""
+    owners = {
+        item.get("owner_id") for item in items if isinstance(item, dict) and item.get("owner_id")
+    }
+    known = {str(i) for i in await existing_staff_ids(session, _uuids(owners))}
+
+    def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
+        if item.owner_id is not None and str(item.owner_id) not in known:
+            return "owner_id", "no staff member has this id"
+        return None
+
+    return await bulk.upsert(
+        session=session,
+        model=Candidate,
+        items=items,
+        adapter=_UPSERT,
+        atomic=atomic,
+        now=now,
+        refuse=refuse,
+        events_as=("candidate", candidate_payload),
+    )
+
+
+def _uuids(values: set[Any]) -> set[uuid.UUID]:
+    ids = set()
+    for value in values:
+        try:
+            ids.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue  # the schema reports it
+    return ids

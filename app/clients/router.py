@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from starlette.responses import Response
 
-from app.auth.dependencies import AnyKey
+from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk import Atomic, BulkIn, BulkOut
 from app.clients import service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
 from app.deps import DB, Now, Session
@@ -75,3 +76,19 @@ async def update_client(
         session=session, client_id=client_id, patch=body, if_match=if_match, now=now
     )
     return object_response(ClientOut.model_validate(client), version=client.version)
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkOut,
+    responses=problem_responses(413),
+    summary="Create or update up to 1,000 clients by external_id",
+)
+async def bulk_upsert_clients(
+    body: BulkIn, session: Session, now: Now, _: AdminOrIntegration, atomic: bool = Atomic
+) -> Response:
+    """One result per item (`created`, `updated`, `unchanged` or `error`), in one transaction.
+    Sending the same items again changes nothing. With `atomic=false` good items are stored
+    even if others are refused."""
+    out = await service.upsert_clients(session=session, items=body.items, atomic=atomic, now=now)
+    return json_response(out)

@@ -13,6 +13,12 @@ class ClientCreate(InputModel):
     name: Name
 
 
+class ClientUpsert(ClientCreate):
+    """A client in a bulk upsert, matched by `external_id`."""
+
+    external_id: ExternalId
+
+
 class ClientPatch(InputModel):
     external_id: ExternalId | None = None
     name: Name | None = None

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import bulk
+from app.bulk import BulkOut
 from app.changes import apply_changes, patch_values
-from app.clients.schemas import ClientCreate, ClientPatch
+from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
 from app.errors import Conflict
 from app.http import require_if_match
 from app.models import Client
@@ -47,3 +51,15 @@ async def update_client(
     apply_changes(client, values, now=now)
     await session.flush()
     return client
+
+
+_UPSERT = TypeAdapter(ClientUpsert)
+
+
+async def upsert_clients(
+    *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, now: datetime
+) -> BulkOut:
+    """Create or update up to 1,000 clients by external_id, in one transaction."""
+    return await bulk.upsert(
+        session=session, model=Client, items=items, adapter=_UPSERT, atomic=atomic, now=now
+    )

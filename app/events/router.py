@@ -32,7 +32,10 @@ class EventOut(OutputModel):
 
 class EventPage(OutputModel):
     items: list[EventOut]
-    next_cursor: str | None
+    next_cursor: str = Field(
+        description="Always set: where to continue. Poll it again later for newer events."
+    )
+    has_more: bool = Field(description="More events are waiting now; fetch next_cursor at once.")
 
 
 @router.get("", response_model=EventPage)
@@ -44,7 +47,10 @@ async def list_events(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    """Every event, in the order their changes committed; the same events the webhooks carry."""
+    """Every event, in the order their changes committed; the same events the webhooks carry.
+
+    Unlike other lists the feed never ends: `next_cursor` is always set, so a CRM can keep
+    polling from where it stopped; `has_more` says whether to fetch again right away."""
     stmt = select(Event.__table__)
     if type:
         unknown = sorted(set(type) - set(EVENT_TYPES))
@@ -55,18 +61,22 @@ async def list_events(
         stmt = stmt.where(Event.type.in_(type))
     if since is not None:
         stmt = stmt.where(Event.occurred_at >= since)
+    after = 0
     if cursor:
-        (after,) = decode_cursor(cursor)
-        if not after.isdigit():
+        (position,) = decode_cursor(cursor)
+        if not position.isdigit():
             raise ValidationFailed.field(
                 "cursor", "not a cursor this API gave out", location="query"
             )
-        stmt = stmt.where(Event.seq > int(after))
-    rows = await read_all(db, stmt.order_by(Event.seq).limit(limit + 1))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["seq"])
+        after = int(position)
+    rows = await read_all(db, stmt.where(Event.seq > after).order_by(Event.seq).limit(limit + 1))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1]["seq"] if rows else after
     return json_response(
-        EventPage(items=[EventOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+        EventPage(
+            items=[EventOut.model_validate(r) for r in rows],
+            next_cursor=encode_cursor(last),
+            has_more=has_more,
+        )
     )

@@ -76,3 +76,12 @@ async def _write_pending(session: AsyncSession) -> None:
         return
     await take_order_lock(session)
     await session.execute(insert(Event), pending)
+
+
+def checkpoint(session: AsyncSession) -> int:
+    """How many events are queued now; `rewind` drops those queued after (a savepoint undone)."""
+    return len(session.info.get("events", []))
+
+
+def rewind(session: AsyncSession, checkpoint: int) -> None:
+    del session.info.get("events", [])[checkpoint:]

@@ -5,7 +5,8 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.auth.dependencies import AnyKey
+from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk import Atomic, BulkIn, BulkOut
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
@@ -101,3 +102,21 @@ async def update_interview(
         now=now,
     )
     return object_response(InterviewOut.model_validate(interview), version=interview.version)
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkOut,
+    responses=problem_responses(413),
+    summary="Create or update up to 1,000 interviews by external_id",
+)
+async def bulk_upsert_interviews(
+    body: BulkIn, session: Session, now: Now, principal: AdminOrIntegration, atomic: bool = Atomic
+) -> Response:
+    """One result per item (`created`, `updated`, `unchanged` or `error`), in one transaction.
+    Sending the same items again changes nothing. With `atomic=false` good items are stored
+    even if others are refused."""
+    out = await service.upsert_interviews(
+        session=session, items=body.items, atomic=atomic, now=now, actor=principal.actor
+    )
+    return json_response(out)

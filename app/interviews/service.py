@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bulk import BulkOut, Outcome, validate_items
 from app.changes import apply_changes, patch_values
-from app.errors import Conflict, FieldError, ValidationFailed
+from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.followups import service as followups
 from app.http import require_if_match
-from app.interviews.schemas import InterviewCreate, InterviewPatch, interview_payload
+from app.interviews.schemas import (
+    InterviewCreate,
+    InterviewPatch,
+    InterviewUpsert,
+    interview_payload,
+)
 from app.models import Candidate, Client, Interview
-from app.repository import external_id_taken, get_for_update
+from app.repository import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
 
 DEFAULT_DURATION_MINUTES = 60
 
@@ -126,6 +133,14 @@ async def update_interview(
     """Change an interview (If-Match required); returns it with the fields that changed."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     require_if_match(if_match, interview.version)
+    changed = await apply_patch(session, interview, patch, actor=actor, now=now)
+    return interview, changed
+
+
+async def apply_patch(
+    session: AsyncSession, interview: Interview, patch: InterviewPatch, *, actor: str, now: datetime
+) -> list[str]:
+    """Apply the fields a PATCH (or a bulk upsert) sent, with their events and follow-ups."""
     values = patch_values(
         patch,
         not_null=("job_title", "stage", "format", "starts_at", "interviewers", "status", "outcome"),
@@ -148,7 +163,7 @@ async def update_interview(
     changed = apply_changes(interview, values, now=now)
     await session.flush()
     await record_interview_change(session, interview, changed, actor=actor, now=now)
-    return interview, changed
+    return changed
 
 
 async def record_interview_change(
@@ -164,3 +179,106 @@ async def record_interview_change(
     if "outcome" in changed and interview.outcome != "pending":
         events.record(session, "interview.outcome_recorded", payload, now=now)
     await followups.interview_changed(session, interview, changed, actor=actor, now=now)
+
+
+_UPSERT = TypeAdapter(InterviewUpsert)
+_REFERENCES = {
+    "external_id",
+    "candidate_id",
+    "candidate_external_id",
+    "client_id",
+    "client_external_id",
+}
+
+
+async def upsert_interviews(
+    *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, actor: str, now: datetime
+) -> BulkOut:
+    """Create or update up to 1,000 interviews by external_id, each with its events and
+    follow-up steps exactly as the single-object endpoints would."""
+    outcome = Outcome(len(items))
+    valid = validate_items(items, _UPSERT, outcome)
+    existing = await by_external_ids(session, Interview, [i.external_id for _, i in valid])
+    candidates = await ids_by_external_id(
+        session, Candidate, [i.candidate_external_id for _, i in valid if i.candidate_external_id]
+    )
+    clients = await ids_by_external_id(
+        session, Client, [i.client_external_id for _, i in valid if i.client_external_id]
+    )
+    for index, item in valid:
+        mark = events.checkpoint(session)
+        try:
+            async with session.begin_nested():
+                status, interview = await _upsert_one(
+                    session,
+                    item,
+                    existing.get(item.external_id),
+                    candidates,
+                    clients,
+                    actor=actor,
+                    now=now,
+                )
+        except AppError as exc:
+            events.rewind(session, mark)
+            outcome.fail(index, exc.detail, exc.errors or [])
+            continue
+        outcome.done(index, status, interview.id)
+    if atomic:
+        outcome.raise_if_any_failed()
+    return outcome.out()
+
+
+def _reference(
+    item: InterviewUpsert, kind: str, external_ids: dict[str, uuid.UUID]
+) -> uuid.UUID | None:
+    given_id: uuid.UUID | None = getattr(item, f"{kind}_id")
+    external: str | None = getattr(item, f"{kind}_external_id")
+    if external is None:
+        return given_id
+    found = external_ids.get(external)
+    if found is None:
+        raise ValidationFailed.field(f"{kind}_external_id", f"no {kind} has this external_id")
+    if given_id is not None and given_id != found:
+        raise ValidationFailed.field(f"{kind}_id", f"names another {kind} than {kind}_external_id")
+    return found
+
+
+async def _upsert_one(
+    session: AsyncSession,
+    item: InterviewUpsert,
+    interview: Interview | None,
+    candidates: dict[str, uuid.UUID],
+    clients: dict[str, uuid.UUID],
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[Literal["created", "updated", "unchanged"], Interview]:
+    candidate_id = _reference(item, "candidate", candidates)
+    client_id = _reference(item, "client", clients)
+    fields = item.model_dump(include=item.model_fields_set - _REFERENCES, exclude_none=False)
+    if interview is None:
+        try:
+            data = InterviewCreate.model_validate(
+                {
+                    **fields,
+                    "external_id": item.external_id,
+                    "candidate_id": candidate_id,
+                    "client_id": client_id,
+                }
+            )
+        except ValidationError as exc:
+            errors = validation_errors(exc.errors(), location="body")
+            raise ValidationFailed("The new interview is incomplete.", errors=errors) from exc
+        return "created", await create_interview(session=session, data=data, actor=actor, now=now)
+    for kind, given, current in (
+        ("candidate", candidate_id, interview.candidate_id),
+        ("client", client_id, interview.client_id),
+    ):
+        if given is not None and given != current:
+            raise ValidationFailed.field(
+                f"{kind}_id", "an interview cannot move to another " + kind
+            )
+    changed = await apply_patch(
+        session, interview, InterviewPatch.model_validate(fields), actor=actor, now=now
+    )
+    return ("updated" if changed else "unchanged"), interview

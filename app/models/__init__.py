@@ -3,6 +3,12 @@
 from app.models.candidates import Candidate, Client
 from app.models.events import Event
 from app.models.followups import FollowUp, Setting
+from app.models.integration import (
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.interviews import Debrief, EmployerFeedback, Interview
 from app.models.staff import ApiKey, Staff
 
@@ -14,7 +20,11 @@ __all__ = [
     "EmployerFeedback",
     "Event",
     "FollowUp",
+    "IdempotencyRecord",
     "Interview",
     "Setting",
     "Staff",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -36,3 +36,10 @@ async def staff_exists(
     if active_only:
         stmt = stmt.where(Staff.active.is_(True))
     return (await session.execute(stmt)).first() is not None
+
+
+async def existing_staff_ids(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    result = await session.execute(select(Staff.id).where(Staff.id.in_(ids)))
+    return set(result.scalars())

@@ -24,7 +24,7 @@ async def all_events(admin: httpx.AsyncClient, *types: str) -> list[dict[str, An
         page = (await admin.get("/v1/events", params=params)).json()
         events.extend(page["items"])
         cursor = page["next_cursor"]
-        if cursor is None:
+        if not page["has_more"]:
             return events
 
 
