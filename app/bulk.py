@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import apply_changes
@@ -147,7 +148,7 @@ async def upsert(
     valid = validate_items(items, adapter, outcome)
     wanted = [getattr(m, "external_id") for _, m in valid]  # noqa: B009 - M is any schema with it
     existing = await by_external_ids(session, model, wanted)
-    created: list[Any] = []
+    created: list[dict[str, Any]] = []
     updated: list[tuple[Any, list[str]]] = []
     for index, item in valid:
         refused = refuse(item)
@@ -156,9 +157,15 @@ async def upsert(
             continue
         row = existing.get(getattr(item, "external_id"))  # noqa: B009
         if row is None:
-            row = model(id=uuid7(), **item.model_dump(), created_at=now, updated_at=now)
-            created.append(row)
-            outcome.done(index, "created", row.id)
+            values = {
+                "id": uuid7(),
+                **item.model_dump(),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            created.append(values)
+            outcome.done(index, "created", values["id"])
             continue
         changed = apply_changes(row, item.model_dump(include=item.model_fields_set), now=now)
         if changed:
@@ -166,12 +173,13 @@ async def upsert(
         outcome.done(index, "updated" if changed else "unchanged", row.id)
     if atomic:
         outcome.raise_if_any_failed()
-    session.add_all(created)
+    if created:  # one multi-row INSERT, without building an ORM object per row
+        await session.execute(insert(model.__table__), created)
     await session.flush()
     if events_as is not None:
         prefix, payload = events_as
-        for row in created:
-            events.record(session, f"{prefix}.created", payload(row), now=now)
+        for values in created:
+            events.record(session, f"{prefix}.created", payload(values), now=now)
         for row, changed in updated:
             events.record(
                 session, f"{prefix}.updated", {**payload(row), "changed": changed}, now=now

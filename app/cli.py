@@ -156,6 +156,58 @@ def sweep(
         raise typer.Exit(3)
 
 
+@cli.command("import")
+def import_csv(
+    kind: Annotated[str, typer.Argument(help="candidates or interviews")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A CSV file.")
+    ],
+) -> None:
+    """Create or update candidates or interviews from a CSV file (headings = field names).
+
+    Rows match existing ones by external_id. A bad row is reported with its line and reason
+    and never stops the others; the exit code is 1 if any row was rejected."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app.clock import Clock
+    from app.imports import Kind, columns, import_rows, read, unknown_columns
+
+    if kind not in ("candidates", "interviews"):
+        typer.echo("KIND must be candidates or interviews", err=True)
+        raise typer.Exit(2)
+    what: Kind = "candidates" if kind == "candidates" else "interviews"
+    headings, rows = read(file)
+    unknown = unknown_columns(what, headings)
+    if unknown or "external_id" not in headings:
+        typer.echo(
+            f"Unknown columns: {', '.join(unknown)}" if unknown else "No external_id column.",
+            err=True,
+        )
+        typer.echo(f"Columns for {what}: {', '.join(columns(what))}", err=True)
+        raise typer.Exit(2)
+    with file.open(encoding="utf-8-sig") as lines:
+        total = max(sum(1 for _ in lines) - 1, 0)
+    settings = _settings()
+    console = Console(stderr=True)
+    with Progress(console=console, transient=False) as bar:
+        task = bar.add_task(f"Importing {kind}", total=total)
+        report = _with_database(
+            settings,
+            lambda db: import_rows(
+                db, what, rows, clock=Clock().now, progress=lambda n: bar.advance(task, n)
+            ),
+        )
+    typer.echo(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
+    )
+    for line, reason in report.rejected:
+        typer.echo(f"  line {line}: {reason}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
 @cli.command("export-openapi")
 def export_openapi(
     output: Annotated[Path, typer.Option(help="Where to write the document.")] = Path(

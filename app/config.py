@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(default=60, ge=1, le=3600)
     webhook_delivery_enabled: bool = True
     webhook_allow_private_targets: bool = False
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     # How long a verified API key is trusted without asking the database again; revoking
     # a key takes effect at once on the replica that revoked it, within this on the others.

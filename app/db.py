@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
@@ -95,6 +96,10 @@ def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Database:
     """The engines and session factory of one process."""
 
@@ -105,6 +110,7 @@ class Database:
         if not self.is_sqlite:
             # A fixed pool: overflow connections would be opened and closed per request.
             options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30}
+        options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
         self.engine = create_async_engine(url, **options)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         if self.is_sqlite:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from app import __version__
@@ -26,6 +27,10 @@ from app.middleware import BodyLimitMiddleware, TransactionMiddleware
 from app.migrations import head_revision
 from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router
+from app.webhooks.delivery import Deliverer
+from app.webhooks.jobs import DeliveryLoop
+from app.webhooks.router import router as webhooks_router
+from app.webhooks.ssrf import GuardedTransport
 
 DESCRIPTION = """Debrief keeps track of what must happen after each job interview a candidate
 attends through the agency (the candidate's debrief call, the thank-you note, chasing the
@@ -41,12 +46,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
+        http = httpx.AsyncClient(
+            transport=GuardedTransport(allow_private=settings.webhook_allow_private_targets),
+            follow_redirects=False,
+            timeout=httpx.Timeout(10.0, connect=5.0),
+        )
+        app.state.deliverer = Deliverer(db, http, app.state.clock.now)
+        delivery = DeliveryLoop(app.state.deliverer, poll_seconds=settings.webhook_poll_seconds)
+        if settings.webhook_delivery_enabled:
+            delivery.start()
         scheduler = start_scheduler(app) if settings.scheduler_enabled else None
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await delivery.stop()
+            await http.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -76,14 +92,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         followups.settings_router,
         followups.admin_router,
         events_router,
+        webhooks_router,
     ):
         app.include_router(router)
     _document_problems(app)
     return app
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same key again (within 24 hours) to get the first answer "
+    "replayed instead of repeating the change; the same key with another body is 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
 def _document_problems(app: FastAPI) -> None:
-    """Put the Problem schema into the OpenAPI components the error responses point at."""
+    """Put the Problem schema into the OpenAPI components the error responses point at, and
+    document Idempotency-Key on every POST."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -95,6 +123,10 @@ def _document_problems(app: FastAPI) -> None:
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
         components.setdefault("FieldError", FieldError.model_json_schema())
+        for operations in schema.get("paths", {}).values():
+            post = operations.get("post")
+            if post is not None:
+                post.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
         app.openapi_schema = schema
         return schema
 

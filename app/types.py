@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
+import phonenumbers.phonenumberutil
+import phonenumbers.re_util
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
-    Field,
     HttpUrl,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 
 from app.config import get_settings
@@ -43,6 +48,28 @@ ExternalId = Annotated[
 ]
 
 
+def iso(moment: datetime | None) -> str | None:
+    """UTC as the API writes it: 2026-03-04T10:00:00Z (microseconds only when there are some)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_json(source: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """These fields of an object or row as the API writes them (for event payloads, where
+    thousands are built at once and a schema round trip per row would cost too much)."""
+    read = source.__getitem__ if isinstance(source, Mapping) else source.__getattribute__
+    data: dict[str, Any] = {}
+    for name in fields:
+        value = read(name)
+        if isinstance(value, datetime):
+            value = iso(value)
+        elif isinstance(value, uuid.UUID | Decimal):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        data[name] = value
+    return data
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -51,16 +78,46 @@ def _to_utc(value: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
-def _e164(value: str) -> str:
+# phonenumbers looks its metadata patterns up in re's cache on every match (27 times per
+# number); compiling each once per process makes validation about a third faster.
+if hasattr(phonenumbers.phonenumberutil, "re_compile"):
+    phonenumbers.phonenumberutil.re_compile = lru_cache(maxsize=None)(
+        phonenumbers.re_util.re_compile
+    )
+
+
+@lru_cache(maxsize=65536)
+def _phone_in_e164(value: str, region: str) -> tuple[str | None, str | None]:
+    """(E.164 form, None) or (None, why not). Cached: a CRM re-sends the same numbers."""
     try:
-        number = phonenumbers.parse(value, get_settings().default_phone_region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(
-            "not a phone number; use international format, e.g. +447700900123"
-        ) from exc
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None, "not a phone number; use international format, e.g. +447911123456"
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number for its country")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None, "not a valid phone number for its country"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+def _e164(value: str) -> str:
+    normalised, problem = _phone_in_e164(value, get_settings().default_phone_region)
+    if normalised is None:
+        raise ValueError(problem)
+    return normalised
+
+
+@lru_cache(maxsize=65536)
+def _email_normalised(value: str) -> tuple[str | None, str | None]:
+    try:
+        return validate_email(value, check_deliverability=False).normalized, None
+    except EmailNotValidError as exc:
+        return None, f"not a valid email address: {exc}"
+
+
+def _email(value: str) -> str:
+    normalised, problem = _email_normalised(value)
+    if normalised is None:
+        raise ValueError(problem)
+    return normalised
 
 
 Phone = Annotated[
@@ -69,7 +126,12 @@ Phone = Annotated[
     AfterValidator(_e164),
 ]
 
-Email = Annotated[EmailStr, Field(max_length=320)]
+Email = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=320, strip_whitespace=True),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
 
 
 @lru_cache(maxsize=1)

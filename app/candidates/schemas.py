@@ -17,6 +17,7 @@ from app.types import (
     Phone,
     TimeZoneName,
     WebUrl,
+    as_json,
 )
 
 
@@ -85,10 +86,9 @@ def flags_from(overdue_kinds: str | None) -> list[str]:
     return sorted({f"{kind}_overdue" for kind in (overdue_kinds or "").split(",") if kind})
 
 
+_PAYLOAD_FIELDS = tuple(name for name in CandidateOut.model_fields if name != "flags")
+
+
 def candidate_payload(candidate: Any) -> dict[str, Any]:
-    """A candidate as events carry it (without the computed `flags`)."""
-    return {
-        "candidate": CandidateOut.model_validate(candidate).model_dump(
-            mode="json", exclude={"flags"}
-        )
-    }
+    """A candidate (an ORM object or a row) as events carry it, without the computed `flags`."""
+    return {"candidate": as_json(candidate, _PAYLOAD_FIELDS)}

@@ -8,14 +8,14 @@ never finds a gap filled in later, and a rolled-back change leaves no event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import add_pre_commit_hook
+from app.db import add_post_commit_hook, add_pre_commit_hook
 from app.ids import uuid7
 from app.models import Event
 
@@ -70,12 +70,28 @@ async def take_order_lock(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_ORDER_LOCK})
 
 
+_commit_listeners: list[Callable[[], None]] = []
+
+
+def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` after each commit that wrote events in this process (to wake the
+    webhook sender at once); returns the function that stops it."""
+    _commit_listeners.append(listener)
+    return lambda: _commit_listeners.remove(listener)
+
+
+def _notify() -> None:
+    for listener in list(_commit_listeners):
+        listener()
+
+
 async def _write_pending(session: AsyncSession) -> None:
     pending: list[dict[str, Any]] = session.info.pop("events", [])
     if not pending:
         return
     await take_order_lock(session)
     await session.execute(insert(Event), pending)
+    add_post_commit_hook(session, _notify)
 
 
 def checkpoint(session: AsyncSession) -> int:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
-from app.types import InputModel, OutputModel
+from app.types import InputModel, OutputModel, as_json
 
 Status = Literal["pending", "overdue", "done", "waived", "cancelled"]
 
@@ -35,11 +35,6 @@ class FollowUpOut(OutputModel):
     version: int
 
 
-def iso(moment: datetime | None) -> str | None:
-    """UTC in the same form the API answers with: 2026-03-04T10:00:00Z."""
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 # The payload an event carries is the API's view of the step, field for field.
 FOLLOW_UP_FIELDS = tuple(FollowUpOut.model_fields)
 TIME_FIELDS = frozenset(
@@ -47,23 +42,11 @@ TIME_FIELDS = frozenset(
     for name, f in FollowUpOut.model_fields.items()
     if f.annotation in (datetime, datetime | None)
 )
-ID_FIELDS = frozenset(
-    name for name, f in FollowUpOut.model_fields.items() if f.annotation is uuid.UUID
-)
 
 
 def follow_up_payload(step: Any) -> dict[str, Any]:
-    """A step as JSON (an ORM object or a row), as the API and events show it."""
-    read = step.__getitem__ if hasattr(step, "keys") else step.__getattribute__
-    data: dict[str, Any] = {}
-    for name in FOLLOW_UP_FIELDS:
-        value = read(name)
-        if name in TIME_FIELDS:
-            value = iso(value)
-        elif name in ID_FIELDS:
-            value = str(value)
-        data[name] = value
-    return {"follow_up": data}
+    """A step (an ORM object or a row) as events carry it: the API's view of it."""
+    return {"follow_up": as_json(step, FOLLOW_UP_FIELDS)}
 
 
 class WaiveIn(InputModel):

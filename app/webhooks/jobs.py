@@ -1,0 +1,46 @@
+"""The delivery loop inside each API process: send what is due, sleep until woken or a second."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from app.events import service as events
+from app.webhooks.delivery import Deliverer
+
+logger = logging.getLogger("debrief.webhooks")
+
+
+class DeliveryLoop:
+    def __init__(self, deliverer: Deliverer, *, poll_seconds: float) -> None:
+        self.deliverer = deliverer
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stop_listening: Callable[[], None] = lambda: None
+
+    def start(self) -> None:
+        self._stop_listening = events.on_commit(self._wake.set)
+        self._task = asyncio.create_task(self._run(), name="webhook-delivery")
+
+    async def stop(self) -> None:
+        self._stop_listening()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliverer.run_once()
+            except Exception:
+                # The database may be restarting; the outbox keeps everything for the next round.
+                logger.exception("webhook delivery round failed")
+                sent = 0
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                self._wake.clear()

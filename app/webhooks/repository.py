@@ -1,0 +1,108 @@
+"""SQL for webhook endpoints, their deliveries and attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.repository import AnySelect
+
+
+async def last_event_seq(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.coalesce(func.max(Event.seq), 0)))).scalar_one())
+
+
+async def endpoints_to_fan_out(session: AsyncSession) -> list[WebhookEndpoint]:
+    """Enabled endpoints with events after their cursor, locked (other replicas skip them)."""
+    newest = select(func.max(Event.seq)).scalar_subquery()
+    stmt = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.enabled.is_(True), WebhookEndpoint.last_event_seq < newest)
+        .order_by(WebhookEndpoint.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def events_after(session: AsyncSession, seq: int, limit: int) -> list[Any]:
+    stmt = (
+        select(Event.seq, Event.id, Event.type)
+        .where(Event.seq > seq)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(WebhookDelivery), rows)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[Any]:
+    """Due deliveries of enabled endpoints, leased to this worker until `lease_until`."""
+    stmt = (
+        select(WebhookDelivery.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    ids = list((await session.execute(stmt)).scalars())
+    if not ids:
+        return []
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids))
+        .values(next_attempt_at=lease_until)
+    )
+    rows = await session.execute(
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.attempts,
+            WebhookDelivery.event_id,
+            WebhookEndpoint.id.label("endpoint_id"),
+            WebhookEndpoint.url,
+            WebhookEndpoint.secret,
+            WebhookEndpoint.previous_secret,
+            WebhookEndpoint.previous_secret_expires_at,
+            Event.type,
+            Event.occurred_at,
+            Event.data,
+        )
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.id.in_(ids))
+    )
+    return list(rows.mappings().all())
+
+
+def log_attempt(session: AsyncSession, **values: Any) -> None:
+    session.add(WebhookAttempt(**values))
+
+
+def select_deliveries(endpoint_id: uuid.UUID, status: str | None) -> AnySelect:
+    stmt = select(WebhookDelivery.__table__).where(WebhookDelivery.endpoint_id == endpoint_id)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    return stmt
+
+
+def select_attempts(delivery_ids: list[uuid.UUID]) -> AnySelect:
+    return (
+        select(WebhookAttempt.__table__)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+    )

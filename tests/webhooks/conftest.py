@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.webhooks.delivery import Deliverer
+from app.webhooks.ssrf import GuardedTransport
+from tests.conftest import KeyMaker, make_settings
+from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def hooks_app(api: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
+    """A replica allowed to reach loopback (where the test receiver listens); its delivery
+    loop is off, so each test decides when a delivery round runs."""
+    settings = make_settings(database_url, webhook_allow_private_targets=True)
+    app = create_app(settings, clock=api.state.clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def crm(hooks_app: FastAPI, make_key: KeyMaker) -> AsyncIterator[httpx.AsyncClient]:
+    key = await make_key("integration")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=hooks_app),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def deliverer(hooks_app: FastAPI) -> Deliverer:
+    deliverer: Deliverer = hooks_app.state.deliverer
+    deliverer.jitter = lambda: 1.0  # exact retry times
+    return deliverer
+
+
+def strict_deliverer(app: FastAPI) -> Deliverer:
+    """A deliverer of a replica that does not allow private targets."""
+    client = httpx.AsyncClient(
+        transport=GuardedTransport(allow_private=False), follow_redirects=False
+    )
+    return Deliverer(app.state.db, client, app.state.clock.now)
