@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from app import __version__
 from app.auth.dependencies import KeyCache
 from app.auth.router import router as api_keys_router
+from app.board.router import router as board_router
 from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import Database
+from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.errors import FieldError, Problem, install_error_handlers
 from app.events.router import router as events_router
@@ -79,8 +83,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
         health_router,
+        public_form_router,
+        board_router,
         staff_router,
         api_keys_router,
         candidates_router,

@@ -52,3 +52,17 @@ async def count_live_admin_keys(
 
 async def count_keys(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(ApiKey))).scalar_one())
+
+
+async def find_live_key_by_id(db: Database, key_id: uuid.UUID) -> RowMapping | None:
+    """An unrevoked key by id, with its staff member's name (for a signed-in browser)."""
+    stmt = (
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .where(
+            ApiKey.id == key_id,
+            ApiKey.revoked_at.is_(None),
+            (ApiKey.staff_id.is_(None)) | (Staff.active.is_(True)),
+        )
+    )
+    return await read_one(db, stmt)

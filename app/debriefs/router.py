@@ -7,15 +7,16 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from app.auth.dependencies import AnyKey
-from app.debriefs import service
+from app.debriefs import links, service
 from app.debriefs.schemas import (
     DebriefIn,
+    DebriefLinkOut,
     DebriefOut,
     EmployerFeedbackIn,
     EmployerFeedbackOut,
     EmployerFeedbackPatch,
 )
-from app.deps import DB, Now, Session
+from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Debrief, EmployerFeedback, Interview
@@ -148,3 +149,31 @@ async def update_employer_feedback(
         now=now,
     )
     return object_response(EmployerFeedbackOut.model_validate(feedback), version=feedback.version)
+
+
+@router.post(
+    "/debrief-links",
+    status_code=201,
+    response_model=DebriefLinkOut,
+    responses=problem_responses(409, 413),
+)
+async def create_debrief_link(
+    interview_id: uuid.UUID, session: Session, settings: AppSettings, now: Now, principal: AnyKey
+) -> Response:
+    """A personal link for the candidate to give their debrief without an account. Send the
+    `url` to the candidate; it works once and expires (policy `debrief_link_days`, default 7)."""
+    link, url = await links.create_link(
+        session=session,
+        interview_id=interview_id,
+        settings=settings,
+        actor=principal.actor,
+        now=now,
+    )
+    out = DebriefLinkOut(
+        id=link.id,
+        interview_id=link.interview_id,
+        url=url,
+        expires_at=link.expires_at,
+        created_at=link.created_at,
+    )
+    return json_response(out, status=201)

@@ -126,3 +126,11 @@ class EmployerFeedbackOut(OutputModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class DebriefLinkOut(OutputModel):
+    id: uuid.UUID
+    interview_id: uuid.UUID
+    url: str = Field(description="Send this to the candidate. Shown once; only a hash is kept.")
+    expires_at: datetime
+    created_at: datetime

@@ -75,6 +75,9 @@ class FollowUpPolicy(InputModel):
         default=48, description="While a step stays overdue, remind once per interval."
     )
     max_reminders: int = Field(default=3, ge=0, le=20, description="Reminders before escalating.")
+    debrief_link_days: int = Field(
+        default=7, ge=1, le=90, description="How long a candidate's debrief link stays open."
+    )
 
     @model_validator(mode="after")
     def _known_holidays(self) -> FollowUpPolicy:

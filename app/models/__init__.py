@@ -10,6 +10,7 @@ from app.models.integration import (
     WebhookEndpoint,
 )
 from app.models.interviews import Debrief, EmployerFeedback, Interview
+from app.models.links import DebriefLink
 from app.models.staff import ApiKey, Staff
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Candidate",
     "Client",
     "Debrief",
+    "DebriefLink",
     "EmployerFeedback",
     "Event",
     "FollowUp",

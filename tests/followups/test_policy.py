@@ -25,6 +25,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "final_round_prep_working_days": 2,
         "reminder_interval_hours": 48.0,
         "max_reminders": 3,
+        "debrief_link_days": 7,
         "version": 0,
         "updated_at": None,
     }

@@ -1,0 +1,73 @@
+"""SQL for the recruiters' board: what is overdue or due today, with who to call."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import RowMapping
+
+from app.db import Database
+from app.models import Candidate, Client, FollowUp, Interview, Staff
+from app.repository import read_all, where_equal
+
+LIMIT = 300
+
+
+async def open_work(
+    db: Database, *, due_by: datetime, owner_id: uuid.UUID | None, client_id: uuid.UUID | None
+) -> list[RowMapping]:
+    """Overdue steps, and pending ones due by `due_by`, earliest first."""
+    stmt = (
+        select(
+            FollowUp.id,
+            FollowUp.kind,
+            FollowUp.status,
+            FollowUp.due_at,
+            FollowUp.reminders_sent,
+            FollowUp.version,
+            Interview.id.label("interview_id"),
+            Interview.job_title,
+            Interview.ends_at,
+            Candidate.id.label("candidate_id"),
+            Candidate.full_name,
+            Candidate.phone,
+            Candidate.owner_id,
+            Client.name.label("client_name"),
+        )
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Candidate, Candidate.id == FollowUp.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .where(
+            or_(
+                FollowUp.status == "overdue",
+                (FollowUp.status == "pending") & (FollowUp.due_at <= due_by),
+            )
+        )
+    )
+    stmt = where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))
+    return await read_all(db, stmt.order_by(FollowUp.due_at, FollowUp.id).limit(LIMIT))
+
+
+async def recruiters(db: Database) -> list[RowMapping]:
+    return await read_all(
+        db,
+        select(Staff.id, Staff.full_name).where(Staff.active.is_(True)).order_by(Staff.full_name),
+    )
+
+
+async def clients_with_open_work(db: Database) -> list[RowMapping]:
+    stmt = (
+        select(Client.id, Client.name)
+        .where(
+            Client.id.in_(
+                select(Interview.client_id)
+                .join(FollowUp, FollowUp.interview_id == Interview.id)
+                .where(FollowUp.status.in_(("pending", "overdue")))
+            )
+        )
+        .order_by(Client.name)
+        .limit(LIMIT)
+    )
+    return await read_all(db, stmt)

@@ -1,0 +1,267 @@
+"""The recruiters' board: overdue debriefs and what else is due, actionable in two clicks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app.auth import repository as keys
+from app.auth.keys import hash_key
+from app.board import repository, session
+from app.board.session import BoardUser
+from app.debriefs import service as debriefs
+from app.debriefs.schemas import DebriefIn
+from app.deps import DB, AppSettings, Now, Session
+from app.errors import AppError
+from app.followups import service as followups
+from app.followups.repository import read_policy
+from app.pages import html_responses, message, page
+from app.ratelimit import RateLimiter
+
+router = APIRouter(prefix="/board", tags=["board"])
+sign_ins = RateLimiter(per_minute=10, burst=10)
+
+WHAT = {
+    "debrief_call": "Debrief call",
+    "thank_you_note": "Thank-you note",
+    "employer_follow_up": "Chase the employer",
+    "employer_feedback": "Relay the employer's feedback",
+    "final_round_prep": "Brief for the final round",
+}
+_PAGES = html_responses(
+    _303="Done: back to the board",
+    _401="Sign-in refused",
+    _403="Not signed in, or the form is stale",
+    _429="Too many sign-in attempts",
+)
+
+
+def _since(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+def _back(flash: str) -> RedirectResponse:
+    return RedirectResponse(f"/board?{urlencode({'done': flash})}", status_code=303)
+
+
+@router.get("", response_class=HTMLResponse, responses=_PAGES, summary="The recruiters' board")
+async def board(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    now: Now,
+    owner_id: str | None = None,
+    client_id: str | None = None,
+    done: str | None = None,
+) -> Response:
+    """Overdue debrief calls (yours first) and other follow-ups overdue or due today."""
+    user = await session.current_user(request, db, settings)
+    if user is None:
+        return page(request, "sign_in.html", {"error": None})
+    policy, _, _ = await read_policy(db)
+    tz = ZoneInfo(policy.timezone)
+    local_now = now.astimezone(tz)
+    end_of_day = local_now.replace(hour=23, minute=59, second=59, microsecond=0)
+    rows = await repository.open_work(
+        db, due_by=end_of_day, owner_id=_uuid(owner_id), client_id=_uuid(client_id)
+    )
+    me = user.principal.staff_id
+    calls: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for row in sorted(rows, key=lambda r: (r["owner_id"] != me or me is None, r["due_at"])):
+        item = {
+            **row,
+            "mine": me is not None and row["owner_id"] == me,
+            "first_name": (row["full_name"] or "").split(" ")[0],
+            "what": WHAT.get(row["kind"], row["kind"]),
+            "due": _local(row["due_at"], tz),
+            "ended": _local(row["ends_at"], tz),
+            "overdue_by": _since(now - row["due_at"]),
+        }
+        (calls if row["kind"] == "debrief_call" and row["status"] == "overdue" else others).append(
+            item
+        )
+    context = {
+        "user_name": user.name,
+        "csrf": session.csrf_token(settings, user.cookie),
+        "calls": calls,
+        "others": others,
+        "recruiters": await repository.recruiters(db),
+        "clients": await repository.clients_with_open_work(db),
+        "owner_id": owner_id or "",
+        "client_id": client_id or "",
+        "flash": done,
+    }
+    return page(request, "board.html", context)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.post(
+    "/sign-in", response_class=HTMLResponse, responses=_PAGES, summary="Sign in with a staff key"
+)
+async def sign_in(request: Request, db: DB, settings: AppSettings) -> Response:
+    address = request.client.host if request.client else "unknown"
+    wait = sign_ins.take(address)
+    if wait is not None:
+        return message(
+            request,
+            429,
+            "Too many attempts",
+            "Please wait a minute and try again.",
+            headers={"Retry-After": str(wait)},
+        )
+    form = await request.form()
+    secret = str(form.get("api_key", "")).strip()
+    row = await keys.find_live_key(db, hash_key(secret)) if secret else None
+    if row is None or row["role"] not in session.STAFF_ROLES:
+        error = "That key is not a live admin or recruiter key."
+        return page(request, "sign_in.html", {"error": error}, status=401)
+    response = RedirectResponse("/board", status_code=303)
+    session.start(response, request, settings, row["id"])
+    return response
+
+
+@router.post("/sign-out", response_class=HTMLResponse, responses=_PAGES, summary="Sign out")
+async def sign_out() -> Response:
+    response = RedirectResponse("/board", status_code=303)
+    session.end(response)
+    return response
+
+
+async def _signed_in(
+    request: Request, db: DB, settings: AppSettings
+) -> tuple[BoardUser | None, dict[str, str]]:
+    user = await session.current_user(request, db, settings)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    if user is None or not session.csrf_ok(settings, user, values.get("csrf")):
+        return None, values
+    return user, values
+
+
+def _stale(request: Request) -> HTMLResponse:
+    return message(
+        request,
+        403,
+        "Please sign in again",
+        "Your session has ended or this page was out of date. Open the board again.",
+    )
+
+
+@router.post(
+    "/interviews/{interview_id}/debrief",
+    response_class=HTMLResponse,
+    responses=_PAGES,
+    summary="Record a debrief call",
+)
+async def record_call(
+    interview_id: uuid.UUID,
+    request: Request,
+    db: DB,
+    session_: Session,
+    settings: AppSettings,
+    now: Now,
+) -> Response:
+    user, values = await _signed_in(request, db, settings)
+    if user is None:
+        return _stale(request)
+    data: dict[str, Any] = {"channel": "phone"}
+    if values.get("overall_rating"):
+        data["overall_rating"] = values["overall_rating"]
+    if values.get("notes", "").strip():
+        data["notes"] = values["notes"].strip()
+    if values.get("thank_you_sent") == "yes":
+        data["thank_you_sent_at"] = now  # sent by now, at the latest
+    try:
+        await debriefs.record_debrief(
+            session=session_,
+            interview_id=interview_id,
+            data=DebriefIn.model_validate(data),
+            via="staff",
+            actor=user.principal.actor,
+            now=now,
+        )
+    except AppError as exc:
+        return message(request, exc.status, "That call could not be recorded", exc.detail)
+    return _back("Call recorded.")
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/complete",
+    response_class=HTMLResponse,
+    responses=_PAGES,
+    summary="Mark a follow-up done",
+)
+async def complete(
+    follow_up_id: uuid.UUID,
+    request: Request,
+    db: DB,
+    session_: Session,
+    settings: AppSettings,
+    now: Now,
+) -> Response:
+    user, _ = await _signed_in(request, db, settings)
+    if user is None:
+        return _stale(request)
+    try:
+        step = await followups.complete(
+            session=session_, step_id=follow_up_id, actor=user.principal.actor, now=now
+        )
+    except AppError as exc:
+        return message(request, exc.status, "That could not be marked done", exc.detail)
+    return _back(f"{WHAT.get(step.kind, step.kind)} marked done.")
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/waive",
+    response_class=HTMLResponse,
+    responses=_PAGES,
+    summary="Waive a follow-up",
+)
+async def waive(
+    follow_up_id: uuid.UUID,
+    request: Request,
+    db: DB,
+    session_: Session,
+    settings: AppSettings,
+    now: Now,
+) -> Response:
+    user, values = await _signed_in(request, db, settings)
+    if user is None:
+        return _stale(request)
+    reason = values.get("reason", "").strip()[:500]
+    if not reason:
+        return message(request, 422, "Say why it does not apply", "A waiver needs a reason.")
+    try:
+        step = await followups.waive(
+            session=session_,
+            step_id=follow_up_id,
+            reason=reason,
+            actor=user.principal.actor,
+            now=now,
+        )
+    except AppError as exc:
+        return message(request, exc.status, "That could not be waived", exc.detail)
+    return _back(f"{WHAT.get(step.kind, step.kind)} waived.")

@@ -1,0 +1,256 @@
+"""The candidate's debrief form: server-rendered HTML, no JavaScript, one use per link."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, Response
+
+from app.config import Settings
+from app.db import Database
+from app.debriefs import links
+from app.debriefs.schemas import DebriefIn
+from app.deps import DB, AppSettings, Now, Session
+from app.errors import AppError, Gone, NotFound
+from app.followups.repository import read_policy
+from app.pages import html_responses, message, page
+from app.ratelimit import RateLimiter
+
+router = APIRouter(tags=["candidate form"])
+
+FORM_COOKIE = "debrief_form"
+LABELS = {
+    "overall_rating": "Overall, how did it go?",
+    "went_well": "What went well?",
+    "went_badly": "What went less well?",
+    "challenging_questions": "Questions you found hard",
+    "strengths": "Strengths you showed",
+    "weaknesses": "Weaknesses they may have seen",
+    "still_interested": "Still interested",
+    "company_fit": "Company fit",
+    "salary_expectation": "Salary expectation",
+    "notes": "Anything else",
+}
+STAGE_NAMES = {
+    "screening": "screening",
+    "first": "first",
+    "second": "second",
+    "final": "final",
+    "assessment": "assessment",
+    "other": "",
+}
+# Per link and per address, so a script cannot hammer a form (and nobody is locked out long).
+per_link = RateLimiter(per_minute=1, burst=6)
+per_address = RateLimiter(per_minute=6, burst=30)
+
+_PAGES = html_responses(
+    _403="The form's anti-forgery check failed: reload the link",
+    _404="Not a link of ours",
+    _410="Already used, or expired",
+    _422="Some answers need correcting: the form again, with messages",
+    _429="Too many attempts: see Retry-After",
+)
+
+
+def _not_ours(request: Request) -> HTMLResponse:
+    return message(
+        request,
+        404,
+        "We don't recognise this link",
+        "Please check you copied the whole link from our email, "
+        "or ask your recruiter for a new one.",
+    )
+
+
+def _closed(request: Request) -> HTMLResponse:
+    return message(
+        request,
+        410,
+        "This link has closed",
+        "Thank you: it has either been used already or is more than a few days old.",
+        "If you have more to tell us about the interview, just reply to your recruiter's email "
+        "or give them a call.",
+    )
+
+
+def _csrf(settings: Settings, token_hash: str, nonce: str) -> str:
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, f"form-csrf:{token_hash}:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def _form_page(
+    request: Request,
+    db: Database,
+    token: str,
+    view: links.LinkView,
+    settings: Settings,
+    nonce: str,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    policy, _, _ = await read_policy(db)
+    tz = ZoneInfo(policy.timezone)
+    context = {
+        "token": token,
+        "link": view,
+        "csrf": _csrf(settings, view.token_hash, nonce),
+        "values": values,
+        "errors": errors,
+        "labels": LABELS,
+        "stage_name": STAGE_NAMES.get(view.stage, ""),
+        "interviewers": ", ".join(view.interviewers) or "your interviewers",
+        "expires": f"{view.expires_at.astimezone(tz):%A %d %B}",
+    }
+    response = page(request, "form.html", context, status=status)
+    response.set_cookie(
+        FORM_COOKIE,
+        nonce,
+        max_age=3600,
+        path="/f/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.get(
+    "/f/{token}",
+    response_class=HTMLResponse,
+    responses=_PAGES,
+    summary="The candidate's debrief form",
+)
+async def open_form(
+    token: str, request: Request, db: DB, settings: AppSettings, now: Now
+) -> Response:
+    """Opening the link shows the form and does not use the link up (mail scanners open links)."""
+    try:
+        view = await links.view(db, settings, token, now=now)
+    except NotFound:
+        return _not_ours(request)
+    if view.state != "open":
+        return _closed(request)
+    nonce = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(16)
+    return await _form_page(request, db, token, view, settings, nonce, values={}, errors={})
+
+
+def _to_debrief(values: dict[str, str], now: datetime) -> tuple[DebriefIn | None, dict[str, str]]:
+    """The form's answers through the same schema the API uses."""
+    data: dict[str, Any] = {"channel": "web_form"}
+    for name in (
+        "overall_rating",
+        "company_fit",
+        "still_interested",
+        "went_well",
+        "went_badly",
+        "strengths",
+        "weaknesses",
+        "notes",
+    ):
+        if values.get(name, "").strip():
+            data[name] = values[name].strip()
+    questions = [
+        q.strip() for q in values.get("challenging_questions", "").splitlines() if q.strip()
+    ]
+    if questions:
+        data["challenging_questions"] = questions
+    for name in ("linkedin_connected", "other_applications_active"):
+        if values.get(name) in ("yes", "no"):
+            data[name] = values[name] == "yes"
+    if values.get("thank_you_sent") == "yes":
+        data["thank_you_sent_at"] = now  # sent by now, at the latest
+    if values.get("salary_amount", "").strip():
+        data["salary_expectation"] = {
+            "amount": values["salary_amount"].strip(),
+            "currency": values.get("salary_currency", "GBP"),
+        }
+    try:
+        return DebriefIn.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "form"
+            errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+        return None, errors
+
+
+def _foreign_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return bool(origin) and urlsplit(origin).netloc != request.url.netloc
+
+
+@router.post(
+    "/f/{token}", response_class=HTMLResponse, responses=_PAGES, summary="Send the debrief form"
+)
+async def submit_form(
+    token: str, request: Request, session: Session, db: DB, settings: AppSettings, now: Now
+) -> Response:
+    """Records the debrief exactly as the API would and uses the link up."""
+    address = request.client.host if request.client else "unknown"
+    for limiter, key in ((per_link, token[:64]), (per_address, address)):
+        wait = limiter.take(key)
+        if wait is not None:
+            return message(
+                request,
+                429,
+                "Please wait a moment",
+                "You have sent this form several times in a short while. Try again in a minute.",
+                headers={"Retry-After": str(wait)},
+            )
+    try:
+        view = await links.view(db, settings, token, now=now)
+    except NotFound:
+        return _not_ours(request)
+    if view.state != "open":
+        return _closed(request)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    expected = _csrf(settings, view.token_hash, nonce)
+    if (
+        not nonce
+        or not hmac.compare_digest(values.get("csrf", ""), expected)
+        or _foreign_origin(request)
+    ):
+        return message(
+            request,
+            403,
+            "Please reload the form",
+            "For your security this form has to be sent from the page we gave you. "
+            "Open the link from our email again; your answers were not saved.",
+        )
+    data, errors = _to_debrief(values, now)
+    if data is None:
+        return await _form_page(
+            request, db, token, view, settings, nonce, values=values, errors=errors, status=422
+        )
+    try:
+        debrief, interview = await links.submit(
+            session=session, settings=settings, token=token, data=data, now=now
+        )
+    except Gone:
+        return _closed(request)
+    except AppError as exc:
+        return message(request, exc.status, "We could not take your answers", exc.detail)
+    steps = await links.next_steps(session, interview, debrief, view.client_name, now=now)
+    response = page(
+        request,
+        "thanks.html",
+        {"first_name": view.candidate_first_name, "client_name": view.client_name, "steps": steps},
+    )
+    response.delete_cookie(FORM_COOKIE, path="/f/")
+    return response
