@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.changes import apply_changes
 from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
@@ -175,6 +176,7 @@ async def upsert(
         outcome.raise_if_any_failed()
     if created:  # one multi-row INSERT, without building an ORM object per row
         await session.execute(insert(model.__table__), created)
+        await audit.record(session, model, "create", ((v["id"], v) for v in created))
     await session.flush()
     if events_as is not None:
         prefix, payload = events_as

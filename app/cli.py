@@ -93,6 +93,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # the app writes its own access line, without raw paths
     )
 
 
@@ -149,7 +150,9 @@ def sweep(
     from app.followups.jobs import sweep as run_sweep
 
     settings = _settings()
-    counts = _with_database(settings, lambda db: run_sweep(db, Clock().now, wait_seconds=wait))
+    counts = _with_database(
+        settings, lambda db: run_sweep(db, Clock().now, wait_seconds=wait, settings=settings)
+    )
     typer.echo(json.dumps(asdict(counts)))
     if not counts.swept:
         typer.echo("Another sweep held the lock; nothing was done here.", err=True)
@@ -195,7 +198,7 @@ def import_csv(
         report = _with_database(
             settings,
             lambda db: import_rows(
-                db, what, rows, clock=Clock().now, progress=lambda n: bar.advance(task, n)
+                db, settings, what, rows, clock=Clock().now, progress=lambda n: bar.advance(task, n)
             ),
         )
     typer.echo(
@@ -232,6 +235,9 @@ def export_openapi(
 
 
 def main() -> None:
+    from app.audit.service import install
+
+    install()
     cli(prog_name="debrief")
 
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Region used to read phone numbers written without a +country code.
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Z]{2}$")
+    # Per API key, in each process: a burst, then a steady rate (0 turns the limit off).
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    # Failed API-key checks per client address, in each process, before answering 429.
+    auth_failures_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -7,6 +7,7 @@ an autocommit engine, so a read costs one round trip to the database.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -122,6 +123,18 @@ class Database:
     def dialect(self) -> str:
         return "sqlite" if self.is_sqlite else "postgresql"
 
+    async def forget_old_pages(self) -> None:
+        """SQLite: fold the write-ahead log into the database and truncate it, so old
+        versions of changed rows stop existing on disk (deleted pages are zeroed already)."""
+        if not self.is_sqlite:
+            return
+        async with self.read_engine.connect() as conn:
+            for _ in range(20):
+                busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                if busy is not None and busy[0] == 0:
+                    return
+                await asyncio.sleep(0.05)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
@@ -137,9 +150,13 @@ def add_pre_commit_hook(session: AsyncSession, hook: PreCommitHook) -> None:
         hooks.append(hook)
 
 
-def add_post_commit_hook(session: AsyncSession, hook: Callable[[], None]) -> None:
-    """Run `hook` after this session's transaction has committed (never on rollback)."""
-    hooks: list[Callable[[], None]] = session.info.setdefault("post_commit", [])
+PostCommitHook = Callable[[], Awaitable[None] | None]
+
+
+def add_post_commit_hook(session: AsyncSession, hook: PostCommitHook) -> None:
+    """Run `hook` after this session's transaction has committed (never on rollback); a
+    coroutine function is awaited before the answer goes out."""
+    hooks: list[PostCommitHook] = session.info.setdefault("post_commit", [])
     if hook not in hooks:
         hooks.append(hook)
 
@@ -149,10 +166,12 @@ async def commit(session: AsyncSession) -> None:
     hooks: list[PreCommitHook] = session.info.pop("pre_commit", [])
     for hook in hooks:
         await hook(session)
-    after: list[Callable[[], None]] = session.info.pop("post_commit", [])
+    after: list[PostCommitHook] = session.info.pop("post_commit", [])
     await session.commit()
     for done in after:
-        done()
+        result = done()
+        if result is not None:
+            await result
 
 
 async def rollback(session: AsyncSession) -> None:

@@ -81,7 +81,7 @@ def remember(
     request_hash: str,
     status: int,
     headers: dict[str, str],
-    body: bytes,
+    body: str,
     now: datetime,
 ) -> None:
     session.add(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from app.candidates.schemas import CandidateUpsert
 from app.candidates.service import upsert_candidates
+from app.config import Settings
 from app.db import Database, transaction
 from app.interviews.schemas import InterviewUpsert
 from app.interviews.service import upsert_interviews
@@ -94,11 +95,14 @@ Outcome = tuple[str, str | None]  # (created|updated|unchanged|error, why it was
 
 
 async def _upsert(
-    db: Database, kind: Kind, items: list[dict[str, Any]], now: datetime
+    db: Database, settings: Settings, kind: Kind, items: list[dict[str, Any]], now: datetime
 ) -> list[Outcome]:
     async with transaction(db) as session:
+        session.info["actor"] = ACTOR
         if kind == "candidates":
-            out = await upsert_candidates(session=session, items=items, atomic=False, now=now)
+            out = await upsert_candidates(
+                session=session, settings=settings, items=items, atomic=False, now=now
+            )
         else:
             out = await upsert_interviews(
                 session=session, items=items, atomic=False, actor=ACTOR, now=now
@@ -108,6 +112,7 @@ async def _upsert(
 
 async def import_rows(
     db: Database,
+    settings: Settings,
     kind: Kind,
     rows: Iterator[tuple[int, dict[str, str]]],
     *,
@@ -121,12 +126,12 @@ async def import_rows(
     async def flush() -> None:
         items = [item for _, item in chunk]
         try:
-            outcomes = await _upsert(db, kind, items, clock())
+            outcomes = await _upsert(db, settings, kind, items, clock())
         except Exception:  # the database refused the chunk as a whole: try its rows one by one
             outcomes = []
             for item in items:
                 try:
-                    outcomes.extend(await _upsert(db, kind, [item], clock()))
+                    outcomes.extend(await _upsert(db, settings, kind, [item], clock()))
                 except Exception as exc:
                     outcomes.append(("error", f"{type(exc).__name__}: {exc}"))
         for (line, _), (status, why) in zip(chunk, outcomes, strict=True):

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from app import __version__
+from app.audit import service as audit
+from app.audit.router import router as audit_router
 from app.auth.dependencies import KeyCache
 from app.auth.router import router as api_keys_router
 from app.board.router import router as board_router
@@ -29,6 +31,8 @@ from app.health import router as health_router
 from app.interviews.router import router as interviews_router
 from app.middleware import BodyLimitMiddleware, TransactionMiddleware
 from app.migrations import head_revision
+from app.observability import RequestContextMiddleware, configure_logging
+from app.ratelimit import RateLimiter
 from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router
 from app.webhooks.delivery import Deliverer
@@ -45,9 +49,11 @@ Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem doc
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    audit.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
         http = httpx.AsyncClient(
@@ -78,11 +84,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock or Clock()
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    app.state.key_limiter = (
+        RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        if settings.rate_limit_per_minute
+        else None
+    )
+    app.state.failure_limiter = RateLimiter(
+        per_minute=settings.auth_failures_per_minute, burst=settings.auth_failures_per_minute
+    )
     app.state.schema_head = head_revision()
 
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
         health_router,
@@ -100,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         followups.admin_router,
         events_router,
         webhooks_router,
+        audit_router,
     ):
         app.include_router(router)
     _document_problems(app)

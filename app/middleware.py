@@ -111,6 +111,7 @@ class TransactionMiddleware:
 
     async def _run(self, scope: Scope, receive: Receive, session: AsyncSession) -> _Reply:
         scope.setdefault("state", {})["db_session"] = session
+        session.info["now"] = scope["app"].state.clock.now()
         reply = _Reply()
         try:
             await self.app(scope, receive, reply)
@@ -151,7 +152,7 @@ class TransactionMiddleware:
                 stored = await idempotency.find(session, owner, key, now=now)
                 if stored is not None:
                     same = stored.request_hash == request_hash
-                    replay = (stored.status_code, dict(stored.headers), stored.body)
+                    replay = (stored.status_code, dict(stored.headers), stored.body.encode())
                     await rollback(session)
                     if not same:
                         return _problem_messages(_reused(), scope)
@@ -170,7 +171,7 @@ class TransactionMiddleware:
                         request_hash=request_hash,
                         status=reply.status,
                         headers=kept,
-                        body=reply.body,
+                        body=reply.body.decode(),
                         now=now,
                     )
                 return await self._finish(session, reply, scope)

@@ -17,7 +17,7 @@ def start_scheduler(app: FastAPI) -> AsyncIOScheduler:
 
     async def sweep() -> None:
         try:
-            await jobs.sweep(app.state.db, app.state.clock.now)
+            await jobs.sweep(app.state.db, app.state.clock.now, settings=settings)
         except Exception:
             # The next run retries; every batch is a whole transaction, so nothing is half-done.
             logger.exception("sweep failed")

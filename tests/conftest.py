@@ -106,6 +106,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "webhook_delivery_enabled": False,
         "api_key_cache_seconds": 0,
         "db_pool_size": 5,
+        "rate_limit_per_minute": 100_000,
+        "rate_limit_burst": 10_000,
+        "auth_failures_per_minute": 100_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -11,7 +11,8 @@ from app.auth import repository
 from app.auth.keys import hash_key
 from app.auth.principal import Principal
 from app.db import Database
-from app.errors import BadRequest, Forbidden, Unauthorized
+from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from app.ratelimit import RateLimiter
 from app.types import Role
 
 # Query parameters that would put a credential into logs, browser history and proxies.
@@ -61,6 +62,12 @@ def bearer_secret(request: Request) -> str:
     return secret.strip()
 
 
+def _limit(limiter: RateLimiter | None, key: str, detail: str) -> None:
+    wait = limiter.take(key) if limiter is not None else None
+    if wait is not None:
+        raise TooManyRequests(detail, headers={"Retry-After": str(wait)})
+
+
 async def authenticate(request: Request) -> Principal:
     secret = bearer_secret(request)
     key_hash = hash_key(secret)
@@ -70,12 +77,27 @@ async def authenticate(request: Request) -> Principal:
         db: Database = request.app.state.db
         row = await repository.find_live_key(db, key_hash)
         if row is None:
+            address = request.client.host if request.client else "unknown"
+            _limit(
+                request.app.state.failure_limiter,
+                address,
+                "Too many failed sign-ins from here; wait.",
+            )
             raise Unauthorized("This API key is not valid or has been revoked.")
         principal = Principal(
             key_id=row["id"], role=row["role"], staff_id=row["staff_id"], name=row["name"]
         )
         cache.put(key_hash, principal)
-    request.scope.setdefault("state", {})["principal"] = principal
+    _limit(
+        request.app.state.key_limiter,
+        str(principal.key_id),
+        "This key has sent too many requests; slow down.",
+    )
+    state = request.scope.setdefault("state", {})
+    state["principal"] = principal
+    session = state.get("db_session")
+    if session is not None:  # the audit log names who made the change
+        session.info["actor"] = principal.actor
     return principal
 
 

@@ -158,6 +158,9 @@ async def _signed_in(
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     if user is None or not session.csrf_ok(settings, user, values.get("csrf")):
         return None, values
+    write = request.scope.get("state", {}).get("db_session")
+    if write is not None:  # the audit log names who made the change
+        write.info["actor"] = user.principal.actor
     return user, values
 
 

@@ -31,7 +31,9 @@ def select_candidates(
 ) -> AnySelect:
     """Candidates with `overdue_kinds`, from which their `flags` are made."""
     return where_equal(
-        select(Candidate.__table__, _overdue_kinds(Candidate.id).label("overdue_kinds")),
+        select(Candidate.__table__, _overdue_kinds(Candidate.id).label("overdue_kinds")).where(
+            Candidate.erased_at.is_(None)
+        ),
         (Candidate.status, status),
         (Candidate.owner_id, owner_id),
         (Candidate.external_id, external_id),

@@ -5,11 +5,17 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
 from app.bulk import Atomic, BulkIn, BulkOut
-from app.candidates import repository, service
-from app.candidates.schemas import CandidateCreate, CandidateOut, CandidatePatch, flags_from
-from app.deps import DB, Now, Session
+from app.candidates import erasure, export, repository, service
+from app.candidates.schemas import (
+    CandidateCreate,
+    CandidateExport,
+    CandidateOut,
+    CandidatePatch,
+    flags_from,
+)
+from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Candidate
@@ -25,9 +31,11 @@ router = APIRouter(
     "", status_code=201, response_model=CandidateOut, responses=problem_responses(409, 413)
 )
 async def create_candidate(
-    body: CandidateCreate, session: Session, now: Now, _: AnyKey
+    body: CandidateCreate, session: Session, settings: AppSettings, now: Now, _: AnyKey
 ) -> Response:
-    candidate = await service.create_candidate(session=session, data=body, now=now)
+    candidate = await service.create_candidate(
+        session=session, settings=settings, data=body, now=now
+    )
     return object_response(
         CandidateOut.model_validate(candidate),
         version=candidate.version,
@@ -80,12 +88,18 @@ async def update_candidate(
     candidate_id: uuid.UUID,
     body: CandidatePatch,
     session: Session,
+    settings: AppSettings,
     now: Now,
     _: AnyKey,
     if_match: IfMatch = None,
 ) -> Response:
     candidate, _changed = await service.update_candidate(
-        session=session, candidate_id=candidate_id, patch=body, if_match=if_match, now=now
+        session=session,
+        settings=settings,
+        candidate_id=candidate_id,
+        patch=body,
+        if_match=if_match,
+        now=now,
     )
     out = CandidateOut.model_validate(candidate)
     out.flags = flags_from(await repository.overdue_kinds(session, candidate.id))
@@ -99,10 +113,48 @@ async def update_candidate(
     summary="Create or update up to 1,000 candidates by external_id",
 )
 async def bulk_upsert_candidates(
-    body: BulkIn, session: Session, now: Now, _: AdminOrIntegration, atomic: bool = Atomic
+    body: BulkIn,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    _: AdminOrIntegration,
+    atomic: bool = Atomic,
 ) -> Response:
     """One result per item (`created`, `updated`, `unchanged` or `error`), in one transaction.
     Sending the same items again changes nothing. With `atomic=false` good items are stored
     even if others are refused."""
-    out = await service.upsert_candidates(session=session, items=body.items, atomic=atomic, now=now)
+    out = await service.upsert_candidates(
+        session=session, settings=settings, items=body.items, atomic=atomic, now=now
+    )
     return json_response(out)
+
+
+@router.delete(
+    "/{candidate_id}",
+    status_code=204,
+    responses=problem_responses(404),
+    summary="Erase a candidate's personal data, everywhere, irreversibly",
+)
+async def erase_candidate(
+    candidate_id: uuid.UUID, session: Session, db: DB, settings: AppSettings, now: Now, _: AdminKey
+) -> Response:
+    """Removes every personal field of this person wherever it is held (the candidate, their
+    interviews' free text, debriefs, employer feedback, event and webhook payloads, delivery
+    logs, idempotency records), keeps anonymous counts for reports, emits an id-only
+    `candidate.erased`, and refuses their external_id from now on."""
+    await erasure.erase(
+        session=session, db=db, settings=settings, candidate_id=candidate_id, now=now
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{candidate_id}/export",
+    response_model=CandidateExport,
+    responses=problem_responses(404),
+    summary="Everything held on one person",
+)
+async def export_candidate(candidate_id: uuid.UUID, db: DB, now: Now, _: AdminKey) -> Response:
+    """For a subject access request: the candidate, their interviews, debriefs, employer
+    feedback, follow-up steps, debrief links and the events about them, as JSON."""
+    return json_response(await export.gather(db, candidate_id, now=now))

@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from app.debriefs.schemas import DebriefOut, EmployerFeedbackOut
+from app.followups.schemas import FollowUpOut
+from app.interviews.schemas import InterviewOut
 from app.types import (
     CandidateStatus,
     Email,
@@ -92,3 +95,31 @@ _PAYLOAD_FIELDS = tuple(name for name in CandidateOut.model_fields if name != "f
 def candidate_payload(candidate: Any) -> dict[str, Any]:
     """A candidate (an ORM object or a row) as events carry it, without the computed `flags`."""
     return {"candidate": as_json(candidate, _PAYLOAD_FIELDS)}
+
+
+class LinkRecord(OutputModel):
+    id: uuid.UUID
+    interview_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class EventRecord(OutputModel):
+    id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class CandidateExport(OutputModel):
+    """Everything held on one person."""
+
+    exported_at: datetime
+    candidate: CandidateOut
+    interviews: list[InterviewOut]
+    debriefs: list[DebriefOut]
+    employer_feedback: list[EmployerFeedbackOut]
+    follow_ups: list[FollowUpOut]
+    debrief_links: list[LinkRecord] = Field(description="Links sent; their tokens are not kept.")
+    events: list[EventRecord]

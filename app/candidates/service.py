@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bulk
 from app.bulk import BulkOut
+from app.candidates.erasure import erased_external_ids, refuse_if_erased
 from app.candidates.schemas import (
     CandidateCreate,
     CandidatePatch,
@@ -18,7 +19,8 @@ from app.candidates.schemas import (
     candidate_payload,
 )
 from app.changes import apply_changes, patch_values
-from app.errors import Conflict, ValidationFailed
+from app.config import Settings
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.http import require_if_match
 from app.models import Candidate
@@ -27,9 +29,14 @@ from app.staff.repository import existing_staff_ids, staff_exists
 
 
 async def _check_references(
-    session: AsyncSession, values: dict[str, Any], *, candidate_id: uuid.UUID | None
+    session: AsyncSession,
+    settings: Settings,
+    values: dict[str, Any],
+    *,
+    candidate_id: uuid.UUID | None,
 ) -> None:
     external_id = values.get("external_id")
+    await refuse_if_erased(session, settings, external_id)
     if external_id and await external_id_taken(
         session, Candidate, external_id, excluding=candidate_id
     ):
@@ -39,12 +46,20 @@ async def _check_references(
         raise ValidationFailed.field("owner_id", "no staff member has this id")
 
 
+async def live_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Candidate:
+    """A candidate to change: 404 if there is none, or they were erased."""
+    candidate = await get_for_update(session, Candidate, candidate_id, "candidate")
+    if candidate.erased_at is not None:
+        raise NotFound(f"There is no candidate with id {candidate_id}.")
+    return candidate
+
+
 async def create_candidate(
-    *, session: AsyncSession, data: CandidateCreate, now: datetime
+    *, session: AsyncSession, settings: Settings, data: CandidateCreate, now: datetime
 ) -> Candidate:
-    """Add a candidate."""
+    """Add a candidate (not one whose external_id was erased)."""
     values = data.model_dump()
-    await _check_references(session, values, candidate_id=None)
+    await _check_references(session, settings, values, candidate_id=None)
     candidate = Candidate(**values, created_at=now, updated_at=now)
     session.add(candidate)
     await session.flush()
@@ -55,16 +70,17 @@ async def create_candidate(
 async def update_candidate(
     *,
     session: AsyncSession,
+    settings: Settings,
     candidate_id: uuid.UUID,
     patch: CandidatePatch,
     if_match: str | None,
     now: datetime,
 ) -> tuple[Candidate, list[str]]:
     """Change a candidate (If-Match required); returns it with the fields that changed."""
-    candidate = await get_for_update(session, Candidate, candidate_id, "candidate")
+    candidate = await live_candidate(session, candidate_id)
     require_if_match(if_match, candidate.version)
     values = patch_values(patch, not_null=("full_name", "status", "job_search_active"))
-    await _check_references(session, values, candidate_id=candidate.id)
+    await _check_references(session, settings, values, candidate_id=candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
     if changed:
@@ -81,15 +97,28 @@ _UPSERT = TypeAdapter(CandidateUpsert)
 
 
 async def upsert_candidates(
-    *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, now: datetime
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    items: list[dict[str, Any]],
+    atomic: bool,
+    now: datetime,
 ) -> BulkOut:
-    """Create or update up to 1,000 candidates by external_id, in one transaction."""
-    owners = {
-        item.get("owner_id") for item in items if isinstance(item, dict) and item.get("owner_id")
-    }
+    """Create or update up to 1,000 candidates by external_id, in one transaction. An
+    external_id whose candidate was erased is refused, item by item."""
+    given = [item for item in items if isinstance(item, dict)]
+    owners = {item.get("owner_id") for item in given if item.get("owner_id")}
     known = {str(i) for i in await existing_staff_ids(session, _uuids(owners))}
+    erased = await erased_external_ids(
+        session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
+    )
 
     def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
+        if item.external_id in erased:
+            return (
+                "external_id",
+                f"belonged to a candidate erased on {erased[item.external_id]:%Y-%m-%d}",
+            )
         if item.owner_id is not None and str(item.owner_id) not in known:
             return "owner_id", "no staff member has this id"
         return None

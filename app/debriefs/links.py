@@ -139,6 +139,7 @@ async def submit(
         raise NotFound("This link is not one of ours.")
     if state_of(link.used_at, link.expires_at, now) != "open":
         raise Gone("This link has already been used or has expired.")
+    session.info["actor"] = f"candidate_link:{link.id}"
     debrief, _, _ = await debriefs.record_debrief(
         session=session,
         interview_id=link.interview_id,

@@ -42,6 +42,18 @@ EVENT_TYPES = (
 )
 
 
+def subject_of(data: dict[str, Any]) -> uuid.UUID | None:
+    """The candidate an event's data is about (each payload names them in one of these)."""
+    for holder, key in (
+        ("candidate", "id"),
+        ("interview", "candidate_id"),
+        ("follow_up", "candidate_id"),
+    ):
+        if isinstance(data.get(holder), dict) and data[holder].get(key):
+            return uuid.UUID(str(data[holder][key]))
+    return uuid.UUID(str(data["candidate_id"])) if data.get("candidate_id") else None
+
+
 def record(
     session: AsyncSession, event_type: str, data: dict[str, Any], *, now: datetime
 ) -> uuid.UUID:
@@ -49,7 +61,15 @@ def record(
     assert event_type in EVENT_TYPES, event_type
     event_id = uuid7()
     pending: list[dict[str, Any]] = session.info.setdefault("events", [])
-    pending.append({"id": event_id, "type": event_type, "occurred_at": now, "data": data})
+    pending.append(
+        {
+            "id": event_id,
+            "type": event_type,
+            "occurred_at": now,
+            "data": data,
+            "candidate_id": subject_of(data),
+        }
+    )
     add_pre_commit_hook(session, _write_pending)
     return event_id
 

@@ -18,10 +18,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
+from app.candidates.erasure import retention_sweep
+from app.config import Settings
 from app.db import Database, transaction
 from app.events import service as events
 from app.followups import repository, rules, service
 from app.followups.schemas import follow_up_payload
+from app.observability import SWEEP_SECONDS, SWEEP_STEPS
 
 logger = logging.getLogger("debrief.sweep")
 
@@ -37,6 +40,7 @@ class SweepCounts:
     overdue: int = 0
     reminders: int = 0
     escalated: int = 0
+    erased: int = 0
     swept: bool = True
     duration_ms: float = 0.0
 
@@ -136,7 +140,11 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
 
 
 async def sweep(
-    db: Database, clock: Callable[[], datetime], *, wait_seconds: float = 0
+    db: Database,
+    clock: Callable[[], datetime],
+    *,
+    wait_seconds: float = 0,
+    settings: Settings | None = None,
 ) -> SweepCounts:
     """One full sweep; `swept` is False if another replica was sweeping."""
     started = time.perf_counter()
@@ -149,7 +157,17 @@ async def sweep(
             counts.opened = await open_ended_interviews(db, now)
             counts.overdue = await flag_overdue(db, now)
             counts.reminders, counts.escalated = await send_notices(db, now)
-    counts.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            policy, _, _ = await repository.read_policy(db)
+            if settings is not None and policy.retention_days:
+                counts.erased = await retention_sweep(
+                    db, settings, retention_days=policy.retention_days, now=now
+                )
+    elapsed = time.perf_counter() - started
+    counts.duration_ms = round(elapsed * 1000, 1)
+    if counts.swept:
+        SWEEP_SECONDS.observe(elapsed)
+        for what in ("opened", "overdue", "reminders", "escalated", "erased"):
+            SWEEP_STEPS.labels(what).inc(getattr(counts, what))
     if counts.opened or counts.overdue or counts.reminders or counts.escalated:
         logger.info(
             "sweep: opened %d, overdue %d, reminders %d, escalated %d in %.0f ms",

@@ -78,6 +78,12 @@ class FollowUpPolicy(InputModel):
     debrief_link_days: int = Field(
         default=7, ge=1, le=90, description="How long a candidate's debrief link stays open."
     )
+    retention_days: int | None = Field(
+        default=None,
+        ge=30,
+        le=3650,
+        description="Erase candidates inactive this long (no change, no interview). Off when null.",
+    )
 
     @model_validator(mode="after")
     def _known_holidays(self) -> FollowUpPolicy:

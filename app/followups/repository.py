@@ -192,9 +192,9 @@ WITH flagged AS (
 ), ordered AS (
     SELECT pg_advisory_xact_lock(:order_lock) FROM (SELECT count(*) FROM flagged) AS done
 )
-INSERT INTO events (id, type, occurred_at, data)
+INSERT INTO events (id, type, occurred_at, data, candidate_id)
 SELECT gen_random_uuid(), 'follow_up.overdue', :now,
-       jsonb_build_object('follow_up', jsonb_build_object({_PAYLOAD_SQL}))
+       jsonb_build_object('follow_up', jsonb_build_object({_PAYLOAD_SQL})), flagged.candidate_id
   FROM flagged CROSS JOIN ordered
  ORDER BY flagged.due_at, flagged.id
 """)  # noqa: S608 - assembled from constants, never from input

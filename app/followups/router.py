@@ -176,7 +176,8 @@ async def put_follow_up_policy(
 @admin_router.post("/sweeps", response_model=SweepResult, responses=problem_responses(409))
 async def run_sweep(request: Request, _: AdminKey) -> Response:
     """Run a sweep now (the scheduler's work) and answer its counts."""
-    counts = await jobs.sweep(request.app.state.db, request.app.state.clock.now, wait_seconds=30)
+    state = request.app.state
+    counts = await jobs.sweep(state.db, state.clock.now, wait_seconds=30, settings=state.settings)
     if not counts.swept:
         raise Conflict("Another sweep has been running for 30 seconds; try again shortly.")
     return json_response(SweepResult.model_validate(counts))

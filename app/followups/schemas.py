@@ -63,6 +63,7 @@ class SweepResult(OutputModel):
     overdue: int = Field(description="Steps newly flagged overdue.")
     reminders: int
     escalated: int
+    erased: int = Field(description="Candidates erased by the retention policy (off by default).")
     swept: bool = Field(description="False if another replica held the sweep lock.")
     duration_ms: float
 

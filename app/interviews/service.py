@@ -50,7 +50,8 @@ async def _check_parties(
     session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
 ) -> None:
     errors = []
-    if await session.get(Candidate, candidate_id) is None:
+    candidate = await session.get(Candidate, candidate_id)
+    if candidate is None or candidate.erased_at is not None:
         errors.append(
             FieldError(
                 field="candidate_id",

@@ -1,6 +1,7 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.candidates import Candidate, Client
+from app.models.audit import AuditEntry
+from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
 from app.models.followups import FollowUp, Setting
 from app.models.integration import (
@@ -15,11 +16,13 @@ from app.models.staff import ApiKey, Staff
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Candidate",
     "Client",
     "Debrief",
     "DebriefLink",
     "EmployerFeedback",
+    "ErasedIdentity",
     "Event",
     "FollowUp",
     "IdempotencyRecord",

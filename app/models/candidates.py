@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db import Base
 from app.models.base import Versioned
 
 
@@ -22,6 +24,18 @@ class Candidate(Versioned):
     timezone: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
     job_search_active: Mapped[bool] = mapped_column(default=True)
+    # Set when the person was erased: the row stays, without anything personal, for counts.
+    erased_at: Mapped[datetime | None]
+
+
+class ErasedIdentity(Base):
+    """A CRM id whose candidate was erased, kept as a keyed hash so the CRM cannot
+    silently bring the person back."""
+
+    __tablename__ = "erased_identities"
+
+    external_id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime]
 
 
 class Client(Versioned):

@@ -24,5 +24,7 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]]
+    # The candidate the event is about, so erasing them can scrub their events.
+    candidate_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
     __table_args__ = (Index("ix_events_type_seq", "type", "seq"),)

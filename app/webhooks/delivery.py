@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 from app.db import Database, transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
+from app.observability import WEBHOOK_ATTEMPTS
 from app.types import iso
 from app.webhooks import repository, service
 
@@ -192,10 +193,12 @@ class Deliverer:
                     )
                     endpoint.updated_at = now
                 delivery.status, delivery.next_attempt_at = "failed", None
+                WEBHOOK_ATTEMPTS.labels("gone").inc()
                 return
             delay = next_delay(
                 delivery.attempts, retry_after_seconds(answer.retry_after, now), self.jitter
             )
+            WEBHOOK_ATTEMPTS.labels("failed" if delay is None else "retry").inc()
             if delay is None:
                 delivery.status, delivery.next_attempt_at = "failed", None
                 logger.warning(

@@ -19,28 +19,36 @@ class DeliveryLoop:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._stop_listening: Callable[[], None] = lambda: None
 
     def start(self) -> None:
         self._stop_listening = events.on_commit(self._wake.set)
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_seconds: float = 15) -> None:
+        """Let the round in flight finish (its deliveries recorded), then stop."""
         self._stop_listening()
-        if self._task is not None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace_seconds)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.deliverer.run_once()
             except Exception:
                 # The database may be restarting; the outbox keeps everything for the next round.
                 logger.exception("webhook delivery round failed")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 self._wake.clear()

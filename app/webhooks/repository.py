@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Database
 from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.repository import AnySelect
+from app.repository import AnySelect, read_one
 
 
 async def last_event_seq(session: AsyncSession) -> int:
@@ -106,3 +107,23 @@ def select_attempts(delivery_ids: list[uuid.UUID]) -> AnySelect:
         .where(WebhookAttempt.delivery_id.in_(delivery_ids))
         .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
     )
+
+
+async def outbox_backlog(db: Database) -> tuple[int, int]:
+    """Deliveries waiting to be sent, and events the furthest-behind endpoint has not seen."""
+    stmt = select(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending")
+        .scalar_subquery()
+        .label("pending"),
+        select(func.max(Event.seq)).scalar_subquery().label("newest"),
+        select(func.min(WebhookEndpoint.last_event_seq))
+        .where(WebhookEndpoint.enabled.is_(True))
+        .scalar_subquery()
+        .label("slowest"),
+    )
+    row = await read_one(db, stmt)
+    assert row is not None
+    behind = (row["newest"] or 0) - row["slowest"] if row["slowest"] is not None else 0
+    return int(row["pending"]), int(behind)

@@ -26,6 +26,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "reminder_interval_hours": 48.0,
         "max_reminders": 3,
         "debrief_link_days": 7,
+        "retention_days": None,
         "version": 0,
         "updated_at": None,
     }

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import select
+from starlette.responses import Response
+
+from app.auth.dependencies import AdminKey
+from app.deps import DB
+from app.errors import problem_responses
+from app.http import Cursor, Limit, Page, json_response
+from app.models import AuditEntry
+from app.repository import read_page, where_equal
+from app.types import OutputModel, Timestamp
+
+router = APIRouter(
+    prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422, 429)
+)
+
+
+class AuditOut(OutputModel):
+    id: uuid.UUID
+    occurred_at: datetime
+    actor: str = Field(description="`key:<id>`, `candidate_link:<id>` or `system`.")
+    action: str = Field(description="`create`, `update`, `delete` or `erase`.")
+    object_type: str
+    object_id: str
+    fields: list[str] = Field(description="The fields written; never their values.")
+    request_id: str | None
+
+
+@router.get("", response_model=Page[AuditOut])
+async def list_audit(
+    db: DB,
+    _: AdminKey,
+    object_type: str | None = Query(default=None, max_length=40),
+    object_id: str | None = Query(default=None, max_length=64),
+    actor: str | None = Query(default=None, max_length=80),
+    since: Timestamp | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Who changed which object, when, and which fields, oldest first."""
+    stmt = where_equal(
+        select(AuditEntry.__table__),
+        (AuditEntry.object_type, object_type),
+        (AuditEntry.object_id, object_id),
+        (AuditEntry.actor, actor),
+    )
+    if since is not None:
+        stmt = stmt.where(AuditEntry.occurred_at >= since)
+    rows, next_cursor = await read_page(db, stmt, key=AuditEntry.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    )

@@ -1,0 +1,118 @@
+"""The audit log, written by the ORM as it flushes: every create, change and delete of the
+objects people manage, with who did it and which fields. Never the values.
+
+Rows written in bulk without the ORM (bulk upserts) are recorded with `record`. The sweep's
+automatic changes are not audited: each of them writes an event instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
+
+from app.ids import uuid7
+from app.models import (
+    ApiKey,
+    AuditEntry,
+    Candidate,
+    Client,
+    Debrief,
+    DebriefLink,
+    EmployerFeedback,
+    FollowUp,
+    Interview,
+    Setting,
+    Staff,
+    WebhookEndpoint,
+)
+from app.observability import request_id
+
+AUDITED: dict[type[Any], str] = {
+    Candidate: "candidate",
+    Client: "client",
+    Interview: "interview",
+    Debrief: "debrief",
+    EmployerFeedback: "employer_feedback",
+    FollowUp: "follow_up",
+    Staff: "staff",
+    ApiKey: "api_key",
+    WebhookEndpoint: "webhook",
+    Setting: "setting",
+    DebriefLink: "debrief_link",
+}
+_BOOKKEEPING = {"updated_at", "version", "created_at"}
+SYSTEM = "system"
+
+
+def _when(session: Session) -> datetime:
+    now: datetime | None = session.info.get("now")
+    return now or datetime.now(UTC)
+
+
+def _row(
+    session: Session, action: str, object_type: str, object_id: Any, fields: Iterable[str]
+) -> dict[str, Any]:
+    return {
+        "id": uuid7(),
+        "occurred_at": _when(session),
+        "actor": session.info.get("actor", SYSTEM),
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "fields": sorted(set(fields) - _BOOKKEEPING),
+        "request_id": request_id.get(),
+    }
+
+
+def _identity(obj: Any) -> Any:
+    return getattr(obj, "id", None) or getattr(obj, "key", None)
+
+
+def _changed_fields(obj: Any) -> list[str]:
+    return [attr.key for attr in inspect(obj).attrs if attr.history.has_changes()]
+
+
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    rows = []
+    for obj in session.new:
+        kind = AUDITED.get(type(obj))
+        if kind is not None:
+            fields = [a.key for a in inspect(obj).attrs if a.value is not None]
+            rows.append(_row(session, "create", kind, _identity(obj), fields))
+    for obj in session.dirty:
+        kind = AUDITED.get(type(obj))
+        if kind is not None and session.is_modified(obj, include_collections=False):
+            fields = _changed_fields(obj)
+            if set(fields) - _BOOKKEEPING:
+                rows.append(_row(session, "update", kind, _identity(obj), fields))
+    for obj in session.deleted:
+        kind = AUDITED.get(type(obj))
+        if kind is not None:
+            rows.append(_row(session, "delete", kind, _identity(obj), []))
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+async def record(
+    session: AsyncSession,
+    model: type[Any],
+    action: str,
+    changes: Iterable[tuple[Any, Iterable[str]]],
+) -> None:
+    """Audit rows for objects written without the ORM (the bulk upserts' new rows)."""
+    rows = [
+        _row(session.sync_session, action, AUDITED[model], oid, fields) for oid, fields in changes
+    ]
+    if rows:
+        await session.execute(insert(AuditEntry), rows)
+
+
+def install() -> None:
+    """Listen to every ORM session's flushes (once per process)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)

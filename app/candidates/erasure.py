@@ -1,0 +1,191 @@
+"""Erasing a candidate: every personal field, everywhere it is held, irreversibly.
+
+The candidate's row stays, emptied, so reports can still count what happened (interviews
+held, debriefs received, how late); nothing in it identifies the person. The CRM's id is
+remembered only as a keyed hash, so a later upsert cannot silently bring them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.config import Settings
+from app.db import Database, add_post_commit_hook, transaction
+from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.models import (
+    Candidate,
+    Debrief,
+    EmployerFeedback,
+    ErasedIdentity,
+    Event,
+    IdempotencyRecord,
+    Interview,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+
+
+def identity_hash(settings: Settings, external_id: str) -> str:
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"erased-external-id:" + external_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def erased_external_ids(
+    session: AsyncSession, settings: Settings, external_ids: list[str]
+) -> dict[str, datetime]:
+    """Which of these CRM ids belonged to an erased candidate, with when."""
+    if not external_ids:
+        return {}
+    by_hash = {identity_hash(settings, e): e for e in external_ids}
+    rows = await session.execute(
+        select(ErasedIdentity.external_id_hash, ErasedIdentity.erased_at).where(
+            ErasedIdentity.external_id_hash.in_(list(by_hash))
+        )
+    )
+    return {by_hash[h]: when for h, when in rows.all()}
+
+
+async def refuse_if_erased(
+    session: AsyncSession, settings: Settings, external_id: str | None
+) -> None:
+    if external_id is None:
+        return
+    erased = await erased_external_ids(session, settings, [external_id])
+    if external_id in erased:
+        raise Conflict(
+            f"external_id {external_id!r} belonged to a candidate erased on "
+            f"{erased[external_id]:%Y-%m-%d}; an erased person is not recreated."
+        )
+
+
+async def erase(
+    *,
+    session: AsyncSession,
+    db: Database,
+    settings: Settings,
+    candidate_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Erase one candidate's personal data everywhere; irreversible."""
+    candidate = await session.get(Candidate, candidate_id, with_for_update=True)
+    if candidate is None or candidate.erased_at is not None:
+        raise NotFound(f"There is no candidate with id {candidate_id}.")
+    await _erase(session, settings, candidate, now)
+    add_post_commit_hook(session, db.forget_old_pages)
+
+
+async def _erase(
+    session: AsyncSession, settings: Settings, candidate: Candidate, now: datetime
+) -> None:
+    if candidate.external_id:
+        session.add(
+            ErasedIdentity(
+                external_id_hash=identity_hash(settings, candidate.external_id), erased_at=now
+            )
+        )
+    for field in ("external_id", "email", "phone", "linkedin_url", "timezone"):
+        setattr(candidate, field, None)
+    candidate.full_name = ""
+    candidate.status = "archived"
+    candidate.job_search_active = False
+    candidate.erased_at = now
+    candidate.updated_at = now
+    interviews = select(Interview.id).where(Interview.candidate_id == candidate.id)
+    await session.execute(
+        update(Interview).where(Interview.candidate_id == candidate.id).values(next_step=None),
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(
+        update(Debrief)
+        .where(Debrief.interview_id.in_(interviews))
+        .values(
+            went_well=None,
+            went_badly=None,
+            challenging_questions=[],
+            strengths=None,
+            weaknesses=None,
+            notes=None,
+            salary_amount=None,
+            salary_currency=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(
+        update(EmployerFeedback)
+        .where(EmployerFeedback.interview_id.in_(interviews))
+        .values(strengths=None, improvements=None),
+        execution_options={"synchronize_session": False},
+    )
+    # Events (and so every webhook payload, which is built from them) keep only ids.
+    about_them = select(Event.id).where(Event.candidate_id == candidate.id)
+    await session.execute(
+        update(Event)
+        .where(Event.candidate_id == candidate.id, ~Event.type.startswith("follow_up."))
+        .values(data={"erased": True, "candidate_id": str(candidate.id)}),
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(
+        update(WebhookAttempt)
+        .where(
+            WebhookAttempt.delivery_id.in_(
+                select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(about_them))
+            )
+        )
+        .values(response_excerpt=None),
+        execution_options={"synchronize_session": False},
+    )
+    # Replayable answers that showed the person (a create, a bulk result naming them).
+    await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.body.contains(str(candidate.id))),
+        execution_options={"synchronize_session": False},
+    )
+    await session.flush()
+    await audit.record(session, Candidate, "erase", [(candidate.id, [])])
+    events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)
+
+
+async def inactive_candidates(
+    session: AsyncSession, *, inactive_since: datetime, limit: int
+) -> list[Candidate]:
+    """Candidates with no change and no interview since `inactive_since`, not yet erased."""
+    recent = exists().where(
+        Interview.candidate_id == Candidate.id,
+        or_(Interview.updated_at >= inactive_since, Interview.ends_at >= inactive_since),
+    )
+    stmt = (
+        select(Candidate)
+        .where(and_(Candidate.erased_at.is_(None), Candidate.updated_at < inactive_since), ~recent)
+        .order_by(Candidate.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def retention_sweep(
+    db: Database, settings: Settings, *, retention_days: int, now: datetime
+) -> int:
+    """Erase everyone inactive longer than the policy keeps them. Run again: nothing new."""
+    erased = 0
+    while True:
+        async with transaction(db) as session:
+            session.info["actor"] = "system:retention"
+            batch = await inactive_candidates(
+                session, inactive_since=now - timedelta(days=retention_days), limit=100
+            )
+            for candidate in batch:
+                await _erase(session, settings, candidate, now)
+        erased += len(batch)
+        if len(batch) < 100:
+            break
+    if erased:
+        await db.forget_old_pages()
+    return erased

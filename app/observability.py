@@ -1,0 +1,126 @@
+"""Structured JSON logs with a request id on every line, and Prometheus metrics.
+
+Logs never carry personal data: the access line names the route template (not the path,
+which may hold a candidate's link token), the status, the duration and the key's id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+REQUEST_SECONDS = Histogram(
+    "debrief_http_request_duration_seconds",
+    "Time to answer a request.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SWEEP_SECONDS = Histogram("debrief_sweep_duration_seconds", "Time a follow-up sweep took.")
+SWEEP_STEPS = Counter("debrief_sweep_steps_total", "What sweeps did.", ["what"])
+WEBHOOK_ATTEMPTS = Counter(
+    "debrief_webhook_attempts_total", "Webhook attempts by outcome.", ["outcome"]
+)
+WEBHOOK_BACKLOG = Gauge("debrief_webhook_pending_deliveries", "Deliveries waiting to be sent.")
+EVENT_BACKLOG = Gauge(
+    "debrief_outbox_events_not_fanned_out", "Events not yet turned into deliveries (all endpoints)."
+)
+
+access_log = structlog.get_logger("debrief.access")
+
+
+def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    current = request_id.get()
+    if current is not None:
+        event.setdefault("request_id", current)
+    return event
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Every logger (ours, uvicorn's, SQLAlchemy's) writes one JSON object per line."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        _add_request_id,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # uvicorn's access log prints raw paths (a link token is a secret): ours replaces it.
+    logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every URL it calls at INFO; webhook URLs are the customer's business.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class RequestContextMiddleware:
+    """A request id for every request (echoed as X-Request-ID), an access log line and the
+    latency histogram, by route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            principal = scope.get("state", {}).get("principal")
+            access_log.info(
+                "request",
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                key_id=str(principal.key_id) if principal is not None else None,
+            )
+            request_id.reset(token)

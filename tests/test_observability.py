@@ -1,0 +1,79 @@
+"""Operations: Prometheus metrics, and JSON logs with a request id and no personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from app.observability import configure_logging
+from tests.conftest import T0
+from tests.factories import create_interview
+from tests.followups.helpers import sweep
+
+
+async def test_metrics_cover_requests_sweeps_webhooks_and_the_backlog(
+    admin: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    await admin.get("/v1/candidates")
+    await create_interview(admin, starts_at=T0 - timedelta(hours=3))
+    await sweep(admin)
+    response = await anonymous.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    body = response.text
+    assert (
+        'debrief_http_request_duration_seconds_count{method="GET",route="/v1/candidates",status="200"}'
+        in body
+    )
+    assert "debrief_sweep_duration_seconds_count" in body
+    assert 'debrief_sweep_steps_total{what="opened"}' in body
+    assert "debrief_webhook_pending_deliveries 0.0" in body
+    assert "debrief_outbox_events_not_fanned_out" in body
+
+
+async def test_every_response_carries_a_request_id(anonymous: httpx.AsyncClient) -> None:
+    first = await anonymous.get("/healthz")
+    assert len(first.headers["x-request-id"]) == 32
+    echoed = await anonymous.get("/healthz", headers={"X-Request-ID": "crm-trace-12345"})
+    assert echoed.headers["x-request-id"] == "crm-trace-12345"
+    unsafe = await anonymous.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert unsafe.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_logs_are_json_lines_with_the_request_id_and_no_personal_data(
+    admin: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO")
+    try:
+        response = await admin.post(
+            "/v1/candidates",
+            json={
+                "full_name": "Priya Raman",
+                "email": "priya@mail.co.uk",
+                "phone": "+447911123456",
+            },
+        )
+        interview = await create_interview(admin, starts_at=T0 - timedelta(hours=3))
+        link = await admin.post(f"/v1/interviews/{interview['id']}/debrief-links")
+        url = link.json()["url"]
+        token = url.rsplit("/", 1)[1]
+        await admin.get(f"/f/{token}")
+    finally:
+        logging.getLogger().handlers[:] = []
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    access = [line for line in lines if line.get("logger") == "debrief.access"]
+    assert access
+    assert all(line["request_id"] and line["route"] for line in access)
+    mine = [line for line in access if line["request_id"] == response.headers["x-request-id"]]
+    assert mine[0]["route"] == "/v1/candidates"
+    assert mine[0]["status"] == 201
+    everything = "\n".join(json.dumps(line) for line in lines)
+    for secret in ("Priya", "priya@mail.co.uk", "+447911123456", token):
+        assert secret not in everything
+    assert any(line["route"] == "/f/{token}" for line in access)
