@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -192,6 +193,21 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+def methods_for(app: Any, path: str) -> list[str]:
+    """Every method the API serves on this path (for a 405's Allow header)."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            methods = sorted(
+                {m.upper() for m in operations} | ({"HEAD"} if "get" in operations else set())
+            )
+            table.append((re.compile(f"^{pattern}$"), methods))
+        app.state.method_table = table
+    return next((methods for pattern, methods in table if pattern.match(path)), [])
+
+
 _HTTP_SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
@@ -209,6 +225,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         detail = f"There is nothing at {request.url.path}."
     elif status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        allowed = methods_for(request.app, request.url.path)
+        if allowed:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
     elif status == 413:
         detail = "The request body is larger than the 1 MiB this service accepts."
     return problem_response(

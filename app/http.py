@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -11,7 +11,7 @@ from fastapi import Header, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from app.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
+from app.errors import PreconditionFailed, PreconditionRequired
 
 JSON_MEDIA_TYPE = "application/json"
 T = TypeVar("T")
@@ -73,29 +73,30 @@ class Page(BaseModel, Generic[T]):
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size: default 50, at most 200.")]
-Cursor = Annotated[
+
+# Cursors are positions, not secrets: every cursor the schema admits is a place to continue
+# from. Lists ordered by id take the last id; lists ordered by a time take
+# `<microseconds since 1970>_<id>`; the event feed takes the last event's number.
+Cursor = Annotated[uuid.UUID | None, Query(description="`next_cursor` from the previous page.")]
+TIME_CURSOR_PATTERN = r"^[0-9]{1,16}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+TimeCursor = Annotated[
     str | None,
-    Query(max_length=500, description="`next_cursor` from the previous page."),
+    Query(pattern=TIME_CURSOR_PATTERN, description="`next_cursor` from the previous page."),
+]
+SeqCursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` from the previous page."),
 ]
 
 
-def encode_cursor(*values: Any) -> str:
-    raw = orjson.dumps([str(v) for v in values])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def decode_cursor(cursor: str, size: int = 1) -> list[str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = orjson.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise ValidationFailed.field(
-            "cursor", "not a cursor this API gave out", location="query"
-        ) from exc
-    if (
-        not isinstance(values, list)
-        or len(values) != size
-        or not all(isinstance(v, str) for v in values)
-    ):
-        raise ValidationFailed.field("cursor", "not a cursor this API gave out", location="query")
-    return values
+def time_cursor(moment: datetime, ident: uuid.UUID) -> str:
+    return f"{(moment - _EPOCH) // _MICROSECOND}_{ident}"
+
+
+def parse_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    micros, ident = cursor.split("_", 1)
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(ident)

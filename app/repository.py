@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.db import Database
-from app.errors import NotFound, ValidationFailed
-from app.http import decode_cursor, encode_cursor
+from app.errors import NotFound
+from app.http import parse_time_cursor, time_cursor
 
 M = TypeVar("M")
 # A SELECT of any columns.
@@ -42,33 +42,21 @@ async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
         return list(result.mappings().all())
 
 
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed.field("cursor", "not a cursor this API gave out", location="query")
-
-
-def parse_uuid_cursor(cursor: str) -> uuid.UUID:
-    (value,) = decode_cursor(cursor)
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise _bad_cursor() from exc
-
-
 async def read_page(
     db: Database,
     stmt: AnySelect,
     *,
     key: InstrumentedAttribute[uuid.UUID],
     limit: int,
-    cursor: str | None,
+    cursor: uuid.UUID | None,
 ) -> tuple[list[RowMapping], str | None]:
     """A keyset page ordered by `key` (time-ordered ids): stable while rows are added."""
-    if cursor:
-        stmt = stmt.where(key > parse_uuid_cursor(cursor))
+    if cursor is not None:
+        stmt = stmt.where(key > cursor)
     rows = await read_all(db, stmt.order_by(key).limit(limit + 1))
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, encode_cursor(rows[-1][key.key])
+        return rows, str(rows[-1][key.key])
     return rows, None
 
 
@@ -85,19 +73,12 @@ async def read_page_by_time(
 ) -> tuple[list[RowMapping], str | None]:
     """A keyset page ordered by a time, then an id (e.g. most overdue first)."""
     if cursor:
-        moment, ident = decode_cursor(cursor, size=2)
-        try:
-            after = (datetime.fromisoformat(moment), uuid.UUID(ident))
-        except ValueError as exc:
-            raise _bad_cursor() from exc
-        if after[0].tzinfo is None:
-            raise _bad_cursor()
-        stmt = stmt.where(tuple_(at, tiebreak) > tuple_(*after))
+        stmt = stmt.where(tuple_(at, tiebreak) > tuple_(*parse_time_cursor(cursor)))
     rows = await read_all(db, stmt.order_by(at, tiebreak).limit(limit + 1))
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        return rows, encode_cursor(last[at_key].isoformat(), last[tiebreak_key])
+        return rows, time_cursor(last[at_key], last[tiebreak_key])
     return rows, None
 
 

@@ -103,9 +103,11 @@ async def test_overlong_text_is_422(admin: httpx.AsyncClient) -> None:
     assert body["errors"][0]["field"] == "full_name"
 
 
-async def test_malformed_id_in_path_is_422(admin: httpx.AsyncClient) -> None:
-    body = assert_problem(await admin.get("/v1/candidates/not-a-uuid"), 422)
-    assert body["errors"][0]["location"] == "path"
+async def test_malformed_id_in_path_is_404(admin: httpx.AsyncClient) -> None:
+    # Ids are UUIDs; a path that holds anything else names no resource at all.
+    body = assert_problem(await admin.get("/v1/candidates/not-a-uuid"), 404)
+    assert body["instance"] == "/v1/candidates/not-a-uuid"
+    assert_problem(await admin.patch("/v1/staff/42", json={}), 404)
 
 
 async def test_unknown_id_is_404(admin: httpx.AsyncClient) -> None:

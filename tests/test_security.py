@@ -191,7 +191,9 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
         )
         for context in contexts:
             if isinstance(context, APIRoute) or hasattr(context, "original_route"):
-                found |= {(m, context.path) for m in (context.methods or set()) - {"HEAD"}}
+                # `{x_id:uuid}` is a routing converter; the document names it `{x_id}`.
+                path = re.sub(r"\{(\w+):\w+\}", r"{\1}", context.path)
+                found |= {(m, path) for m in (context.methods or set()) - {"HEAD"}}
     return found
 
 

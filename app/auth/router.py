@@ -55,7 +55,7 @@ async def list_api_keys(
     )
 
 
-@router.get("/{key_id}", response_model=ApiKeyOut, responses=problem_responses(404))
+@router.get("/{key_id:uuid}", response_model=ApiKeyOut, responses=problem_responses(404))
 async def get_api_key(key_id: uuid.UUID, db: DB, _: AdminKey) -> Response:
     row = await read_one(db, repository.select_keys().where(ApiKey.id == key_id))
     if row is None:
@@ -63,7 +63,7 @@ async def get_api_key(key_id: uuid.UUID, db: DB, _: AdminKey) -> Response:
     return json_response(ApiKeyOut.model_validate(row))
 
 
-@router.delete("/{key_id}", response_model=ApiKeyOut, responses=problem_responses(404, 409))
+@router.delete("/{key_id:uuid}", response_model=ApiKeyOut, responses=problem_responses(404, 409))
 async def revoke_api_key(
     key_id: uuid.UUID, request: Request, session: Session, now: Now, _: AdminKey
 ) -> Response:

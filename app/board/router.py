@@ -212,7 +212,7 @@ async def record_call(
 
 
 @router.post(
-    "/follow-ups/{follow_up_id}/complete",
+    "/follow-ups/{follow_up_id:uuid}/complete",
     response_class=HTMLResponse,
     responses=_PAGES,
     summary="Mark a follow-up done",
@@ -238,7 +238,7 @@ async def complete(
 
 
 @router.post(
-    "/follow-ups/{follow_up_id}/waive",
+    "/follow-ups/{follow_up_id:uuid}/waive",
     response_class=HTMLResponse,
     responses=_PAGES,
     summary="Waive a follow-up",

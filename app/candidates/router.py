@@ -71,7 +71,7 @@ async def list_candidates(
     )
 
 
-@router.get("/{candidate_id}", response_model=CandidateOut, responses=problem_responses(404))
+@router.get("/{candidate_id:uuid}", response_model=CandidateOut, responses=problem_responses(404))
 async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     row = await read_one(db, repository.select_candidates().where(Candidate.id == candidate_id))
     if row is None:
@@ -80,7 +80,7 @@ async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 
 
 @router.patch(
-    "/{candidate_id}",
+    "/{candidate_id:uuid}",
     response_model=CandidateOut,
     responses=problem_responses(404, 409, 412, 413, 428),
 )
@@ -130,7 +130,7 @@ async def bulk_upsert_candidates(
 
 
 @router.delete(
-    "/{candidate_id}",
+    "/{candidate_id:uuid}",
     status_code=204,
     responses=problem_responses(404),
     summary="Erase a candidate's personal data, everywhere, irreversibly",
@@ -149,7 +149,7 @@ async def erase_candidate(
 
 
 @router.get(
-    "/{candidate_id}/export",
+    "/{candidate_id:uuid}/export",
     response_model=CandidateExport,
     responses=problem_responses(404),
     summary="Everything held on one person",

@@ -53,7 +53,7 @@ async def list_clients(
     )
 
 
-@router.get("/{client_id}", response_model=ClientOut, responses=problem_responses(404))
+@router.get("/{client_id:uuid}", response_model=ClientOut, responses=problem_responses(404))
 async def get_client(client_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     row = await read_one(db, select(Client.__table__).where(Client.id == client_id))
     if row is None:
@@ -62,7 +62,9 @@ async def get_client(client_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 
 
 @router.patch(
-    "/{client_id}", response_model=ClientOut, responses=problem_responses(404, 409, 412, 413, 428)
+    "/{client_id:uuid}",
+    response_model=ClientOut,
+    responses=problem_responses(404, 409, 412, 413, 428),
 )
 async def update_client(
     client_id: uuid.UUID,

@@ -23,7 +23,7 @@ from app.models import Debrief, EmployerFeedback, Interview
 from app.repository import read_one, read_page
 
 router = APIRouter(
-    prefix="/v1/interviews/{interview_id}",
+    prefix="/v1/interviews/{interview_id:uuid}",
     tags=["debriefs"],
     responses=problem_responses(401, 403, 404, 422, 429),
 )
@@ -109,7 +109,7 @@ async def list_employer_feedback(
     )
 
 
-@router.get("/employer-feedback/{feedback_id}", response_model=EmployerFeedbackOut)
+@router.get("/employer-feedback/{feedback_id:uuid}", response_model=EmployerFeedbackOut)
 async def get_employer_feedback(
     interview_id: uuid.UUID, feedback_id: uuid.UUID, db: DB, _: AnyKey
 ) -> Response:
@@ -125,7 +125,7 @@ async def get_employer_feedback(
 
 
 @router.patch(
-    "/employer-feedback/{feedback_id}",
+    "/employer-feedback/{feedback_id:uuid}",
     response_model=EmployerFeedbackOut,
     responses=problem_responses(412, 413, 428),
 )

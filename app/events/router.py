@@ -13,7 +13,7 @@ from app.auth.dependencies import AdminOrIntegration
 from app.deps import DB
 from app.errors import ValidationFailed, problem_responses
 from app.events.service import EVENT_TYPES
-from app.http import Cursor, Limit, decode_cursor, encode_cursor, json_response
+from app.http import Limit, SeqCursor, json_response
 from app.models import Event
 from app.repository import read_all
 from app.types import OutputModel, Timestamp
@@ -45,7 +45,7 @@ async def list_events(
     type: list[str] | None = Query(default=None, description="Only these types (repeatable)."),
     since: Timestamp | None = Query(default=None, description="Only events at or after this time."),
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: SeqCursor = None,
 ) -> Response:
     """Every event, in the order their changes committed; the same events the webhooks carry.
 
@@ -61,14 +61,7 @@ async def list_events(
         stmt = stmt.where(Event.type.in_(type))
     if since is not None:
         stmt = stmt.where(Event.occurred_at >= since)
-    after = 0
-    if cursor:
-        (position,) = decode_cursor(cursor)
-        if not position.isdigit():
-            raise ValidationFailed.field(
-                "cursor", "not a cursor this API gave out", location="query"
-            )
-        after = int(position)
+    after = int(cursor) if cursor else 0
     rows = await read_all(db, stmt.where(Event.seq > after).order_by(Event.seq).limit(limit + 1))
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -76,7 +69,7 @@ async def list_events(
     return json_response(
         EventPage(
             items=[EventOut.model_validate(r) for r in rows],
-            next_cursor=encode_cursor(last),
+            next_cursor=str(last),
             has_more=has_more,
         )
     )

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 import holidays
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from app.types import InputModel, TimeZoneName
 
@@ -16,6 +16,7 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 WORKWEEK: tuple[Weekday, ...] = WEEKDAYS[:5]
 
 Hours = Annotated[float, Field(gt=0, le=24 * 90)]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Days = Annotated[int, Field(ge=0, le=90)]
 
 
@@ -26,18 +27,24 @@ def _supported_countries() -> dict[str, list[str]]:
 
 class BusinessHours(InputModel):
     days: list[Weekday] = Field(default_factory=lambda: list(WORKWEEK), min_length=1, max_length=7)
-    start: time = Field(default=time(9, 0), description="Local opening time, e.g. 09:00.")
-    end: time = Field(default=time(17, 30), description="Local closing time, e.g. 17:30.")
+    start: ClockTime = Field(default="09:00", description="Local opening time, 24-hour `HH:MM`.")
+    end: ClockTime = Field(default="17:30", description="Local closing time, 24-hour `HH:MM`.")
 
     @model_validator(mode="after")
     def _sane(self) -> BusinessHours:
         if len(set(self.days)) != len(self.days):
             raise ValueError("days must not repeat")
-        if self.end <= self.start:
+        if self.end <= self.start:  # zero-padded HH:MM compares as text
             raise ValueError("end must be after start")
-        if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("start and end are local times, without an offset")
         return self
+
+    @property
+    def opens(self) -> time:
+        return time.fromisoformat(self.start)
+
+    @property
+    def closes(self) -> time:
+        return time.fromisoformat(self.end)
 
 
 class FollowUpPolicy(InputModel):

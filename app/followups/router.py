@@ -19,7 +19,7 @@ from app.followups.schemas import (
     SweepResult,
     WaiveIn,
 )
-from app.http import Cursor, IfMatch, Limit, Page, etag_for, json_response, object_response
+from app.http import IfMatch, Limit, Page, TimeCursor, etag_for, json_response, object_response
 from app.models import FollowUp
 from app.repository import read_one, read_page_by_time
 from app.types import Timestamp
@@ -49,7 +49,7 @@ async def list_follow_ups(
     interview_id: uuid.UUID | None = None,
     due_before: Timestamp | None = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: TimeCursor = None,
 ) -> Response:
     """Steps in due order (earliest first), filtered as you ask."""
     stmt = repository.select_follow_ups(
@@ -77,7 +77,7 @@ async def list_follow_ups(
     )
 
 
-@router.get("/{follow_up_id}", response_model=FollowUpOut, responses=problem_responses(404))
+@router.get("/{follow_up_id:uuid}", response_model=FollowUpOut, responses=problem_responses(404))
 async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     row = await read_one(db, repository.select_follow_ups().where(_steps.c.id == follow_up_id))
     if row is None:
@@ -86,7 +86,9 @@ async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 
 
 @router.post(
-    "/{follow_up_id}/complete", response_model=FollowUpOut, responses=problem_responses(404, 409)
+    "/{follow_up_id:uuid}/complete",
+    response_model=FollowUpOut,
+    responses=problem_responses(404, 409),
 )
 async def complete_follow_up(
     follow_up_id: uuid.UUID, session: Session, now: Now, principal: AnyKey
@@ -99,7 +101,9 @@ async def complete_follow_up(
 
 
 @router.post(
-    "/{follow_up_id}/waive", response_model=FollowUpOut, responses=problem_responses(404, 409, 413)
+    "/{follow_up_id:uuid}/waive",
+    response_model=FollowUpOut,
+    responses=problem_responses(404, 409, 413),
 )
 async def waive_follow_up(
     follow_up_id: uuid.UUID, body: WaiveIn, session: Session, now: Now, principal: AnyKey
@@ -119,7 +123,7 @@ async def overdue_debriefs(
     owner_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: TimeCursor = None,
 ) -> Response:
     """Who has not called in after their interview: most overdue first."""
     stmt = repository.select_overdue_debriefs(owner_id=owner_id, client_id=client_id)

@@ -136,8 +136,8 @@ def calendar_for(policy: FollowUpPolicy) -> WorkingCalendar:
     return _calendar(
         policy.timezone,
         days,
-        hours.start,
-        hours.end,
+        hours.opens,
+        hours.closes,
         policy.holiday_country,
         policy.holiday_subdivision,
     )

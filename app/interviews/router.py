@@ -71,7 +71,7 @@ async def list_interviews(
     )
 
 
-@router.get("/{interview_id}", response_model=InterviewOut, responses=problem_responses(404))
+@router.get("/{interview_id:uuid}", response_model=InterviewOut, responses=problem_responses(404))
 async def get_interview(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     row = await read_one(db, repository.select_interviews().where(Interview.id == interview_id))
     if row is None:
@@ -80,7 +80,7 @@ async def get_interview(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 
 
 @router.patch(
-    "/{interview_id}",
+    "/{interview_id:uuid}",
     response_model=InterviewOut,
     responses=problem_responses(404, 409, 412, 413, 428),
 )

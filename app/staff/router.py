@@ -49,7 +49,7 @@ async def list_staff(
     )
 
 
-@router.get("/{staff_id}", response_model=StaffOut, responses=problem_responses(404))
+@router.get("/{staff_id:uuid}", response_model=StaffOut, responses=problem_responses(404))
 async def get_staff(staff_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     row = await read_one(db, repository.select_staff().where(Staff.id == staff_id))
     if row is None:
@@ -58,7 +58,9 @@ async def get_staff(staff_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 
 
 @router.patch(
-    "/{staff_id}", response_model=StaffOut, responses=problem_responses(404, 409, 412, 413, 428)
+    "/{staff_id:uuid}",
+    response_model=StaffOut,
+    responses=problem_responses(404, 409, 412, 413, 428),
 )
 async def update_staff(
     staff_id: uuid.UUID,

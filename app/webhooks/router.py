@@ -68,7 +68,7 @@ async def list_webhooks(
     )
 
 
-@router.get("/{webhook_id}", response_model=WebhookOut, responses=problem_responses(404))
+@router.get("/{webhook_id:uuid}", response_model=WebhookOut, responses=problem_responses(404))
 async def get_webhook(webhook_id: uuid.UUID, db: DB, _: AdminOrIntegration) -> Response:
     row = await read_one(
         db, select(WebhookEndpoint.__table__).where(WebhookEndpoint.id == webhook_id)
@@ -79,7 +79,7 @@ async def get_webhook(webhook_id: uuid.UUID, db: DB, _: AdminOrIntegration) -> R
 
 
 @router.patch(
-    "/{webhook_id}", response_model=WebhookOut, responses=problem_responses(404, 412, 413, 428)
+    "/{webhook_id:uuid}", response_model=WebhookOut, responses=problem_responses(404, 412, 413, 428)
 )
 async def update_webhook(
     webhook_id: uuid.UUID,
@@ -102,7 +102,7 @@ async def update_webhook(
     return object_response(WebhookOut.model_validate(endpoint), version=endpoint.version)
 
 
-@router.delete("/{webhook_id}", status_code=204, responses=problem_responses(404))
+@router.delete("/{webhook_id:uuid}", status_code=204, responses=problem_responses(404))
 async def delete_webhook(
     webhook_id: uuid.UUID, session: Session, _: AdminOrIntegration
 ) -> Response:
@@ -111,7 +111,7 @@ async def delete_webhook(
 
 
 @router.post(
-    "/{webhook_id}/rotate-secret",
+    "/{webhook_id:uuid}/rotate-secret",
     response_model=WebhookWithSecret,
     responses=problem_responses(404),
 )
@@ -123,7 +123,7 @@ async def rotate_webhook_secret(
     return object_response(_with_secret(endpoint, secret), version=endpoint.version)
 
 
-@router.post("/{webhook_id}/test", response_model=PingResult, responses=problem_responses(404))
+@router.post("/{webhook_id:uuid}/test", response_model=PingResult, responses=problem_responses(404))
 async def ping_webhook(
     webhook_id: uuid.UUID, request: Request, session: Session, _: AdminOrIntegration
 ) -> Response:
@@ -142,7 +142,9 @@ async def ping_webhook(
 
 
 @router.get(
-    "/{webhook_id}/deliveries", response_model=Page[DeliveryOut], responses=problem_responses(404)
+    "/{webhook_id:uuid}/deliveries",
+    response_model=Page[DeliveryOut],
+    responses=problem_responses(404),
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
@@ -178,7 +180,7 @@ async def list_deliveries(
 
 
 @router.post(
-    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
     status_code=201,
     response_model=DeliveryOut,
     responses=problem_responses(404),

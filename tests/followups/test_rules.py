@@ -152,9 +152,7 @@ def test_a_step_is_never_due_before_the_interview_ends() -> None:
 def test_policy_numbers_change_the_deadlines() -> None:
     policy = FollowUpPolicy(
         debrief_call_working_hours=4,
-        business_hours=BusinessHours(
-            days=["mon", "tue", "wed", "thu"], start=time(8), end=time(16)
-        ),
+        business_hours=BusinessHours(days=["mon", "tue", "wed", "thu"], start="08:00", end="16:00"),
     )
     due = due_at("debrief_call", facts(london(2026, 3, 5, 14, 0)), policy)  # Thursday
     assert due.astimezone(LONDON) == london(2026, 3, 9, 10, 0)  # Friday is not a working day
@@ -207,7 +205,7 @@ def test_reminders_then_one_escalation_then_silence() -> None:
 
 def test_policy_validation() -> None:
     with pytest.raises(ValueError, match="end must be after start"):
-        BusinessHours(start=time(17), end=time(9))
+        BusinessHours(start="17:00", end="09:00")
     with pytest.raises(ValueError, match="holiday_country"):
         FollowUpPolicy(holiday_country="XX")
     with pytest.raises(ValueError, match="holiday_subdivision"):
@@ -234,7 +232,7 @@ calendars = st.sampled_from(
                 holiday_country="IN",
                 holiday_subdivision=None,
                 business_hours=BusinessHours(
-                    days=["mon", "tue", "wed", "thu", "fri", "sat"], start=time(10), end=time(19)
+                    days=["mon", "tue", "wed", "thu", "fri", "sat"], start="10:00", end="19:00"
                 ),
             )
         ),
