@@ -33,6 +33,7 @@ from app.middleware import BodyLimitMiddleware, TransactionMiddleware
 from app.migrations import head_revision
 from app.observability import RequestContextMiddleware, configure_logging
 from app.ratelimit import RateLimiter
+from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router
 from app.webhooks.delivery import Deliverer
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         events_router,
         webhooks_router,
         audit_router,
+        reports_router,
     ):
         app.include_router(router)
     _document_problems(app)

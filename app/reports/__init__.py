@@ -1,0 +1,1 @@
+"""Reports: what the debriefs teach the agency, computed in SQL."""

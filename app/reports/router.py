@@ -1,0 +1,7 @@
+"""Report endpoints (issue 8)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["reports"])
