@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LINT_PATHS := app tests migrations $(wildcard bench)
 
-.PHONY: run test install install-dev lint format openapi check-openapi migrate bench clean
+.PHONY: run test install install-dev lint format openapi check-openapi migrate bench schemathesis clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ openapi: install
 
 check-openapi: install
 	$(BIN)/debrief export-openapi --check
+
+## Schemathesis against the served app (all checks, stateful): DB=sqlite or DB=postgres.
+DB ?= sqlite
+schemathesis: install-dev
+	.ci/schemathesis $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -195,7 +195,9 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
 
 def methods_for(app: Any, path: str) -> list[str]:
     """Every method the API serves on this path (for a 405's Allow header)."""
-    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "method_table", None)
+    table: list[tuple[re.Pattern[str], list[str], int]] | None = getattr(
+        app.state, "method_table", None
+    )
     if table is None:
         table = []
         for template, operations in app.openapi().get("paths", {}).items():
@@ -203,9 +205,11 @@ def methods_for(app: Any, path: str) -> list[str]:
             methods = sorted(
                 {m.upper() for m in operations} | ({"HEAD"} if "get" in operations else set())
             )
-            table.append((re.compile(f"^{pattern}$"), methods))
+            table.append((re.compile(f"^{pattern}$"), methods, template.count("{")))
+        # `/v1/candidates/bulk` before `/v1/candidates/{candidate_id}`: fixed paths win.
+        table.sort(key=lambda entry: entry[2])
         app.state.method_table = table
-    return next((methods for pattern, methods in table if pattern.match(path)), [])
+    return next((methods for pattern, methods, _ in table if pattern.match(path)), [])
 
 
 _HTTP_SLUGS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from app.deps import DB
 from app.errors import ServiceUnavailable, problem_responses
@@ -41,6 +41,7 @@ async def readyz(request: Request, db: DB) -> Response:
 @router.get(
     "/metrics",
     summary="Prometheus metrics of this process",
+    response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(db: DB) -> Response:

@@ -9,16 +9,27 @@ advisory lock that every replica sees); the same key with a different request is
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import RowMapping, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Database
 from app.models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 KEEP_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Printable ASCII, no leading or trailing space (HTTP strips those anyway), 1 to 255 long.
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
+
+
+def valid_key(key: str) -> bool:
+    return _KEY.fullmatch(key) is not None
+
+
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
@@ -49,17 +60,18 @@ async def lock(session: AsyncSession, scope: str, key: str) -> bool:
     return bool(result.scalar())
 
 
-async def find(
-    session: AsyncSession, scope: str, key: str, *, now: datetime
-) -> IdempotencyRecord | None:
-    result = await session.execute(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at > now - KEEP_FOR,
+async def find(db: Database, scope: str, key: str, *, now: datetime) -> RowMapping | None:
+    """The stored answer, read through the autocommit read engine: the lookup takes no
+    lock, so a handler that runs its own transactions (sweeps) cannot wait on it."""
+    async with db.read_engine.connect() as conn:
+        result = await conn.execute(
+            select(IdempotencyRecord.__table__).where(
+                IdempotencyRecord.scope == scope,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.created_at > now - KEEP_FOR,
+            )
         )
-    )
-    return result.scalar_one_or_none()
+        return result.mappings().first()
 
 
 async def forget_expired(
@@ -73,7 +85,7 @@ async def forget_expired(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def remember(
+async def remember(
     session: AsyncSession,
     *,
     scope: str,
@@ -84,6 +96,9 @@ def remember(
     body: str,
     now: datetime,
 ) -> None:
+    """Store the answer in the change's own transaction (after removing an expired record
+    of the same key, which would otherwise block the insert)."""
+    await forget_expired(session, now=now, scope=scope, key=key)
     session.add(
         IdempotencyRecord(
             scope=scope,

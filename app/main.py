@@ -24,7 +24,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
-from app.errors import FieldError, Problem, install_error_handlers
+from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.followups import router as followups
 from app.health import router as health_router
@@ -32,6 +32,7 @@ from app.interviews.router import router as interviews_router
 from app.middleware import BodyLimitMiddleware, TransactionMiddleware
 from app.migrations import head_revision
 from app.observability import RequestContextMiddleware, configure_logging
+from app.openapi import finish as finish_openapi
 from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
@@ -124,35 +125,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     return app
 
 
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Send the same key again (within 24 hours) to get the first answer "
-    "replayed instead of repeating the change; the same key with another body is 422.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
-
-
 def _document_problems(app: FastAPI) -> None:
-    """Put the Problem schema into the OpenAPI components the error responses point at, and
-    document Idempotency-Key on every POST."""
+    """Finish FastAPI's OpenAPI document (problems, security, Idempotency-Key, links)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(problem.pop("$defs", {}))
-        components["Problem"] = problem
-        components.setdefault("FieldError", FieldError.model_json_schema())
-        for operations in schema.get("paths", {}).values():
-            post = operations.get("post")
-            if post is not None:
-                post.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
-        app.openapi_schema = schema
-        return schema
+        if not app.openapi_schema:
+            app.openapi_schema = finish_openapi(original())
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

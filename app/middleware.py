@@ -130,9 +130,9 @@ class TransactionMiddleware:
     async def _idempotent(
         self, scope: Scope, receive: Receive, key: str, owner: str
     ) -> list[Message]:
-        if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH or not key.isprintable():
+        if not idempotency.valid_key(key):
             return _problem_messages(
-                BadRequest("Idempotency-Key must be 1 to 255 printable characters."), scope
+                BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters."), scope
             )
         if (owner, key) in self._in_flight:
             return _problem_messages(_still_running(), scope)
@@ -149,22 +149,19 @@ class TransactionMiddleware:
                 if not await idempotency.lock(session, owner, key):
                     await rollback(session)
                     return _problem_messages(_still_running(), scope)
-                stored = await idempotency.find(session, owner, key, now=now)
+                stored = await idempotency.find(db, owner, key, now=now)
                 if stored is not None:
-                    same = stored.request_hash == request_hash
-                    replay = (stored.status_code, dict(stored.headers), stored.body.encode())
                     await rollback(session)
-                    if not same:
+                    if stored["request_hash"] != request_hash:
                         return _problem_messages(_reused(), scope)
-                    status, headers, body = replay
-                    return _messages(status, {**headers, "idempotency-replayed": "true"}, body)
-                await idempotency.forget_expired(session, now=now, scope=owner, key=key)
+                    headers = {**stored["headers"], "idempotency-replayed": "true"}
+                    return _messages(stored["status_code"], headers, stored["body"].encode())
                 reply = await self._run(scope, _replay(body), session)
                 if 200 <= reply.status < 300:
                     kept = {
                         k: v for k, v in reply.headers.items() if k in idempotency.REPLAYED_HEADERS
                     }
-                    idempotency.remember(
+                    await idempotency.remember(
                         session,
                         scope=owner,
                         key=key,

@@ -29,7 +29,11 @@ PAGE_HEADERS = {
 def html_responses(**descriptions: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for pages answered with these statuses (`_410="..."`)."""
     return {
-        int(status.lstrip("_")): {"content": {"text/html": {}}, "description": text}
+        int(status.lstrip("_")): (
+            {"description": text, "headers": {"Location": {"schema": {"type": "string"}}}}
+            if status == "_303"
+            else {"content": {"text/html": {}}, "description": text}
+        )
         for status, text in descriptions.items()
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     HttpUrl,
     StringConstraints,
@@ -74,8 +76,21 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """RFC 3339 text only: pydantic would also read a number (`0.5`, `"1700000000"`) as
+    seconds since 1970, which nobody sending a date means."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-03-04T10:00:00Z")
+    return value
+
+
 # Timestamps must carry an offset (naive ones are refused with 422) and are kept in UTC.
-Timestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
 
 
 # phonenumbers looks its metadata patterns up in re's cache on every match (27 times per

@@ -28,7 +28,28 @@ async def test_unknown_route_is_a_problem_document(admin: httpx.AsyncClient) -> 
 
 
 async def test_wrong_method_is_a_problem_document(admin: httpx.AsyncClient) -> None:
-    assert_problem(await admin.put("/v1/candidates"), 405)
+    response = await admin.put("/v1/candidates")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_allow_names_the_fixed_path_not_the_one_with_an_id(admin: httpx.AsyncClient) -> None:
+    # `/v1/candidates/bulk` also looks like `/v1/candidates/{candidate_id}`.
+    response = await admin.get("/v1/candidates/bulk")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"
+    response = await admin.delete("/v1/interviews/" + "0" * 8 + "-0000-7000-8000-" + "0" * 12)
+    assert response.headers["allow"] == "GET, HEAD, PATCH"
+
+
+@pytest.mark.parametrize("since", ["0.5", "1700000000", "2026-03-04", "yesterday"])
+async def test_a_timestamp_is_rfc_3339_text_not_a_number(
+    admin: httpx.AsyncClient, since: str
+) -> None:
+    body = assert_problem(await admin.get("/v1/interviews", params={"starts_before": since}), 422)
+    assert body["errors"][0]["field"] == "starts_before"
+    ok = await admin.get("/v1/interviews", params={"starts_before": "2026-03-04T10:00:00+01:00"})
+    assert ok.status_code == 200
 
 
 async def test_missing_key_is_401_with_bearer_challenge(anonymous: httpx.AsyncClient) -> None:

@@ -82,13 +82,36 @@ async def test_keys_are_remembered_for_24_hours(
     assert "idempotency-replayed" not in later.headers
 
 
-@pytest.mark.parametrize("key", ["", " ", "x" * 256])
-async def test_malformed_keys_are_400(integration: httpx.AsyncClient, key: str) -> None:
+@pytest.mark.parametrize("key", ["", " ", "x" * 256, "caf\u00e9".encode("latin-1"), "a\tb"])
+async def test_malformed_keys_are_400(integration: httpx.AsyncClient, key: str | bytes) -> None:
     assert_problem(
         await integration.post("/v1/clients", json={"name": "A"}, headers={"Idempotency-Key": key}),
         400,
     )
     assert (await integration.get("/v1/clients")).json()["items"] == []
+
+
+async def test_a_key_may_be_any_printable_ascii(integration: httpx.AsyncClient) -> None:
+    key = "order #42: {retry} ~ " + "x" * 200
+    first = await integration.post(
+        "/v1/clients", json={"name": "A"}, headers={"Idempotency-Key": key}
+    )
+    again = await integration.post(
+        "/v1/clients", json={"name": "A"}, headers={"Idempotency-Key": key}
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotency-replayed"] == "true"
+
+
+async def test_a_sweep_with_a_key_runs_and_is_replayed(admin: httpx.AsyncClient) -> None:
+    # The sweep runs its own transactions: the key's lookup must not hold the database (on
+    # SQLite, its single write lock) while it runs, or the two would wait on each other.
+    headers = {"Idempotency-Key": "sweep-1"}
+    first = await asyncio.wait_for(admin.post("/v1/admin/sweeps", headers=headers), 10)
+    again = await asyncio.wait_for(admin.post("/v1/admin/sweeps", headers=headers), 10)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotency-replayed"] == "true"
 
 
 def _many(n: int) -> dict[str, object]:

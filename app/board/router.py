@@ -174,7 +174,7 @@ def _stale(request: Request) -> HTMLResponse:
 
 
 @router.post(
-    "/interviews/{interview_id}/debrief",
+    "/interviews/{interview_id:uuid}/debrief",
     response_class=HTMLResponse,
     responses=_PAGES,
     summary="Record a debrief call",

@@ -164,7 +164,7 @@ async def get_follow_up_policy(db: DB, _: AdminKey) -> Response:
 
 
 @settings_router.put(
-    "/follow-up-policy", response_model=PolicyOut, responses=problem_responses(412, 413)
+    "/follow-up-policy", response_model=PolicyOut, responses=problem_responses(412, 413, 428)
 )
 async def put_follow_up_policy(
     body: FollowUpPolicy, session: Session, now: Now, _: AdminKey, if_match: IfMatch = None

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -207,27 +207,21 @@ class Deliverer:
             else:
                 delivery.next_attempt_at = now + delay
 
-    async def ping(self, endpoint: WebhookEndpoint) -> Answer:
-        """A signed `webhook.test` message, sent now; nothing is stored."""
+    async def ping(self, endpoint: Mapping[Any, Any]) -> Answer:
+        """A signed `webhook.test` message, sent now; nothing is stored. `endpoint` is the
+        endpoint's row (id, url and secrets)."""
         now = self.clock()
         body = orjson.dumps(
             {
                 "type": "webhook.test",
                 "timestamp": iso(now),
-                "data": {"webhook_id": str(endpoint.id)},
+                "data": {"webhook_id": str(endpoint["id"])},
             }
         )
-        keys = secrets_of(
-            {
-                "secret": endpoint.secret,
-                "previous_secret": endpoint.previous_secret,
-                "previous_secret_expires_at": endpoint.previous_secret_expires_at,
-            },
-            now,
-        )
+        keys = secrets_of(endpoint, now)
         return await post(
             self.client,
-            endpoint.url,
+            endpoint["url"],
             body,
             signed_headers(str(uuid7()), body, keys, datetime.now(UTC)),
         )

@@ -45,7 +45,8 @@ async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Webhook
 async def create_endpoint(
     *, session: AsyncSession, data: WebhookCreate, settings: Settings, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint; it receives events committed from now on. Returns its secret."""
+    """Register an endpoint; it receives events committed from now on. Returns its secret.
+    The URL is checked (DNS included) before the first statement of the transaction."""
     await _check_url(data.url, settings)
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -71,11 +72,13 @@ async def update_endpoint(
     now: datetime,
 ) -> WebhookEndpoint:
     """Change the URL, types, description or enabled flag (If-Match required)."""
+    if patch.url is not None:
+        # Before the first statement: a slow DNS answer must not hold the row (or, on
+        # SQLite, the database's write lock).
+        await _check_url(patch.url, settings)
     endpoint = await get_endpoint(session, endpoint_id)
     require_if_match(if_match, endpoint.version)
     values = patch_values(patch, not_null=("url", "event_types", "enabled"))
-    if "url" in values and values["url"] != endpoint.url:
-        await _check_url(values["url"], settings)
     if values.get("enabled"):
         values["disabled_reason"] = None
     apply_changes(endpoint, values, now=now)

@@ -23,6 +23,9 @@ def is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
 
 
+RESOLVE_TIMEOUT_SECONDS = 3.0
+
+
 async def resolve(host: str, port: int) -> list[str]:
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     seen: dict[str, None] = {}
@@ -42,9 +45,12 @@ async def refusal(url: str, *, allow_private: bool) -> str | None:
         return None
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = await resolve(parts.hostname, port)
-    except OSError:
+        with anyio.fail_after(RESOLVE_TIMEOUT_SECONDS):
+            addresses = await resolve(parts.hostname, port)
+    except (OSError, UnicodeError):
         return f"the host {parts.hostname} cannot be resolved"
+    except TimeoutError:
+        return f"the host {parts.hostname} did not resolve within {RESOLVE_TIMEOUT_SECONDS:g} s"
     private = [a for a in addresses if not is_public(a)]
     if private:
         return (
