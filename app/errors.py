@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -295,6 +296,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DBAPIError, _database_error)
+    # The database refusing connections (restarting) or every pooled connection busy.
+    app.add_exception_handler(ConnectionError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

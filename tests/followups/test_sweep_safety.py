@@ -125,12 +125,6 @@ async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: 
 
 
 _SWEEP_RUNNING = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() "
-    "AND (query LIKE 'UPDATE follow_ups%' OR query LIKE 'INSERT INTO events%')"
-)
-
-
-_SWEEP_RUNNING = text(
     "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
     " AND datname = current_database() AND query LIKE '%UPDATE follow_ups%'"
 )
