@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 
@@ -9,11 +10,12 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from app.auth.dependencies import AdminKey
+from app.db import Database
 from app.deps import DB
 from app.errors import problem_responses
 from app.http import Cursor, Limit, Page, json_response
-from app.models import AuditEntry
-from app.repository import read_page, where_equal
+from app.models import ApiKey, AuditEntry
+from app.repository import read_all, read_page, where_equal
 from app.types import OutputModel, Timestamp
 
 router = APIRouter(
@@ -24,7 +26,13 @@ router = APIRouter(
 class AuditOut(OutputModel):
     id: uuid.UUID
     occurred_at: datetime
-    actor: str = Field(description="`key:<id>`, `candidate_link:<id>` or `system`.")
+    actor: str = Field(
+        description="`key:<id>`, `candidate_link:<id>`, `system` or `system:retention`."
+    )
+    role: str | None = Field(
+        description="The role of the API key when the actor is a key (`admin`, `recruiter`, "
+        "`integration`); `candidate` for a candidate's link; null for the system."
+    )
     action: str = Field(description="`create`, `update`, `delete` or `erase`.")
     object_type: str
     object_id: str
@@ -53,6 +61,27 @@ async def list_audit(
     if since is not None:
         stmt = stmt.where(AuditEntry.occurred_at >= since)
     rows, next_cursor = await read_page(db, stmt, key=AuditEntry.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
-    )
+    roles = await _roles_of_keys(db, {r["actor"] for r in rows})
+    items = [AuditOut(**r, role=_role(r["actor"], roles)) for r in rows]
+    return json_response(Page[AuditOut](items=items, next_cursor=next_cursor))
+
+
+async def _roles_of_keys(db: Database, actors: set[str]) -> dict[str, str]:
+    """The role of each `key:<id>` actor on the page, in one query (keys are revoked, never
+    deleted, so every key that ever acted is still there)."""
+    ids = set()
+    for actor in actors:
+        kind, _, value = actor.partition(":")
+        if kind == "key":
+            with contextlib.suppress(ValueError):
+                ids.add(uuid.UUID(value))
+    if not ids:
+        return {}
+    rows = await read_all(db, select(ApiKey.id, ApiKey.role).where(ApiKey.id.in_(ids)))
+    return {f"key:{row['id']}": row["role"] for row in rows}
+
+
+def _role(actor: str, roles: dict[str, str]) -> str | None:
+    if actor.startswith("candidate_link:"):
+        return "candidate"
+    return roles.get(actor)

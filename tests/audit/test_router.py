@@ -33,7 +33,7 @@ async def test_changes_are_logged_with_who_and_which_fields(
     key_id = (await admin.get("/v1/api-keys", params={"role": "integration"})).json()["items"][0][
         "id"
     ]
-    assert {e["actor"] for e in log} == {f"key:{key_id}"}
+    assert {(e["actor"], e["role"]) for e in log} == {(f"key:{key_id}", "integration")}
     assert all(e["occurred_at"] == "2026-03-04T10:00:00Z" and e["request_id"] for e in log)
     text = str(log)
     assert "Ada Byron" not in text
@@ -59,6 +59,7 @@ async def test_candidate_links_and_bulk_writes_are_logged(
     await anonymous.post(f"/f/{token}", data={"csrf": csrf, "overall_rating": "5"})
     (debrief,) = await entries(admin, object_type="debrief")
     assert debrief["actor"].startswith("candidate_link:")
+    assert debrief["role"] == "candidate"
 
 
 async def test_erasure_is_logged(admin: httpx.AsyncClient) -> None:
