@@ -11,8 +11,10 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +38,19 @@ EVENT_BACKLOG = Gauge(
     "debrief_outbox_events_not_fanned_out", "Events not yet turned into deliveries (all endpoints)."
 )
 
-access_log = structlog.get_logger("debrief.access")
+access_log = logging.getLogger("debrief.access")
+
+
+class AccessLineFormatter(logging.Formatter):
+    """The access line, already a dict, as one JSON object: the same fields as every other
+    line, without structlog's processor chain, which would cost a fifth of a simple read."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = record.msg if isinstance(record.msg, dict) else {"event": record.getMessage()}
+        line["level"] = record.levelname.lower()
+        line["logger"] = record.name
+        line["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat()[:-6] + "Z"
+        return orjson.dumps(line).decode()
 
 
 def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +88,10 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    access = logging.StreamHandler()
+    access.setFormatter(AccessLineFormatter())
+    access_log.handlers[:] = [access]
+    access_log.propagate = False
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
@@ -114,13 +132,16 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
-            principal = scope.get("state", {}).get("principal")
-            access_log.info(
-                "request",
-                method=scope["method"],
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-                key_id=str(principal.key_id) if principal is not None else None,
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                principal = scope.get("state", {}).get("principal")
+                line = {
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "key_id": str(principal.key_id) if principal is not None else None,
+                    "event": "request",
+                    "request_id": rid,
+                }
+                access_log.info(line)
             request_id.reset(token)

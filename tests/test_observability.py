@@ -64,6 +64,7 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_personal_data(
         await admin.get(f"/f/{token}")
     finally:
         logging.getLogger().handlers[:] = []
+        logging.getLogger("debrief.access").handlers[:] = []
     lines = [
         json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
     ]

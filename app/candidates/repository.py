@@ -5,17 +5,39 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.models import Candidate, FollowUp
-from app.repository import AnySelect, where_equal
+from app.repository import AnySelect, Prepared, where_equal
+
+
+class _joined(FunctionElement[str]):
+    """The values joined with commas. Like `func.aggregate_strings`, but with the comma in
+    the SQL text rather than a parameter rendered at execution, so the statement can be
+    compiled once for good (see `Prepared`)."""
+
+    type = String()
+    inherit_cache = True
+    name = "joined"
+
+
+@compiles(_joined)
+def _group_concat(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_joined, "postgresql")
+def _string_agg(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
 
 
 def _overdue_kinds(candidate_id: Any) -> Any:
     """`debrief_call,thank_you_note`: the kinds of step overdue for a candidate."""
     return (
-        select(func.aggregate_strings(FollowUp.kind, ","))
+        select(_joined(FollowUp.kind))
         .where(FollowUp.candidate_id == candidate_id, FollowUp.status == "overdue")
         .scalar_subquery()
     )
@@ -40,6 +62,10 @@ def select_candidates(
         (Candidate.email, email),
         (Candidate.job_search_active, job_search_active),
     )
+
+
+# One candidate by id: the most frequent read of all.
+BY_ID = Prepared(select_candidates().where(Candidate.id == bindparam("candidate_id")))
 
 
 async def overdue_kinds(session: AsyncSession, candidate_id: uuid.UUID) -> str | None:

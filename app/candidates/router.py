@@ -19,7 +19,7 @@ from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Candidate
-from app.repository import read_one, read_page
+from app.repository import read_page
 from app.types import CandidateStatus, Email, ExternalId
 
 router = APIRouter(
@@ -73,7 +73,7 @@ async def list_candidates(
 
 @router.get("/{candidate_id:uuid}", response_model=CandidateOut, responses=problem_responses(404))
 async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, repository.select_candidates().where(Candidate.id == candidate_id))
+    row = await repository.BY_ID.one(db, candidate_id=candidate_id)
     if row is None:
         raise NotFound(f"There is no candidate with id {candidate_id}.")
     return object_response(CandidateOut.model_validate(row), version=row["version"])

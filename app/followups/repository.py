@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, and_, func, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +16,7 @@ from app.events.service import EVENT_ORDER_LOCK
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
 from app.models import Candidate, Client, Debrief, EmployerFeedback, FollowUp, Interview, Setting
-from app.repository import AnySelect, read_one, where_equal
+from app.repository import AnySelect, Prepared, read_one, where_equal
 
 POLICY_KEY = "follow_up_policy"
 _steps: Table = FollowUp.__table__  # type: ignore[assignment]
@@ -250,9 +252,7 @@ def select_follow_ups(
     return stmt
 
 
-def select_overdue_debriefs(
-    *, owner_id: uuid.UUID | None, client_id: uuid.UUID | None
-) -> AnySelect:
+def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
     """The recruiters' queue: overdue debrief calls with who to call and about what."""
     stmt = (
         select(
@@ -276,3 +276,18 @@ def select_overdue_debriefs(
         .where(and_(_steps.c.status == "overdue", _steps.c.kind == "debrief_call"))
     )
     return where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))
+
+
+@functools.cache
+def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
+    """The queue's page query, built once per combination of filters: most overdue first,
+    then by id; `after` continues from a cursor (`after_at`, `after_id`); `limit` rows."""
+    stmt = select_overdue_debriefs(
+        owner_id=bindparam("owner_id") if by_owner else None,
+        client_id=bindparam("client_id") if by_client else None,
+    )
+    if after:
+        after_at = bindparam("after_at", type_=_steps.c.due_at.type)
+        after_id = bindparam("after_id", type_=_steps.c.id.type)
+        stmt = stmt.where(tuple_(_steps.c.due_at, _steps.c.id) > tuple_(after_at, after_id))
+    return Prepared(stmt.order_by(_steps.c.due_at, _steps.c.id).limit(bindparam("limit")))

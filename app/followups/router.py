@@ -19,7 +19,17 @@ from app.followups.schemas import (
     SweepResult,
     WaiveIn,
 )
-from app.http import IfMatch, Limit, Page, TimeCursor, etag_for, json_response, object_response
+from app.http import (
+    IfMatch,
+    Limit,
+    Page,
+    TimeCursor,
+    etag_for,
+    json_response,
+    object_response,
+    parse_time_cursor,
+    time_cursor,
+)
 from app.models import FollowUp
 from app.repository import read_one, read_page_by_time
 from app.types import Timestamp
@@ -126,17 +136,17 @@ async def overdue_debriefs(
     cursor: TimeCursor = None,
 ) -> Response:
     """Who has not called in after their interview: most overdue first."""
-    stmt = repository.select_overdue_debriefs(owner_id=owner_id, client_id=client_id)
-    rows, next_cursor = await read_page_by_time(
-        db,
-        stmt,
-        at=_steps.c.due_at,
-        at_key="due_at",
-        tiebreak=_steps.c.id,
-        tiebreak_key="follow_up_id",
-        limit=limit,
-        cursor=cursor,
+    query = repository.overdue_page(
+        by_owner=owner_id is not None, by_client=client_id is not None, after=bool(cursor)
     )
+    params: dict[str, object] = {"limit": limit + 1, "owner_id": owner_id, "client_id": client_id}
+    if cursor:
+        params["after_at"], params["after_id"] = parse_time_cursor(cursor)
+    rows = await query.all(db, **params)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
     items = [
         OverdueDebrief(
             follow_up_id=r["follow_up_id"],
