@@ -5,7 +5,6 @@ sending the lost batch again completes it."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from sqlalchemy import func, select, text
 from app.db import Database
 from app.models import AuditEntry, Candidate, Event
 from tests.faults.server import Server, debrief
+from tests.postgres import wait_until_running
 
 BATCH = 1000
 
@@ -85,22 +85,6 @@ async def assert_consistent(db: Database) -> int:
     return int(candidates or 0)
 
 
-_INSERTING = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
-    " AND datname = current_database() AND query LIKE 'INSERT INTO candidates%'"
-)
-
-
-async def wait_until_inserting(db: Database) -> None:
-    deadline = time.monotonic() + 60
-    async with db.read_engine.connect() as conn:
-        while time.monotonic() < deadline:
-            if (await conn.execute(_INSERTING)).scalar_one():
-                return
-            await asyncio.sleep(0.002)
-    raise AssertionError("the server never started inserting")
-
-
 async def test_a_server_killed_mid_bulk_upsert_leaves_whole_batches(
     api: FastAPI, database_url: str, tmp_path: Path
 ) -> None:
@@ -135,7 +119,7 @@ async def test_a_server_killed_mid_bulk_upsert_leaves_whole_batches(
             if db.is_sqlite:
                 await asyncio.sleep(0.15)
             else:
-                await wait_until_inserting(db)
+                await wait_until_running(db, "INSERT INTO candidates%")
             server.kill()
             await asyncio.wait_for(sender, 30)
     finally:

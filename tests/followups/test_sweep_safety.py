@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +15,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from app.clock import Clock
 from app.db import Database
 from app.followups import jobs, repository
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
+from tests.postgres import wait_until_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,7 +108,7 @@ async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: 
     if db.is_sqlite:
         await asyncio.sleep(1.0)
     else:
-        await _wait_for_sweep_statement(db)
+        await wait_until_running(db, "%UPDATE follow_ups%")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     flagged, event_ids = await overdue_state(db)
@@ -122,21 +121,3 @@ async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: 
     assert len(flagged) == 20000
     assert sorted(_as_ids(event_ids)) == sorted(flagged)
     assert await count_events(db) == 20000
-
-
-_SWEEP_RUNNING = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
-    " AND datname = current_database() AND query LIKE '%UPDATE follow_ups%'"
-)
-
-
-async def _wait_for_sweep_statement(db: Database) -> None:
-    """Until the sweep's UPDATE or event INSERT is running in PostgreSQL."""
-    deadline = time.monotonic() + 60
-    async with db.read_engine.connect() as conn:
-        while time.monotonic() < deadline:
-            running = (await conn.execute(_SWEEP_RUNNING)).scalar_one()
-            if running:
-                return
-            await asyncio.sleep(0.005)
-    raise AssertionError("the sweep never started its work")
