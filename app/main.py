@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -68,6 +69,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if settings.webhook_delivery_enabled:
             delivery.start()
         scheduler = start_scheduler(app) if settings.scheduler_enabled else None
+        # Everything built so far (models, schemas, routes, SQLAlchemy's metadata) lives as
+        # long as the process: keep it out of the collector's full passes, which otherwise
+        # scan it about once a second under load and stall every request for ~100 ms.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

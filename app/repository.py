@@ -124,8 +124,11 @@ async def read_page_by_time(
 async def get_for_update(
     session: AsyncSession, model: type[M], object_id: uuid.UUID, label: str
 ) -> M:
-    """Load an object in the write transaction, or 404."""
-    obj = await session.get(model, object_id)
+    """Load an object in the write transaction, locked until it ends (`FOR UPDATE` on
+    PostgreSQL; SQLite's write lock already covers it), or 404. Two requests creating the
+    same thing under it (two first debriefs of one interview) then run one after the other
+    instead of both inserting."""
+    obj = await session.get(model, object_id, with_for_update=True)
     if obj is None:
         raise NotFound(f"There is no {label} with id {object_id}.")
     return obj

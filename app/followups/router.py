@@ -32,7 +32,7 @@ from app.http import (
 )
 from app.models import FollowUp
 from app.repository import read_one, read_page_by_time
-from app.types import Timestamp
+from app.types import Timestamp, iso
 
 router = APIRouter(
     prefix="/v1/follow-ups", tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429)
@@ -147,22 +147,28 @@ async def overdue_debriefs(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
+    # Built as plain JSON (the response model documents it): a recruiter's queue is
+    # refreshed all day, and 50 validated models per page cost more than the query.
     items = [
-        OverdueDebrief(
-            follow_up_id=r["follow_up_id"],
-            candidate={"id": r["candidate_id"], "full_name": r["full_name"], "phone": r["phone"]},
-            owner_id=r["owner_id"],
-            interview_id=r["interview_id"],
-            client={"id": r["client_id"], "name": r["client_name"]},
-            job_title=r["job_title"],
-            ends_at=r["ends_at"],
-            due_at=r["due_at"],
-            overdue_seconds=max(int((now - r["due_at"]).total_seconds()), 0),
-            reminders_sent=r["reminders_sent"],
-        )
+        {
+            "follow_up_id": str(r["follow_up_id"]),
+            "candidate": {
+                "id": str(r["candidate_id"]),
+                "full_name": r["full_name"],
+                "phone": r["phone"],
+            },
+            "owner_id": None if r["owner_id"] is None else str(r["owner_id"]),
+            "interview_id": str(r["interview_id"]),
+            "client": {"id": str(r["client_id"]), "name": r["client_name"]},
+            "job_title": r["job_title"],
+            "ends_at": iso(r["ends_at"]),
+            "due_at": iso(r["due_at"]),
+            "overdue_seconds": max(int((now - r["due_at"]).total_seconds()), 0),
+            "reminders_sent": r["reminders_sent"],
+        }
         for r in rows
     ]
-    return json_response(Page[OverdueDebrief](items=items, next_cursor=next_cursor))
+    return json_response({"items": items, "next_cursor": next_cursor})
 
 
 @settings_router.get("/follow-up-policy", response_model=PolicyOut)

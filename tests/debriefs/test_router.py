@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -49,6 +50,18 @@ async def test_record_then_amend_the_debrief(admin: httpx.AsyncClient, clock: Fr
     assert amended.json()["overall_rating"] == 4
     assert amended.json()["version"] == 2
     assert (await admin.get(url)).json() == amended.json()
+
+
+async def test_first_debriefs_sent_at_once_make_one_debrief(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    # A candidate's form and a recruiter's call log at the same moment: the interview is
+    # locked while its debrief is written, so one creates and the others amend.
+    interview = await _past_interview(admin, clock)
+    url = f"/v1/interviews/{interview['id']}/debrief"
+    answers = await asyncio.gather(*(admin.post(url, json=DEBRIEF) for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert (await admin.get(url)).status_code == 200
 
 
 async def test_debrief_needs_a_channel_the_first_time(
