@@ -27,6 +27,7 @@ from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
+from app.fastpath import HotReads
 from app.followups import router as followups
 from app.health import router as health_router
 from app.interviews.router import router as interviews_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HotReads)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
