@@ -55,5 +55,14 @@ DB ?= sqlite
 schemathesis: install-dev
 	.ci/schemathesis $(DB)
 
+## HTTP load benchmark: the service under wrk against the floor of its stack, PostgreSQL
+## (BENCH_POSTGRES_URL, default postgres@127.0.0.1) and SQLite; needs wrk and 2 cores.
+## Figures go to bench/results/http.* and bench/README.md. Options: BENCH_HTTP_ARGS=--quick
+.PHONY: bench-http
+bench-http: install-dev
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.http $(BENCH_HTTP_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,16 @@
+-- The floor: GET /candidates/{id} of bench/floor.py, a random real id per request.
+local C = dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
+local ids, headers
+
+setup = C.setup
+done = C.done
+
+function init(args)
+  C.seed()
+  ids = C.lines("candidates.txt")
+  headers = C.headers()
+end
+
+function request()
+  return wrk.format("GET", "/candidates/" .. ids[math.random(#ids)], headers)
+end
