@@ -33,6 +33,7 @@ ADMIN_ONLY = (
     ("GET", "/v1/candidates/{candidate_id}/export"),
 )
 ADMIN_AND_INTEGRATION = (("*", "/v1/events"), ("*", "/v1/webhooks"), ("POST", "/bulk"))
+STAFF_ONLY = (("*", "/v1/reports/"), ("GET", "/v1/clients/{client_id}/interview-questions"))
 
 
 def allowed_roles(method: str, path: str) -> set[str]:
@@ -42,6 +43,9 @@ def allowed_roles(method: str, path: str) -> set[str]:
     for m, part in ADMIN_AND_INTEGRATION:
         if m in ("*", method) and (path.startswith(part) if m == "*" else path.endswith(part)):
             return {"admin", "integration"}
+    for m, prefix in STAFF_ONLY:
+        if (m in ("*", method)) and (path.startswith(prefix) if m == "*" else path == prefix):
+            return {"admin", "recruiter"}
     return {"admin", "recruiter", "integration"}
 
 

@@ -58,6 +58,18 @@ class FollowUp(Versioned):
             postgresql_where=text("status = 'overdue'"),
             sqlite_where=text("status = 'overdue'"),
         ),
+        # Reports: each interview's debrief call (deadline, whether and how far it went
+        # overdue), read from the index alone.
+        Index(
+            "ix_follow_ups_debrief_call",
+            "interview_id",
+            "due_at",
+            "status",
+            "overdue_at",
+            "escalated_at",
+            postgresql_where=text("kind = 'debrief_call'"),
+            sqlite_where=text("kind = 'debrief_call'"),
+        ),
     )
 
 

@@ -74,6 +74,11 @@ class Debrief(Versioned):
     # Who gave it: "staff", "integration" or "candidate_link".
     received_via: Mapped[str] = mapped_column(String(20))
 
+    # Reports: when each interview's debrief and thank-you note came, from the index alone.
+    __table_args__ = (
+        Index("ix_debriefs_interview_times", "interview_id", "received_at", "thank_you_sent_at"),
+    )
+
 
 class EmployerFeedback(Versioned):
     __tablename__ = "employer_feedback"
