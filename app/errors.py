@@ -167,17 +167,22 @@ def validation_errors(
     return errors
 
 
-async def _app_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
+def app_error_response(exc: AppError, path: str) -> Response:
+    """The problem document of a typed error raised for the request at `path`."""
     return problem_response(
         exc.status,
         slug=exc.slug,
         title=exc.title,
         detail=exc.detail,
-        instance=request.url.path,
+        instance=path,
         errors=exc.errors,
         headers=exc.headers,
     )
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return app_error_response(exc, request.url.path)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,6 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,7 +22,7 @@ from app.auth.dependencies import KeyCache
 from app.auth.keys import hash_key
 from app.candidates.repository import BY_ID
 from app.candidates.schemas import CandidateOut
-from app.errors import TooManyRequests, problem_response
+from app.errors import TooManyRequests, app_error_response
 from app.http import object_response
 
 _CANDIDATE = re.compile(r"^/v1/candidates/([0-9a-fA-F-]{32,36})$")
@@ -77,7 +76,7 @@ class HotReads:
                 "This key has sent too many requests; slow down.",
                 headers={"Retry-After": str(wait)},
             )
-            return _problem(Request(scope), refusal)
+            return app_error_response(refusal, scope["path"])
         try:
             row = await BY_ID.one(app.state.db, candidate_id=candidate_id)
         except Exception:  # the route will meet it again and answer it properly
@@ -85,14 +84,3 @@ class HotReads:
         if row is None:
             return None
         return object_response(CandidateOut.model_validate(row), version=row["version"])
-
-
-def _problem(request: Request, exc: TooManyRequests) -> Response:
-    return problem_response(
-        exc.status,
-        slug=exc.slug,
-        title=exc.title,
-        detail=exc.detail,
-        instance=request.url.path,
-        headers=exc.headers,
-    )
