@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.dependencies import KeyCache
+from app.auth.dependencies import KeyCache, secret_of
 from app.auth.keys import hash_key
 from app.candidates.repository import BY_ID
 from app.candidates.schemas import CandidateOut
@@ -55,11 +55,11 @@ class HotReads:
     async def _candidate(self, scope: Scope, raw_id: str) -> Response | None:
         app = scope["app"]
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        scheme, _, secret = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
+        secret = secret_of(authorization.decode("latin-1"))
+        if secret is None:
             return None
         cache: KeyCache = app.state.key_cache
-        principal = cache.get(hash_key(secret.strip()))
+        principal = cache.get(hash_key(secret))
         if principal is None:
             return None
         try:

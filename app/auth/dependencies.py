@@ -53,13 +53,17 @@ def bearer_secret(request: Request) -> str:
         raise BadRequest(
             "API keys are accepted only in the Authorization header, never in the URL."
         )
-    header = request.headers.get("authorization")
-    if not header:
+    secret = secret_of(request.headers.get("authorization"))
+    if secret is None:
         raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
-    return secret.strip()
+    return secret
+
+
+def secret_of(authorization: str | None) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header, or None."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
 
 
 def _limit(limiter: RateLimiter | None, key: str, detail: str) -> None:

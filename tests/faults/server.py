@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.test_cli import debrief as run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,15 +25,8 @@ def free_port() -> int:
 
 def debrief(*args: str, database_url: str) -> str:
     """Run the command line against this database; its standard output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env={**os.environ, "DEBRIEF_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
+    done = run_cli(*args, env={"DEBRIEF_DATABASE_URL": database_url}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
     return done.stdout
 
 
