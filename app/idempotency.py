@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.models import IdempotencyRecord
+from app.repository import read_one
 
 HEADER = "idempotency-key"
 KEEP_FOR = timedelta(hours=24)
@@ -63,15 +64,14 @@ async def lock(session: AsyncSession, scope: str, key: str) -> bool:
 async def find(db: Database, scope: str, key: str, *, now: datetime) -> RowMapping | None:
     """The stored answer, read through the autocommit read engine: the lookup takes no
     lock, so a handler that runs its own transactions (sweeps) cannot wait on it."""
-    async with db.read_engine.connect() as conn:
-        result = await conn.execute(
-            select(IdempotencyRecord.__table__).where(
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.created_at > now - KEEP_FOR,
-            )
-        )
-        return result.mappings().first()
+    return await read_one(
+        db,
+        select(IdempotencyRecord.__table__).where(
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at > now - KEEP_FOR,
+        ),
+    )
 
 
 async def forget_expired(
