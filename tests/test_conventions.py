@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from app.types import iso
 from tests.conftest import T0
 from tests.factories import create_candidate, create_interview
 
@@ -50,6 +55,24 @@ async def test_a_timestamp_is_rfc_3339_text_not_a_number(
     assert body["errors"][0]["field"] == "starts_before"
     ok = await admin.get("/v1/interviews", params={"starts_before": "2026-03-04T10:00:00+01:00"})
     assert ok.status_code == 200
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.builds(
+            timezone, st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23))
+        ),
+    )
+)
+def test_every_timestamp_is_written_in_utc_with_z(moment: datetime) -> None:
+    # The one spelling of a time in every body: UTC, `Z`, microseconds only when there are
+    # some. Written by orjson for speed; it must spell each instant as isoformat() does.
+    expected = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert iso(moment) == expected
+    assert iso(moment.astimezone(UTC)) == expected
+    assert iso(None) is None
 
 
 async def test_missing_key_is_401_with_bearer_challenge(anonymous: httpx.AsyncClient) -> None:
