@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, literal_column, select, tuple_
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -17,6 +17,16 @@ from app.errors import NotFound
 from app.http import parse_time_cursor, time_cursor
 
 M = TypeVar("M")
+
+
+class Row(Protocol):
+    """A result row read by column name (a RowMapping, or an asyncpg record)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
 # A SELECT of any columns.
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -31,14 +41,14 @@ def where_equal(stmt: AnySelect, *pairs: tuple[Any, Any]) -> AnySelect:
 
 async def read_one(db: Database, stmt: AnySelect) -> RowMapping | None:
     """One row through the autocommit read engine: a single round trip."""
-    async with db.read_engine.connect() as conn:
+    async with db.reading() as conn:
         result = await conn.execute(stmt)
         row: RowMapping | None = result.mappings().first()
         return row
 
 
 async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
-    async with db.read_engine.connect() as conn:
+    async with db.reading() as conn:
         result = await conn.execute(stmt)
         return list(result.mappings().all())
 
@@ -57,6 +67,19 @@ class Prepared:
     def __init__(self, stmt: AnySelect) -> None:
         self.stmt = stmt
         self._postgres: tuple[str, list[str], dict[str, Any]] | None = None
+        self._pages: dict[int, Prepared] = {}
+
+    def limited(self, rows: int) -> Prepared:
+        """This query with `LIMIT <rows>` written into its SQL, built once per page size.
+
+        A page query must not take its size as a parameter: for `LIMIT $1` PostgreSQL
+        prices its cached generic plan as if a tenth of the table were read, never picks it,
+        and plans the statement afresh on every call (for the queue's four-table join the
+        planning cost three times the query). Page sizes are few (1 to 201)."""
+        page = self._pages.get(rows)
+        if page is None:
+            page = self._pages[rows] = Prepared(self.stmt.limit(literal_column(str(int(rows)))))
+        return page
 
     def _compiled(self, dialect: Any) -> tuple[str, list[str], dict[str, Any]]:
         if self._postgres is None:
@@ -66,15 +89,20 @@ class Prepared:
         return self._postgres
 
     async def all(self, db: Database, **params: Any) -> list[Mapping[str, Any]]:
-        async with db.read_engine.connect() as conn:
+        return [dict(row) for row in await self.rows(db, **params)]
+
+    async def rows(self, db: Database, **params: Any) -> Sequence[Row]:
+        """The rows as the driver gives them (asyncpg records on PostgreSQL), each read by
+        column name: for a page that is turned into JSON at once, with no dict per row."""
+        async with db.reading() as conn:
             if db.is_sqlite:
                 result = await conn.execute(self.stmt, params)
-                return cast(list[Mapping[str, Any]], result.mappings().all())
+                return cast(Sequence[Row], result.mappings().all())
             sql, names, defaults = self._compiled(conn.dialect)
             args = [params[n] if n in params else defaults[n] for n in names]
             raw = await conn.get_raw_connection()
             records = await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
-            return [dict(record) for record in records]
+            return cast(Sequence[Row], records)
 
     async def one(self, db: Database, **params: Any) -> Mapping[str, Any] | None:
         rows = await self.all(db, **params)

@@ -61,7 +61,7 @@ async def list_events(
     after = int(cursor) if cursor else 0
     rows: Sequence[Mapping[Any, Any]]
     if type is None and since is None:  # how a CRM polls: the prepared statement
-        rows = await _PAGE.all(db, after=after, limit=limit + 1)
+        rows = await _PAGE.limited(limit + 1).all(db, after=after)
     else:
         stmt = select(*_COLUMNS)
         if type:
@@ -87,9 +87,4 @@ async def list_events(
 
 
 _COLUMNS = (Event.seq, Event.id, Event.type, Event.occurred_at, Event.data)
-_PAGE = Prepared(
-    select(*_COLUMNS)
-    .where(Event.seq > bindparam("after"))
-    .order_by(Event.seq)
-    .limit(bindparam("limit"))
-)
+_PAGE = Prepared(select(*_COLUMNS).where(Event.seq > bindparam("after")).order_by(Event.seq))

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, select, text, tuple_, update
+from sqlalchemy import Table, and_, bindparam, func, literal_column, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -273,7 +273,15 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
         .join(Interview, Interview.id == _steps.c.interview_id)
         .join(Candidate, Candidate.id == _steps.c.candidate_id)
         .join(Client, Client.id == Interview.client_id)
-        .where(and_(_steps.c.status == "overdue", _steps.c.kind == "debrief_call"))
+        # Constants in the SQL text, not parameters: only then can PostgreSQL's cached
+        # (generic) plan of the prepared statement use the partial index of overdue steps.
+        # With parameters it plans the query afresh on every call.
+        .where(
+            and_(
+                _steps.c.status == literal_column("'overdue'"),
+                _steps.c.kind == literal_column("'debrief_call'"),
+            )
+        )
     )
     return where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))
 
@@ -281,7 +289,8 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
 @functools.cache
 def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
     """The queue's page query, built once per combination of filters: most overdue first,
-    then by id; `after` continues from a cursor (`after_at`, `after_id`); `limit` rows."""
+    then by id; `after` continues from a cursor (`after_at`, `after_id`). Take a page of
+    it with `.limited(rows)`."""
     stmt = select_overdue_debriefs(
         owner_id=bindparam("owner_id") if by_owner else None,
         client_id=bindparam("client_id") if by_client else None,
@@ -290,4 +299,4 @@ def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
         after_at = bindparam("after_at", type_=_steps.c.due_at.type)
         after_id = bindparam("after_id", type_=_steps.c.id.type)
         stmt = stmt.where(tuple_(_steps.c.due_at, _steps.c.id) > tuple_(after_at, after_id))
-    return Prepared(stmt.order_by(_steps.c.due_at, _steps.c.id).limit(bindparam("limit")))
+    return Prepared(stmt.order_by(_steps.c.due_at, _steps.c.id))
