@@ -56,5 +56,5 @@ async def current_revision(conn: AsyncConnection) -> str | None:
 
 
 async def schema_is_current(db: Database, head: str | None) -> bool:
-    async with db.read_engine.connect() as conn:
+    async with db.reading() as conn:
         return await current_revision(conn) == head

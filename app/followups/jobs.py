@@ -53,7 +53,7 @@ async def leadership(db: Database, *, wait_seconds: float) -> AsyncIterator[bool
         if db.is_sqlite:
             yield True  # one writer at a time already; the statements are conditional
             return
-        async with db.read_engine.connect() as conn:
+        async with db.reading() as conn:
             while True:
                 got = (
                     await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SWEEP_LOCK})

@@ -98,7 +98,7 @@ async def _read_all(db: Database, stmt: Select[Any]) -> list[RowMapping]:
     interviews these one-off aggregates are costed high enough to be compiled, which takes
     0.2-0.4 s and saves less than that), and 32 MB of work memory, so sorting and hashing a
     few hundred thousand rows stays in memory instead of spilling to disk."""
-    async with db.read_engine.connect() as conn:
+    async with db.reading() as conn:
         if db.is_sqlite:
             return list((await conn.execute(stmt)).mappings().all())
         await conn.exec_driver_sql("SET jit = off")
