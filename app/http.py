@@ -72,7 +72,8 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size: default 50, at most 200.")]
+MAX_LIMIT = 200
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size: default 50, at most 200.")]
 
 # Cursors are positions, not secrets: every cursor the schema admits is a place to continue
 # from. Lists ordered by id take the last id; lists ordered by a time take

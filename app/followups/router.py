@@ -8,7 +8,7 @@ from starlette.responses import Response
 from app.auth.dependencies import AdminKey, AnyKey
 from app.deps import DB, Now, Session
 from app.errors import Conflict, NotFound, problem_responses
-from app.followups import jobs, repository, service
+from app.followups import jobs, queue, repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
 from app.followups.schemas import (
@@ -27,12 +27,10 @@ from app.http import (
     etag_for,
     json_response,
     object_response,
-    parse_time_cursor,
-    time_cursor,
 )
 from app.models import FollowUp
 from app.repository import read_one, read_page_by_time
-from app.types import Timestamp, iso
+from app.types import Timestamp
 
 router = APIRouter(
     prefix="/v1/follow-ups", tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429)
@@ -136,39 +134,9 @@ async def overdue_debriefs(
     cursor: TimeCursor = None,
 ) -> Response:
     """Who has not called in after their interview: most overdue first."""
-    query = repository.overdue_page(
-        by_owner=owner_id is not None, by_client=client_id is not None, after=bool(cursor)
+    return await queue.overdue_queue(
+        db, now, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
     )
-    params: dict[str, object] = {"limit": limit + 1, "owner_id": owner_id, "client_id": client_id}
-    if cursor:
-        params["after_at"], params["after_id"] = parse_time_cursor(cursor)
-    rows = await query.all(db, **params)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
-    # Built as plain JSON (the response model documents it): a recruiter's queue is
-    # refreshed all day, and 50 validated models per page cost more than the query.
-    items = [
-        {
-            "follow_up_id": str(r["follow_up_id"]),
-            "candidate": {
-                "id": str(r["candidate_id"]),
-                "full_name": r["full_name"],
-                "phone": r["phone"],
-            },
-            "owner_id": None if r["owner_id"] is None else str(r["owner_id"]),
-            "interview_id": str(r["interview_id"]),
-            "client": {"id": str(r["client_id"]), "name": r["client_name"]},
-            "job_title": r["job_title"],
-            "ends_at": iso(r["ends_at"]),
-            "due_at": iso(r["due_at"]),
-            "overdue_seconds": max(int((now - r["due_at"]).total_seconds()), 0),
-            "reminders_sent": r["reminders_sent"],
-        }
-        for r in rows
-    ]
-    return json_response({"items": items, "next_cursor": next_cursor})
 
 
 @settings_router.get("/follow-up-policy", response_model=PolicyOut)

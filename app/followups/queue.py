@@ -1,0 +1,61 @@
+"""The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
+overdue first. The route answers it, and so does the fast path (`app/fastpath.py`) when the
+caller's key is already verified: both call `overdue_queue`, so both give the same bytes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import orjson
+from starlette.responses import Response
+
+from app.db import Database
+from app.followups import repository
+from app.http import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
+
+
+async def overdue_queue(
+    db: Database,
+    now: datetime,
+    *,
+    owner_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> Response:
+    query = repository.overdue_page(
+        by_owner=owner_id is not None, by_client=client_id is not None, after=bool(cursor)
+    ).limited(limit + 1)
+    params: dict[str, object] = {"owner_id": owner_id, "client_id": client_id}
+    if cursor:
+        params["after_at"], params["after_id"] = parse_time_cursor(cursor)
+    rows = await query.rows(db, **params)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
+    # Plain JSON (`OverdueDebrief` documents it): a recruiter's queue is refreshed all day,
+    # and 50 validated models per page cost more than the query. Times come from the
+    # database as UTC datetimes, which orjson writes as `iso()` does (2026-03-04T10:00:00Z).
+    items = [
+        {
+            "follow_up_id": str(r["follow_up_id"]),
+            "candidate": {
+                "id": str(r["candidate_id"]),
+                "full_name": r["full_name"],
+                "phone": r["phone"],
+            },
+            "owner_id": None if r["owner_id"] is None else str(r["owner_id"]),
+            "interview_id": str(r["interview_id"]),
+            "client": {"id": str(r["client_id"]), "name": r["client_name"]},
+            "job_title": r["job_title"],
+            "ends_at": r["ends_at"],
+            "due_at": r["due_at"],
+            "overdue_seconds": max(int((now - r["due_at"]).total_seconds()), 0),
+            "reminders_sent": r["reminders_sent"],
+        }
+        for r in rows
+    ]
+    body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    return Response(body, media_type=JSON_MEDIA_TYPE)
