@@ -92,6 +92,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # The service has its own metrics (/metrics) and logs. FastAPI's built-in
+        # OpenTelemetry hooks would otherwise ask for a tracer on every request, and
+        # wrap each dependency and endpoint in a span of a provider nobody set up.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
