@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -102,6 +103,10 @@ def _dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# Seconds a request waits for a free database connection before it is answered 503.
+POOL_TIMEOUT = 30
+
+
 class Database:
     """The engines and session factory of one process."""
 
@@ -111,7 +116,7 @@ class Database:
         options: dict[str, Any] = {}
         if not self.is_sqlite:
             # A fixed pool: overflow connections would be opened and closed per request.
-            options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30}
+            options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
         self.engine = create_async_engine(url, **options)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
@@ -138,8 +143,17 @@ class Database:
         loop = asyncio.get_running_loop()
         if self._turns is None or self._turns[0] is not loop:
             self._turns = (loop, asyncio.Semaphore(self.pool_size))
-        async with self._turns[1], self.read_engine.connect() as conn:
-            yield conn
+        turns = self._turns[1]
+        try:
+            async with asyncio.timeout(POOL_TIMEOUT):
+                await turns.acquire()
+        except TimeoutError as exc:  # as the pool's own timeout: answered 503
+            raise PoolTimeout(f"no read connection free within {POOL_TIMEOUT} s") from exc
+        try:
+            async with self.read_engine.connect() as conn:
+                yield conn
+        finally:
+            turns.release()
 
     @property
     def dialect(self) -> str:

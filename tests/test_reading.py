@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app import db as app_db
 from app.db import Database
 
 
@@ -47,3 +49,32 @@ async def test_a_freed_connection_goes_to_the_longest_waiter(database_url: str) 
         *(f"waiter {n}" for n in range(3)),
         *(f"newcomer {n}" for n in range(12)),
     ]
+
+
+@pytest.mark.postgres
+async def test_a_read_that_waits_too_long_for_a_connection_gives_up(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the pool's own timeout did: the request is answered 503 (see `app.errors`).
+    monkeypatch.setattr(app_db, "POOL_TIMEOUT", 0.2)
+    db = Database(database_url, pool_size=1)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with db.reading():
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    try:
+        await held.wait()
+        with pytest.raises(PoolTimeout):
+            async with db.reading():
+                pass
+        release.set()
+        await holder
+        async with db.reading() as conn:  # the place was given back
+            assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
+    finally:
+        release.set()
+        await db.dispose()
