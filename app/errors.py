@@ -271,16 +271,25 @@ async def _integrity(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
-    logger.warning("database error on %s: %s", request.url.path, type(exc).__name__)
+# The database refusing connections (restarting), failing a statement, or every pooled
+# connection busy for the pool's whole timeout: 503, try again shortly.
+DATABASE_UNAVAILABLE = (DBAPIError, ConnectionError, PoolTimeout)
+
+
+def database_unavailable_response(path: str, exc: Exception) -> Response:
+    logger.warning("database error on %s: %s", path, type(exc).__name__)
     return problem_response(
         503,
         slug=ServiceUnavailable.slug,
         title=ServiceUnavailable.title,
         detail="The database did not answer; nothing was changed. Try again shortly.",
-        instance=request.url.path,
+        instance=path,
         headers={"Retry-After": "2"},
     )
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    return database_unavailable_response(request.url.path, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -300,10 +309,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(DBAPIError, _database_error)
-    # The database refusing connections (restarting) or every pooled connection busy.
-    app.add_exception_handler(ConnectionError, _database_error)
-    app.add_exception_handler(PoolTimeout, _database_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

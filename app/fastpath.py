@@ -5,8 +5,8 @@ is the queue every recruiter refreshes all day. When the caller's key is already
 (in the key cache) and the request is a plain one, this answers it directly: the same query,
 the same response body and ETag, the same rate limit, the same access line and metrics (it
 sits inside the request-context middleware). Anything else (a key not yet cached, a
-malformed or unknown id, a query parameter it does not know or cannot read, an error) goes
-on to the FastAPI route, which answers exactly as before. The routes are still what the
+malformed or unknown id, a query parameter it does not know or cannot read, an unexpected
+error) goes on to the FastAPI route, which answers exactly as before. The routes are still what the
 OpenAPI document describes; tests run through both paths.
 """
 
@@ -26,7 +26,12 @@ from app.auth.dependencies import KeyCache, secret_of
 from app.auth.keys import hash_key
 from app.candidates.repository import BY_ID
 from app.candidates.schemas import CandidateOut
-from app.errors import TooManyRequests, app_error_response
+from app.errors import (
+    DATABASE_UNAVAILABLE,
+    TooManyRequests,
+    app_error_response,
+    database_unavailable_response,
+)
 from app.followups.queue import overdue_queue
 from app.http import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
 
@@ -90,6 +95,10 @@ class HotReads:
             return app_error_response(refusal, scope["path"])
         try:
             return await read(app)
+        except DATABASE_UNAVAILABLE as exc:
+            # Answered here as the route would: sent on, the request would wait its turn
+            # for a connection a second time and take a second rate-limit token.
+            return database_unavailable_response(scope["path"], exc)
         except Exception:  # the route will meet it again and answer it properly
             return None
 

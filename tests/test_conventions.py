@@ -75,6 +75,15 @@ def test_every_timestamp_is_written_in_utc_with_z(moment: datetime) -> None:
     assert iso(None) is None
 
 
+def test_a_datetime_subclass_is_written_the_same_way() -> None:
+    class Clocked(datetime):  # as test clocks and date libraries make
+        pass
+
+    assert iso(Clocked(2026, 3, 4, 11, 0, 0, 5, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-03-04T10:00:00.000005Z"
+    )
+
+
 async def test_missing_key_is_401_with_bearer_challenge(anonymous: httpx.AsyncClient) -> None:
     response = await anonymous.get("/v1/candidates")
     assert_problem(response, 401)

@@ -15,6 +15,7 @@ from app.auth.dependencies import KeyCache
 from app.clock import FrozenClock
 from app.fastpath import HotReads
 from app.ratelimit import RateLimiter
+from app.repository import Prepared
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
 from tests.followups.helpers import sweep
@@ -215,3 +216,23 @@ async def test_the_fast_queue_keeps_the_rate_limit(
         api.state.key_limiter = saved
     assert statuses == [200, 200, 429]
     assert fast.queue == [False, True, True]
+
+
+async def test_a_database_failure_on_the_fast_path_is_answered_503_once(
+    fast: Answered, client_for: ClientMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not sent on to the route: it would wait for a connection a second time.
+    reads: list[str] = []
+
+    async def refused(self: Prepared, db: object, **params: object) -> list[Any]:
+        reads.append("read")
+        raise ConnectionRefusedError("the database is restarting")
+
+    recruiter = await client_for("recruiter")
+    assert (await recruiter.get(QUEUE)).status_code == 200  # the route; the key is cached now
+    monkeypatch.setattr(Prepared, "rows", refused)
+    response = await recruiter.get(QUEUE)
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "2"
+    assert fast.queue == [False, True]
+    assert reads == ["read"]
