@@ -4,10 +4,11 @@
 is the queue every recruiter refreshes all day. When the caller's key is already verified
 (in the key cache) and the request is a plain one, this answers it directly: the same query,
 the same response body and ETag, the same rate limit, the same access line and metrics (it
-sits inside the request-context middleware). Anything else (a key not yet cached, a
-malformed or unknown id, a query parameter it does not know or cannot read, an unexpected
-error) goes on to the FastAPI route, which answers exactly as before. The routes are still what the
-OpenAPI document describes; tests run through both paths.
+sits inside the request-context middleware); a database that does not answer gets the
+route's 503 here. Anything else (a key not yet cached, a malformed or unknown id, a query
+parameter it does not know or cannot read, an unexpected error) goes on to the FastAPI
+route, which answers exactly as before. The routes are still what the OpenAPI document
+describes; tests run through both paths.
 """
 
 from __future__ import annotations
