@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from app.errors import ValidationFailed, problem_responses
 from app.events.service import EVENT_TYPES
 from app.http import Limit, SeqCursor, json_response
 from app.models import Event
-from app.repository import Prepared, read_all
+from app.repository import Prepared, Row, read_all
 from app.types import OutputModel, Timestamp, iso
 
 router = APIRouter(
@@ -59,9 +59,9 @@ async def list_events(
                 "type", f"unknown event type: {', '.join(unknown)}", location="query"
             )
     after = int(cursor) if cursor else 0
-    rows: Sequence[Mapping[Any, Any]]
+    rows: Sequence[Row]
     if type is None and since is None:  # how a CRM polls: the prepared statement
-        rows = await _PAGE.limited(limit + 1).all(db, after=after)
+        rows = await _PAGE.limited(limit + 1).rows(db, after=after)
     else:
         stmt = select(*_COLUMNS)
         if type:
