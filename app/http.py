@@ -94,7 +94,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def time_cursor(moment: datetime, ident: uuid.UUID) -> str:
+def time_cursor(moment: datetime, ident: uuid.UUID | str) -> str:
     return f"{(moment - _EPOCH) // _MICROSECOND}_{ident}"
 
 

@@ -1,14 +1,18 @@
-"""Reads take the read engine's connections first come, first served (`Database.reading`)."""
+"""Reads take their connections first come, first served (`Database.reading`, `Turns`), and
+the hot reads' own asyncpg pool (`Database.hot_pool`) recovers from lost connections."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import db as app_db
-from app.db import Database
+from app.db import Database, HotReadPool, Turns
 
 
 @pytest.mark.postgres
@@ -78,3 +82,131 @@ async def test_a_read_that_waits_too_long_for_a_connection_gives_up(
     finally:
         release.set()
         await db.dispose()
+
+
+async def test_turns_go_to_the_longest_waiter_and_time_out() -> None:
+    # The same places serve the SQLAlchemy reads and the hot reads' asyncpg pool, whose own
+    # queue (an asyncio.Queue) lets a newcomer take a connection from under a woken waiter.
+    turns = Turns(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def take(name: str, hold: asyncio.Event | None = None, hops: int = 0) -> None:
+        for _ in range(hops):
+            await asyncio.sleep(0)
+        place = await turns.take()
+        order.append(name)
+        try:
+            if hold is not None:
+                await hold.wait()
+            await asyncio.sleep(0)
+        finally:
+            place.release()
+
+    holder = asyncio.create_task(take("holder", release))
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(take(f"waiter {n}")) for n in range(3)]
+    await asyncio.sleep(0.01)
+    release.set()
+    newcomers = [asyncio.create_task(take(f"newcomer {n}", hops=n)) for n in range(8)]
+    await asyncio.wait_for(asyncio.gather(holder, *waiters, *newcomers), timeout=5)
+    assert order == [
+        "holder",
+        *(f"waiter {n}" for n in range(3)),
+        *(f"newcomer {n}" for n in range(8)),
+    ]
+
+
+async def test_a_turn_not_given_within_the_timeout_fails_as_a_pool_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_db, "POOL_TIMEOUT", 0.05)
+    turns = Turns(1)
+    place = await turns.take()
+    with pytest.raises(PoolTimeout):
+        await turns.take()
+    place.release()
+    (await turns.take()).release()  # the place was given back
+
+
+async def _backends(pool: HotReadPool, count: int) -> set[int]:
+    """The server processes of `count` connections of the pool, all held at once."""
+    sql = "SELECT pg_backend_pid() AS pid, pg_sleep(0.1)"
+    answers = await asyncio.gather(*(pool.fetch(sql, []) for _ in range(count)))
+    return {row["pid"] for rows in answers for row in rows}
+
+
+@pytest.mark.postgres
+async def test_killed_hot_read_connections_cost_at_most_one_failed_read(
+    database_url: str,
+) -> None:
+    # PostgreSQL restarted, or its connections were killed: the read that meets a dead
+    # connection fails as unavailable (answered 503), never as an unexpected error, and the
+    # reads after it run on new connections.
+    db = Database(database_url, pool_size=3)
+    pool = db.hot_pool
+    assert pool is not None
+    try:
+        killed = await _backends(pool, 3)
+        assert len(killed) == 3
+        async with db.reading() as conn:
+            for pid in killed:
+                await conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        failures = 0
+        for _ in range(4):
+            try:
+                await pool.fetch("SELECT 1", [])
+            except ConnectionError:
+                failures += 1
+        assert failures <= 1
+        assert (await _backends(pool, 3)).isdisjoint(killed)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_lost_hot_read_connection_replaces_the_idle_ones(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The idle connections of a pool that lost one are most likely dead too (a restart):
+    # they are replaced before their next use, as SQLAlchemy invalidates its pool, instead of
+    # failing one read each.
+    db = Database(database_url, pool_size=3)
+    pool = db.hot_pool
+    assert pool is not None
+    try:
+        before = await _backends(pool, 3)
+        fetch = app_db._ReadConnection.fetch
+
+        async def lost_once(self: app_db._ReadConnection, *args: Any) -> Any:
+            monkeypatch.setattr(app_db._ReadConnection, "fetch", fetch)
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
+        monkeypatch.setattr(app_db._ReadConnection, "fetch", lost_once)
+        with pytest.raises(ConnectionError):
+            await pool.fetch("SELECT 1", [])
+        assert (await _backends(pool, 3)).isdisjoint(before)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_hot_reads_read_values_as_sqlalchemy_does(database_url: str) -> None:
+    # The hot reads skip SQLAlchemy's result processing: their types must come out the same.
+    db = Database(database_url, pool_size=1)
+    assert db.hot_pool is not None
+    sql = (
+        "SELECT '2026-03-04 11:00:00+01'::timestamptz AS at, '{\"a\": [1]}'::jsonb AS doc,"
+        " '{\"b\": null}'::json AS plain, 'c1f2e9a4-0b5e-4b8e-9f5d-3e2a1b0c9d8e'::uuid AS id"
+    )
+    try:
+        (hot,) = await db.hot_pool.fetch(sql, [])
+        async with db.reading() as conn:
+            engine_row = (await conn.exec_driver_sql(sql)).mappings().one()
+    finally:
+        await db.dispose()
+    assert hot["at"] == engine_row["at"]
+    assert hot["at"].utcoffset() == timedelta(0)
+    assert hot["doc"] == engine_row["doc"] == {"a": [1]}
+    assert hot["plain"] == engine_row["plain"] == {"b": None}
+    assert str(hot["id"]) == str(engine_row["id"]) == "c1f2e9a4-0b5e-4b8e-9f5d-3e2a1b0c9d8e"

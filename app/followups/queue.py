@@ -38,6 +38,7 @@ async def overdue_queue(
     # Plain JSON (`OverdueDebrief` documents it): a recruiter's queue is refreshed all day,
     # and 50 validated models per page cost more than the query. Times come from the
     # database as UTC datetimes, which orjson writes as `iso()` does (2026-03-04T10:00:00Z).
+    # Ids come as text on PostgreSQL (`uuid_text`), where `str()` returns them unchanged.
     items = [
         {
             "follow_up_id": str(r["follow_up_id"]),

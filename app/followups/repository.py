@@ -16,7 +16,7 @@ from app.events.service import EVENT_ORDER_LOCK
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
 from app.models import Candidate, Client, Debrief, EmployerFeedback, FollowUp, Interview, Setting
-from app.repository import AnySelect, Prepared, read_one, where_equal
+from app.repository import AnySelect, Prepared, read_one, uuid_text, where_equal
 
 POLICY_KEY = "follow_up_policy"
 _steps: Table = FollowUp.__table__  # type: ignore[assignment]
@@ -256,17 +256,17 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
     """The recruiters' queue: overdue debrief calls with who to call and about what."""
     stmt = (
         select(
-            _steps.c.id.label("follow_up_id"),
+            uuid_text(_steps.c.id).label("follow_up_id"),
             _steps.c.due_at,
             _steps.c.reminders_sent,
-            Candidate.id.label("candidate_id"),
+            uuid_text(Candidate.id).label("candidate_id"),
             Candidate.full_name,
             Candidate.phone,
-            Candidate.owner_id,
-            Interview.id.label("interview_id"),
+            uuid_text(Candidate.owner_id).label("owner_id"),
+            uuid_text(Interview.id).label("interview_id"),
             Interview.job_title,
             Interview.ends_at,
-            Client.id.label("client_id"),
+            uuid_text(Client.id).label("client_id"),
             Client.name.label("client_name"),
         )
         .select_from(_steps)
