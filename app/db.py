@@ -108,6 +108,8 @@ def _dump_json(value: Any) -> str:
 
 # Seconds a request waits for a free database connection before it is answered 503.
 POOL_TIMEOUT = 30
+# Seconds `Database.dispose()` waits for hot reads still running before cutting them off.
+CLOSE_TIMEOUT = 10
 
 
 class Turns:
@@ -167,16 +169,28 @@ async def _json_codecs(conn: asyncpg.Connection) -> None:
     )
 
 
-# What a lost or refused connection raises in asyncpg; answered 503 (`ConnectionError`).
+# What asyncpg raises when a connection is lost or the server is going away; answered 503
+# (`ConnectionError`), and the pool's idle connections are replaced.
 _CONNECTION_LOST = (
     OSError,
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,  # the server shut down or is starting
-    # The server's "terminating connection" arrived while the connection sat idle, and the
-    # next query finds the protocol in a state it cannot leave.
-    asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
 )
+# Failing to get a connection at all (refused, too many connections, a wrong password or
+# database, a pool being closed): answered 503, as SQLAlchemy's DBAPIError is.
+_NO_CONNECTION = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _connection_lost(conn: asyncpg.Connection, exc: BaseException) -> bool:
+    if isinstance(exc, _CONNECTION_LOST) or conn.is_closed():
+        return True
+    # The server's "terminating connection" arrived while the connection sat idle, and the
+    # next query found the protocol in a state it cannot leave.
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and not isinstance(
+        exc, asyncpg.exceptions.OutdatedSchemaCacheError
+    )
 
 
 class HotReadPool:
@@ -184,10 +198,12 @@ class HotReadPool:
     first needed, taken in turn (`Turns`).
 
     SQLAlchemy's connection handling (pool checkout and return through greenlets, a
-    Connection object, the reset on return) cost about 0.4 ms of CPU per read, more than a
-    primary-key query. When a connection is lost (PostgreSQL restarted), every idle one is
-    replaced before its next use, as SQLAlchemy invalidates its pool, and the read fails
-    with `ConnectionError`, answered 503."""
+    Connection object, the reset on return) cost as much CPU as a one-row read itself
+    (`bench/hot_reads.py`: 0.26 ms a read through it, 0.13 ms here). When a connection is
+    lost (PostgreSQL restarted), every idle one is replaced before its next use, as
+    SQLAlchemy invalidates its pool, and the read fails with `ConnectionError`, answered
+    503; so does a read that cannot get a connection at all. A query's own error (a timeout,
+    bad SQL) is raised as it is, and the connection kept."""
 
     def __init__(self, url: str, dialect: Dialect, size: int) -> None:
         _args, options = dialect.create_connect_args(make_url(url))
@@ -210,9 +226,13 @@ class HotReadPool:
                 init=_json_codecs,
                 **self._options,
             )
-            # Started once; everyone arriving meanwhile awaits the same start.
             self._pool = (loop, loop.create_task(_started(pool)))
-        return await self._pool[1]
+        task = self._pool[1]
+        if task.done():
+            return task.result()
+        # Started once; everyone arriving meanwhile awaits the same start, and one of them
+        # being cancelled does not cancel it for the others.
+        return await asyncio.shield(task)
 
     async def fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         pool = await self._ready()
@@ -220,20 +240,20 @@ class HotReadPool:
         try:
             try:
                 conn = await pool.acquire()
-            except _CONNECTION_LOST as exc:
-                raise ConnectionError(f"no database connection: {exc}") from exc
+            except _NO_CONNECTION as exc:
+                raise ConnectionError(f"no database connection: {exc!r}") from exc
             try:
                 records: list[asyncpg.Record] = await conn.fetch(sql, *args)
                 return records
             except Exception as exc:
-                if not isinstance(exc, _CONNECTION_LOST) and not conn.is_closed():
+                if not _connection_lost(conn, exc):
                     raise  # the query's own error, on a connection still good
                 await pool.expire_connections()
-                raise ConnectionError(f"database connection lost: {exc}") from exc
+                raise ConnectionError(f"database connection lost: {exc!r}") from exc
             finally:
                 # A connection that broke is closed by asyncpg on the way back; the read's
                 # own outcome stands.
-                with suppress(*_CONNECTION_LOST):
+                with suppress(*_CONNECTION_LOST, asyncpg.InterfaceError):
                     await pool.release(conn)
         finally:
             turns.release()
@@ -249,14 +269,20 @@ class HotReadPool:
                     task.cancel()
 
     async def close(self) -> None:
+        """Close the connections, waiting a few seconds at most for reads still running. As
+        with SQLAlchemy's `dispose()`, a read after this opens a new pool."""
         if self._pool is None:
             return
         loop, task = self._pool
-        if loop is asyncio.get_running_loop() and task.done() and not _failed(task):
-            self._pool = None
-            await task.result().close()
-        else:
+        if loop is not asyncio.get_running_loop() or not task.done() or _failed(task):
             self._discard()
+            return
+        self._pool = None
+        pool = task.result()
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            pool.terminate()
 
 
 async def _started(pool: asyncpg.Pool) -> asyncpg.Pool:
@@ -321,10 +347,12 @@ class Database:
                 await asyncio.sleep(0.05)
 
     async def dispose(self) -> None:
-        if self.hot_pool is not None:
-            await self.hot_pool.close()
-        await self.engine.dispose()
-        await self.read_engine.dispose()
+        try:
+            if self.hot_pool is not None:
+                await self.hot_pool.close()
+        finally:
+            await self.engine.dispose()
+            await self.read_engine.dispose()
 
 
 PreCommitHook = Callable[[AsyncSession], Awaitable[None]]

@@ -85,8 +85,9 @@ async def test_a_read_that_waits_too_long_for_a_connection_gives_up(
 
 
 async def test_turns_go_to_the_longest_waiter_and_time_out() -> None:
-    # The same places serve the SQLAlchemy reads and the hot reads' asyncpg pool, whose own
-    # queue (an asyncio.Queue) lets a newcomer take a connection from under a woken waiter.
+    # Places like these stand in front of the read engine's pool and of the hot reads' asyncpg
+    # pool, whose own queue (an asyncio.Queue) lets a newcomer take a connection from under
+    # a woken waiter.
     turns = Turns(1)
     order: list[str] = []
     release = asyncio.Event()
@@ -210,3 +211,59 @@ async def test_hot_reads_read_values_as_sqlalchemy_does(database_url: str) -> No
     assert hot["doc"] == engine_row["doc"] == {"a": [1]}
     assert hot["plain"] == engine_row["plain"] == {"b": None}
     assert str(hot["id"]) == str(engine_row["id"]) == "c1f2e9a4-0b5e-4b8e-9f5d-3e2a1b0c9d8e"
+
+
+@pytest.mark.postgres
+async def test_a_query_error_on_a_hot_read_keeps_the_connection(database_url: str) -> None:
+    # Bad SQL or a statement timeout is the query's own error, raised as it is: not a 503,
+    # and no reason to replace the pool's connections.
+    db = Database(database_url, pool_size=1)
+    pool = db.hot_pool
+    assert pool is not None
+    try:
+        before = await _backends(pool, 1)
+        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+            await pool.fetch("SELECT 1 / $1::int AS n", [0])
+        (pid,) = before
+        sleeping = asyncio.create_task(pool.fetch("SELECT pg_sleep(5)", []))
+        await asyncio.sleep(0.2)
+        async with db.reading() as conn:  # as a statement timeout would
+            await conn.exec_driver_sql(f"SELECT pg_cancel_backend({pid})")
+        with pytest.raises(asyncpg.exceptions.QueryCanceledError):
+            await sleeping
+        assert await _backends(pool, 1) == before
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_hot_read_without_a_database_to_connect_to_is_unavailable(
+    database_url: str,
+) -> None:
+    # Refused, too many connections, a database that is not there: answered 503 as the
+    # SQLAlchemy reads are (ConnectionError is one of `app.errors.DATABASE_UNAVAILABLE`).
+    db = Database(f"{database_url.rsplit('/', 1)[0]}/debrief_no_such_database", pool_size=1)
+    assert db.hot_pool is not None
+    try:
+        with pytest.raises(ConnectionError):
+            await db.hot_pool.fetch("SELECT 1", [])
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_cancelled_first_hot_read_does_not_cancel_the_others(database_url: str) -> None:
+    # The first reads of a process wait for the pool to start together; a client that goes
+    # away meanwhile must not take the others' reads down with it.
+    db = Database(database_url, pool_size=2)
+    assert db.hot_pool is not None
+    try:
+        gone = asyncio.create_task(db.hot_pool.fetch("SELECT 1 AS n", []))
+        staying = asyncio.create_task(db.hot_pool.fetch("SELECT 2 AS n", []))
+        await asyncio.sleep(0)
+        gone.cancel()
+        assert [row["n"] for row in await staying] == [2]
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+    finally:
+        await db.dispose()
