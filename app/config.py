@@ -34,7 +34,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./debrief.db"
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # At least 2: on PostgreSQL the sweep holds a read connection for its lock while it reads.
+    db_pool_size: int = Field(default=10, ge=2, le=200)
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
 

@@ -24,6 +24,14 @@ def test_unsupported_database_is_refused() -> None:
         Settings(database_url="mysql://u@h/db")
 
 
+def test_a_pool_of_one_connection_is_refused() -> None:
+    # The sweep holds one read connection for its advisory lock and reads with another: with
+    # one, every sweep would wait for itself until the pool's timeout.
+    with pytest.raises(ValidationError, match="greater than or equal to 2"):
+        Settings(db_pool_size=1)
+    assert Settings(db_pool_size=2).db_pool_size == 2
+
+
 def test_production_refuses_placeholder_secret_and_plain_http() -> None:
     with pytest.raises(ValidationError) as excinfo:
         Settings(environment="production")
