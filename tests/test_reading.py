@@ -4,6 +4,8 @@ the hot reads' own asyncpg pool (`Database.hot_pool`) recovers from lost connect
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -130,6 +132,17 @@ async def test_a_turn_not_given_within_the_timeout_fails_as_a_pool_timeout(
     (await turns.take()).release()  # the place was given back
 
 
+@asynccontextmanager
+async def _hot_reads(url: str, size: int) -> AsyncIterator[tuple[Database, HotReadPool]]:
+    """A Database on `url` and its hot-read pool, disposed of afterwards."""
+    db = Database(url, pool_size=size)
+    assert db.hot_pool is not None
+    try:
+        yield db, db.hot_pool
+    finally:
+        await db.dispose()
+
+
 async def _backends(pool: HotReadPool, count: int) -> set[int]:
     """The server processes of `count` connections of the pool, all held at once."""
     sql = "SELECT pg_backend_pid() AS pid, pg_sleep(0.1)"
@@ -144,10 +157,7 @@ async def test_killed_hot_read_connections_cost_at_most_one_failed_read(
     # PostgreSQL restarted, or its connections were killed: the read that meets a dead
     # connection fails as unavailable (answered 503), never as an unexpected error, and the
     # reads after it run on new connections.
-    db = Database(database_url, pool_size=3)
-    pool = db.hot_pool
-    assert pool is not None
-    try:
+    async with _hot_reads(database_url, 3) as (db, pool):
         killed = await _backends(pool, 3)
         assert len(killed) == 3
         async with db.reading() as conn:
@@ -161,8 +171,6 @@ async def test_killed_hot_read_connections_cost_at_most_one_failed_read(
                 failures += 1
         assert failures <= 1
         assert (await _backends(pool, 3)).isdisjoint(killed)
-    finally:
-        await db.dispose()
 
 
 @pytest.mark.postgres
@@ -172,10 +180,7 @@ async def test_a_lost_hot_read_connection_replaces_the_idle_ones(
     # The idle connections of a pool that lost one are most likely dead too (a restart):
     # they are replaced before their next use, as SQLAlchemy invalidates its pool, instead of
     # failing one read each.
-    db = Database(database_url, pool_size=3)
-    pool = db.hot_pool
-    assert pool is not None
-    try:
+    async with _hot_reads(database_url, 3) as (_db, pool):
         before = await _backends(pool, 3)
         fetch = app_db._ReadConnection.fetch
 
@@ -187,25 +192,19 @@ async def test_a_lost_hot_read_connection_replaces_the_idle_ones(
         with pytest.raises(ConnectionError):
             await pool.fetch("SELECT 1", [])
         assert (await _backends(pool, 3)).isdisjoint(before)
-    finally:
-        await db.dispose()
 
 
 @pytest.mark.postgres
 async def test_hot_reads_read_values_as_sqlalchemy_does(database_url: str) -> None:
     # The hot reads skip SQLAlchemy's result processing: their types must come out the same.
-    db = Database(database_url, pool_size=1)
-    assert db.hot_pool is not None
-    sql = (
-        "SELECT '2026-03-04 11:00:00+01'::timestamptz AS at, '{\"a\": [1]}'::jsonb AS doc,"
-        " '{\"b\": null}'::json AS plain, 'c1f2e9a4-0b5e-4b8e-9f5d-3e2a1b0c9d8e'::uuid AS id"
-    )
-    try:
-        (hot,) = await db.hot_pool.fetch(sql, [])
+    async with _hot_reads(database_url, 1) as (db, pool):
+        sql = (
+            "SELECT '2026-03-04 11:00:00+01'::timestamptz AS at, '{\"a\": [1]}'::jsonb AS doc,"
+            " '{\"b\": null}'::json AS plain, 'c1f2e9a4-0b5e-4b8e-9f5d-3e2a1b0c9d8e'::uuid AS id"
+        )
+        (hot,) = await pool.fetch(sql, [])
         async with db.reading() as conn:
             engine_row = (await conn.exec_driver_sql(sql)).mappings().one()
-    finally:
-        await db.dispose()
     assert hot["at"] == engine_row["at"]
     assert hot["at"].utcoffset() == timedelta(0)
     assert hot["doc"] == engine_row["doc"] == {"a": [1]}
@@ -217,10 +216,7 @@ async def test_hot_reads_read_values_as_sqlalchemy_does(database_url: str) -> No
 async def test_a_query_error_on_a_hot_read_keeps_the_connection(database_url: str) -> None:
     # Bad SQL or a statement timeout is the query's own error, raised as it is: not a 503,
     # and no reason to replace the pool's connections.
-    db = Database(database_url, pool_size=1)
-    pool = db.hot_pool
-    assert pool is not None
-    try:
+    async with _hot_reads(database_url, 1) as (db, pool):
         before = await _backends(pool, 1)
         with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
             await pool.fetch("SELECT 1 / $1::int AS n", [0])
@@ -232,8 +228,6 @@ async def test_a_query_error_on_a_hot_read_keeps_the_connection(database_url: st
         with pytest.raises(asyncpg.exceptions.QueryCanceledError):
             await sleeping
         assert await _backends(pool, 1) == before
-    finally:
-        await db.dispose()
 
 
 @pytest.mark.postgres
@@ -242,28 +236,21 @@ async def test_a_hot_read_without_a_database_to_connect_to_is_unavailable(
 ) -> None:
     # Refused, too many connections, a database that is not there: answered 503 as the
     # SQLAlchemy reads are (ConnectionError is one of `app.errors.DATABASE_UNAVAILABLE`).
-    db = Database(f"{database_url.rsplit('/', 1)[0]}/debrief_no_such_database", pool_size=1)
-    assert db.hot_pool is not None
-    try:
+    missing = f"{database_url.rsplit('/', 1)[0]}/debrief_no_such_database"
+    async with _hot_reads(missing, 1) as (_db, pool):
         with pytest.raises(ConnectionError):
-            await db.hot_pool.fetch("SELECT 1", [])
-    finally:
-        await db.dispose()
+            await pool.fetch("SELECT 1", [])
 
 
 @pytest.mark.postgres
 async def test_a_cancelled_first_hot_read_does_not_cancel_the_others(database_url: str) -> None:
     # The first reads of a process wait for the pool to start together; a client that goes
     # away meanwhile must not take the others' reads down with it.
-    db = Database(database_url, pool_size=2)
-    assert db.hot_pool is not None
-    try:
-        gone = asyncio.create_task(db.hot_pool.fetch("SELECT 1 AS n", []))
-        staying = asyncio.create_task(db.hot_pool.fetch("SELECT 2 AS n", []))
+    async with _hot_reads(database_url, 2) as (_db, pool):
+        gone = asyncio.create_task(pool.fetch("SELECT 1 AS n", []))
+        staying = asyncio.create_task(pool.fetch("SELECT 2 AS n", []))
         await asyncio.sleep(0)
         gone.cancel()
         assert [row["n"] for row in await staying] == [2]
         with pytest.raises(asyncio.CancelledError):
             await gone
-    finally:
-        await db.dispose()
