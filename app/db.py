@@ -313,7 +313,6 @@ class Database:
         else:
             self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.pool_size = pool_size
         self._turns = Turns(pool_size)
 
     @asynccontextmanager
