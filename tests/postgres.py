@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from app.db import Database
 
@@ -14,14 +14,28 @@ _RUNNING = text(
     " AND datname = current_database() AND query LIKE :pattern"
 )
 
+_WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+    " AND datname = current_database() AND query LIKE :pattern AND wait_event_type = 'Lock'"
+)
+
 
 async def wait_until_running(db: Database, pattern: str) -> None:
     """Until a statement matching `pattern` (SQL LIKE) runs in another session (a minute
     at the most)."""
+    await _wait_for(db, _RUNNING, pattern, f"no statement like {pattern!r} started")
+
+
+async def wait_until_waiting_for_a_lock(db: Database, pattern: str) -> None:
+    """Until a statement matching `pattern` waits for a lock in another session."""
+    await _wait_for(db, _WAITING, pattern, f"no statement like {pattern!r} waited for a lock")
+
+
+async def _wait_for(db: Database, query: TextClause, pattern: str, failure: str) -> None:
     deadline = time.monotonic() + 60
     async with db.read_engine.connect() as conn:
         while time.monotonic() < deadline:
-            if (await conn.execute(_RUNNING, {"pattern": pattern})).scalar_one():
+            if (await conn.execute(query, {"pattern": pattern})).scalar_one():
                 return
             await asyncio.sleep(0.002)
-    raise AssertionError(f"no statement like {pattern!r} started")
+    raise AssertionError(failure)

@@ -82,6 +82,18 @@ async def open_ended_interviews(db: Database, now: datetime) -> int:
             return total
 
 
+async def rebuild_stale_queue_rows(db: Database) -> int:
+    """Write again the queue rows that a change racing another may have left stale
+    (PostgreSQL; with one writer at a time SQLite never marks any)."""
+    if db.is_sqlite:
+        return 0
+    async with transaction(db) as session:
+        rebuilt = await repository.rebuild_stale_queue_rows(session)
+    if rebuilt:
+        logger.info("sweep: rebuilt %d queue rows changed during a concurrent change", rebuilt)
+    return rebuilt
+
+
 async def flag_overdue(db: Database, now: datetime) -> int:
     """Flag every pending step past its due time as overdue, with its event, exactly once."""
     async with transaction(db) as session:
@@ -154,6 +166,7 @@ async def sweep(
             counts.swept = False
         else:
             now = clock()
+            await rebuild_stale_queue_rows(db)
             counts.opened = await open_ended_interviews(db, now)
             counts.overdue = await flag_overdue(db, now)
             counts.reminders, counts.escalated = await send_notices(db, now)

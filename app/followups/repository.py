@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, literal_column, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, func, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,15 @@ from app.db import Database
 from app.events.service import EVENT_ORDER_LOCK
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
-from app.models import Candidate, Client, Debrief, EmployerFeedback, FollowUp, Interview, Setting
+from app.models import (
+    Candidate,
+    Debrief,
+    DebriefQueueEntry,
+    EmployerFeedback,
+    FollowUp,
+    Interview,
+    Setting,
+)
 from app.repository import AnySelect, Prepared, read_one, uuid_text, where_equal
 
 POLICY_KEY = "follow_up_policy"
@@ -211,6 +219,21 @@ async def flag_overdue_with_events(session: AsyncSession, *, now: datetime) -> i
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# The queue rows marked stale (migration 0007): touching their steps makes the steps'
+# trigger write them again from the current candidate, interview and client. The UPDATE
+# waits for a transaction still changing a step, so it reads what that one committed.
+_REBUILD_STALE_SQL = text("""
+WITH stale AS (DELETE FROM debrief_queue_stale RETURNING follow_up_id)
+UPDATE follow_ups SET kind = kind WHERE id IN (SELECT follow_up_id FROM stale)
+""")
+
+
+async def rebuild_stale_queue_rows(session: AsyncSession) -> int:
+    """PostgreSQL: write again the queue rows a concurrent change may have left stale."""
+    result = await session.execute(_REBUILD_STALE_SQL)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def steps_needing_notice(session: AsyncSession, now: datetime, limit: int) -> list[FollowUp]:
     stmt = (
         select(FollowUp)
@@ -253,37 +276,26 @@ def select_follow_ups(
 
 
 def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
-    """The recruiters' queue: overdue debrief calls with who to call and about what."""
-    stmt = (
-        select(
-            uuid_text(_steps.c.id).label("follow_up_id"),
-            _steps.c.due_at,
-            _steps.c.reminders_sent,
-            uuid_text(Candidate.id).label("candidate_id"),
-            Candidate.full_name,
-            Candidate.phone,
-            uuid_text(Candidate.owner_id).label("owner_id"),
-            uuid_text(Interview.id).label("interview_id"),
-            Interview.job_title,
-            Interview.ends_at,
-            uuid_text(Client.id).label("client_id"),
-            Client.name.label("client_name"),
-        )
-        .select_from(_steps)
-        .join(Interview, Interview.id == _steps.c.interview_id)
-        .join(Candidate, Candidate.id == _steps.c.candidate_id)
-        .join(Client, Client.id == Interview.client_id)
-        # Constants in the SQL text, not parameters: only then can PostgreSQL's cached
-        # (generic) plan of the prepared statement use the partial index of overdue steps.
-        # With parameters it plans the query afresh on every call.
-        .where(
-            and_(
-                _steps.c.status == literal_column("'overdue'"),
-                _steps.c.kind == literal_column("'debrief_call'"),
-            )
-        )
+    """The recruiters' queue: overdue debrief calls with who to call and about what.
+
+    Read from `debrief_queue`, which the database's triggers keep equal to the join of the
+    overdue debrief calls with their candidate, interview and client (migration 0007)."""
+    q = DebriefQueueEntry.__table__.c
+    stmt = select(
+        uuid_text(q.follow_up_id).label("follow_up_id"),
+        q.due_at,
+        q.reminders_sent,
+        uuid_text(q.candidate_id).label("candidate_id"),
+        q.full_name,
+        q.phone,
+        uuid_text(q.owner_id).label("owner_id"),
+        uuid_text(q.interview_id).label("interview_id"),
+        q.job_title,
+        q.ends_at,
+        uuid_text(q.client_id).label("client_id"),
+        q.client_name,
     )
-    return where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))
+    return where_equal(stmt, (q.owner_id, owner_id), (q.client_id, client_id))
 
 
 @functools.cache
@@ -295,8 +307,9 @@ def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
         owner_id=bindparam("owner_id") if by_owner else None,
         client_id=bindparam("client_id") if by_client else None,
     )
+    q = DebriefQueueEntry.__table__.c
     if after:
-        after_at = bindparam("after_at", type_=_steps.c.due_at.type)
-        after_id = bindparam("after_id", type_=_steps.c.id.type)
-        stmt = stmt.where(tuple_(_steps.c.due_at, _steps.c.id) > tuple_(after_at, after_id))
-    return Prepared(stmt.order_by(_steps.c.due_at, _steps.c.id))
+        after_at = bindparam("after_at", type_=q.due_at.type)
+        after_id = bindparam("after_id", type_=q.follow_up_id.type)
+        stmt = stmt.where(tuple_(q.due_at, q.follow_up_id) > tuple_(after_at, after_id))
+    return Prepared(stmt.order_by(q.due_at, q.follow_up_id))

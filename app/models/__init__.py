@@ -3,7 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
-from app.models.followups import FollowUp, Setting
+from app.models.followups import DebriefQueueEntry, DebriefQueueStale, FollowUp, Setting
 from app.models.integration import (
     IdempotencyRecord,
     WebhookAttempt,
@@ -21,6 +21,8 @@ __all__ = [
     "Client",
     "Debrief",
     "DebriefLink",
+    "DebriefQueueEntry",
+    "DebriefQueueStale",
     "EmployerFeedback",
     "ErasedIdentity",
     "Event",

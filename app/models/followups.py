@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -82,3 +82,51 @@ class Setting(Base):
     value: Mapped[dict[str, Any]]
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
+
+
+class DebriefQueueEntry(Base):
+    """The recruiters' queue (`GET /v1/debriefs/overdue`) kept ready: one row per overdue
+    debrief call with who to call and about what, so a page is one index range scan.
+
+    Written only by database triggers (migration 0007) on `follow_ups`, `candidates`,
+    `interviews` and `clients`, whichever path changes them; the application only reads it.
+    """
+
+    __tablename__ = "debrief_queue"
+
+    follow_up_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    due_at: Mapped[datetime]
+    reminders_sent: Mapped[int]
+    candidate_id: Mapped[uuid.UUID]
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    owner_id: Mapped[uuid.UUID | None]
+    interview_id: Mapped[uuid.UUID]
+    job_title: Mapped[str] = mapped_column(String(200))
+    ends_at: Mapped[datetime]
+    client_id: Mapped[uuid.UUID]
+    client_name: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_debrief_queue_due", "due_at", "follow_up_id"),
+        Index("ix_debrief_queue_owner", "owner_id", "due_at", "follow_up_id"),
+        Index("ix_debrief_queue_client", "client_id", "due_at", "follow_up_id"),
+        Index("ix_debrief_queue_candidate", "candidate_id"),
+        Index("ix_debrief_queue_interview", "interview_id"),
+    )
+
+
+class DebriefQueueStale(Base):
+    """Queue rows to write again (PostgreSQL): a candidate, interview or client changed while
+    another transaction was changing one of its open debrief calls or their queue rows, so
+    that transaction may have copied the old values. The sweep writes these rows again once
+    both have committed."""
+
+    __tablename__ = "debrief_queue_stale"
+
+    # No unique key on the step: two transactions marking the same step never wait for
+    # each other; the sweep takes each step once.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    follow_up_id: Mapped[uuid.UUID]

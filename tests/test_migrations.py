@@ -1,0 +1,72 @@
+"""Migrations on a database that already holds an agency's data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic import command
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db import Database
+from app.followups import jobs
+from app.migrations import alembic_config, upgrade
+from tests.conftest import on_postgres
+from tests.followups.seed import seed_past_due_steps
+from tests.followups.test_queue_table import joined_rows, queue_rows
+
+
+async def downgrade(database_url: str, revision: str) -> None:
+    def run(connection: object) -> None:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the suite's kind, dropped afterwards."""
+    if not on_postgres():
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"debrief_scratch_{uuid.uuid4().hex[:12]}"
+    base, _, _ = database_url.rpartition("/")
+    dsn = base.replace("postgresql+asyncpg://", "postgresql://", 1) + "/postgres"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
+    scratch_url: str,
+) -> None:
+    await upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        now = datetime.now(UTC)
+        await seed_past_due_steps(db, count=30, now=now)
+        assert (await jobs.sweep(db, lambda: now)).overdue == 30
+        expected = await joined_rows(db)
+        assert len(expected) == 30
+        await db.dispose()
+        await downgrade(scratch_url, "0006")
+        await upgrade(scratch_url)
+        db = Database(scratch_url)
+        assert await queue_rows(db) == expected
+    finally:
+        await db.dispose()
