@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import Database
@@ -68,5 +69,10 @@ async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
         await upgrade(scratch_url)
         db = Database(scratch_url)
         assert await queue_rows(db) == expected
+        # The triggers are back too: a rename reaches the queue.
+        async with db.engine.begin() as conn:
+            await conn.execute(text("UPDATE candidates SET full_name = 'Renamed'"))
+        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
+        assert await queue_rows(db) == await joined_rows(db)
     finally:
         await db.dispose()

@@ -91,13 +91,6 @@ async def _erase(
                 external_id_hash=identity_hash(settings, candidate.external_id), erased_at=now
             )
         )
-    for field in ("external_id", "email", "phone", "linkedin_url", "timezone"):
-        setattr(candidate, field, None)
-    candidate.full_name = ""
-    candidate.status = "archived"
-    candidate.job_search_active = False
-    candidate.erased_at = now
-    candidate.updated_at = now
     interviews = select(Interview.id).where(Interview.candidate_id == candidate.id)
     await session.execute(
         update(Interview).where(Interview.candidate_id == candidate.id).values(next_step=None),
@@ -124,6 +117,17 @@ async def _erase(
         .values(strengths=None, improvements=None),
         execution_options={"synchronize_session": False},
     )
+    # The candidate's own fields last: on PostgreSQL their change locks the candidate's open
+    # debrief calls (for the queue, migration 0007), and a reschedule holding one of the
+    # interviews above re-dates its call; waiting for that interview while holding the call
+    # would deadlock with it.
+    for field in ("external_id", "email", "phone", "linkedin_url", "timezone"):
+        setattr(candidate, field, None)
+    candidate.full_name = ""
+    candidate.status = "archived"
+    candidate.job_search_active = False
+    candidate.erased_at = now
+    candidate.updated_at = now
     # Events (and so every webhook payload, which is built from them) keep only ids.
     about_them = select(Event.id).where(Event.candidate_id == candidate.id)
     await session.execute(

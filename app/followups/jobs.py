@@ -166,10 +166,11 @@ async def sweep(
             counts.swept = False
         else:
             now = clock()
-            await rebuild_stale_queue_rows(db)
             counts.opened = await open_ended_interviews(db, now)
             counts.overdue = await flag_overdue(db, now)
             counts.reminders, counts.escalated = await send_notices(db, now)
+            # Last, so a row marked while this sweep flagged or reminded is written now.
+            await rebuild_stale_queue_rows(db)
             policy, _, _ = await repository.read_policy(db)
             if settings is not None and policy.retention_days:
                 counts.erased = await retention_sweep(

@@ -9,9 +9,14 @@ upserts, the sweep's one-statement flagging, erasure).
 PostgreSQL runs transactions side by side, so a transaction changing a step (the sweep
 flagging it) can copy a candidate's old name while another renames the candidate. The
 renaming side closes that gap without ever waiting for a lock (`_parent_function`), so it
-adds no lock cycle: what it cannot lock is marked in `debrief_queue_stale`, and the sweep
-writes those rows again once both have committed. SQLite has one writer at a time and needs
-none of this.
+cannot close a lock cycle: what it cannot lock is marked in `debrief_queue_stale`, and the
+sweep writes those rows again once both have committed. SQLite has one writer at a time and
+needs none of this. What the marking relies on, true of the application today:
+- a step enters the queue only from `pending` (open steps are the ones locked or marked);
+- a step keeps its candidate and interview, and an interview keeps its client;
+- after changing a candidate, interview or client, a transaction changes no other steps than
+  that interview's own (a reschedule re-dates them) and waits for no row a step's writer may
+  hold: erasure changes the candidate's own fields after its interviews and debriefs.
 
 SQLite drops a table's triggers with the table, and Alembic's batch mode copies a table to
 alter it: a later migration that alters one of these four tables on SQLite must create its
@@ -126,29 +131,32 @@ def _parent_function(name: str, steps: str, rows: str, values: str) -> str:
     """PL/pgSQL for a change to what queue rows show: `steps` matches the changed object's
     steps (as `f`), `rows` its queue rows (as `q`), `values` is the SET list.
 
-    Neither statement waits for a row lock. The first share-locks the object's open debrief
-    calls, so a transaction that starts changing one now waits for this one and then copies
-    the new values; the second updates the object's queue rows. A step or queue row that
-    cannot be locked is being changed by another transaction right now, which may copy the
-    old values: it is marked in `debrief_queue_stale` for the sweep to write again once both
-    have committed (the marks have no unique key, so adding one never waits either)."""
+    It never waits for a lock. It share-locks the object's open debrief calls that nobody
+    is changing, so a transaction that starts changing one now waits for this one to commit
+    and then copies the new values; it updates only the queue rows of those calls. A call it
+    cannot lock is being changed right now by a transaction that may copy the old values, so
+    it leaves that row alone (updating it could wait for that transaction while that one
+    waits for this) and marks it in `debrief_queue_stale`; so is a row another change of the
+    same row holds. The marks have no unique key, so adding one never waits either."""
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    held uuid[];
 BEGIN
-    WITH locked AS (
-        SELECT f.id FROM follow_ups f WHERE {steps} AND {_OPEN_CALLS} FOR SHARE OF f SKIP LOCKED
-    )
-    INSERT INTO debrief_queue_stale (follow_up_id)
-    SELECT f.id FROM follow_ups f
-     WHERE {steps} AND {_OPEN_CALLS} AND f.id NOT IN (SELECT id FROM locked);
+    SELECT coalesce(array_agg(f.id), '{{}}') INTO held
+      FROM (SELECT f.id FROM follow_ups f WHERE {steps} AND {_OPEN_CALLS}
+            FOR SHARE OF f SKIP LOCKED) AS f;
 
     WITH free AS (
-        SELECT q.follow_up_id FROM debrief_queue q WHERE {rows} FOR UPDATE SKIP LOCKED
+        SELECT q.follow_up_id FROM debrief_queue q
+         WHERE {rows} AND q.follow_up_id = ANY (held) FOR UPDATE SKIP LOCKED
     ), changed AS (
         UPDATE debrief_queue SET {values}
           FROM free WHERE debrief_queue.follow_up_id = free.follow_up_id
     )
     INSERT INTO debrief_queue_stale (follow_up_id)
+    SELECT f.id FROM follow_ups f WHERE {steps} AND {_OPEN_CALLS} AND f.id <> ALL (held)
+    UNION
     SELECT q.follow_up_id FROM debrief_queue q
      WHERE {rows} AND q.follow_up_id NOT IN (SELECT follow_up_id FROM free);
     RETURN NULL;

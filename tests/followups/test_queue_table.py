@@ -269,3 +269,83 @@ async def test_two_changes_to_the_same_row_at_once_neither_wait_nor_are_lost(
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Group")
     await assert_in_step(db)
+    async with db.read_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar() == 0
+
+
+@pytest.mark.postgres
+async def test_a_reschedule_while_the_sweep_reminds_about_the_call_does_not_deadlock(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """The sweep's reminders lock the call first and write its queue row later; a reschedule
+    in between must not take the queue row, or each would wait for the other."""
+    _, _, interview = await overdue_call(admin, clock)
+    reminder = await asyncpg.connect(_dsn(database_url))
+    try:
+        reminding = reminder.transaction()
+        await reminding.start()
+        await reminder.execute(
+            "SELECT id FROM follow_ups WHERE interview_id = $1 AND kind = 'debrief_call'"
+            " FOR UPDATE",
+            interview["id"],
+        )
+        moving = asyncio.create_task(
+            patch_current(
+                admin,
+                f"/v1/interviews/{interview['id']}",
+                {"starts_at": (STARTS - timedelta(days=1)).isoformat()},
+            )
+        )
+        await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
+        await asyncio.wait_for(
+            reminder.execute(
+                "UPDATE follow_ups SET reminders_sent = reminders_sent + 1"
+                " WHERE interview_id = $1 AND kind = 'debrief_call'",
+                interview["id"],
+            ),
+            10,
+        )
+        await reminding.commit()
+        moved = await asyncio.wait_for(moving, 10)
+    finally:
+        await reminder.close()
+    assert moved.status_code == 200, moved.text
+    top = (await page(admin))[0]
+    assert (top["due_at"], top["reminders_sent"]) == ("2026-03-03T17:00:00Z", 1)
+    await jobs.sweep(db, clock.now)
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
+async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not_deadlock(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """A reschedule holds the interview, then re-dates its steps; erasure waits for the
+    interview before it changes the candidate's fields (which locks the candidate's calls)."""
+    person, _, interview = await overdue_call(admin, clock, full_name="To Be Erased")
+    rescheduler = await asyncpg.connect(_dsn(database_url))
+    try:
+        moving = rescheduler.transaction()
+        await moving.start()
+        await rescheduler.execute(
+            "UPDATE interviews SET job_title = 'Moved' WHERE id = $1", interview["id"]
+        )
+        erasing = asyncio.create_task(admin.delete(f"/v1/candidates/{person['id']}"))
+        await wait_until_waiting_for_a_lock(db, "%UPDATE interviews%")
+        await asyncio.wait_for(
+            rescheduler.execute(
+                "UPDATE follow_ups SET due_at = due_at - interval '1 day' WHERE interview_id = $1",
+                interview["id"],
+            ),
+            10,
+        )
+        await moving.commit()
+        erased = await asyncio.wait_for(erasing, 10)
+    finally:
+        await rescheduler.close()
+    assert erased.status_code in (200, 204), erased.text
+    top = (await page(admin))[0]
+    assert (top["candidate"]["full_name"], top["job_title"]) == ("", "Moved")
+    assert top["due_at"] == "2026-03-03T17:00:00Z"
+    await jobs.sweep(db, clock.now)
+    await assert_in_step(db)
