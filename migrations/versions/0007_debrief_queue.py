@@ -163,6 +163,13 @@ BEGIN
 END $$"""
 
 
+def _parent_trigger(name: str, table: str, columns: list[str]) -> str:
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+    return f"""
+CREATE TRIGGER {name} AFTER UPDATE OF {", ".join(columns)} ON {table}
+FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}()"""
+
+
 _POSTGRESQL = [
     f"""
 CREATE FUNCTION debrief_queue_follow_ups() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -193,11 +200,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION debrief_queue_follow_ups()""",
         "q.candidate_id = NEW.id",
         "full_name = NEW.full_name, phone = NEW.phone, owner_id = NEW.owner_id",
     ),
-    """
-CREATE TRIGGER debrief_queue_candidates AFTER UPDATE OF full_name, phone, owner_id ON candidates
-FOR EACH ROW WHEN (OLD.full_name IS DISTINCT FROM NEW.full_name OR OLD.phone IS DISTINCT FROM NEW.phone
-                   OR OLD.owner_id IS DISTINCT FROM NEW.owner_id)
-EXECUTE FUNCTION debrief_queue_candidates()""",
+    _parent_trigger("debrief_queue_candidates", "candidates", ["full_name", "phone", "owner_id"]),
     _parent_function(
         "debrief_queue_interviews",
         "f.interview_id = NEW.id",
@@ -205,21 +208,14 @@ EXECUTE FUNCTION debrief_queue_candidates()""",
         "job_title = NEW.job_title, ends_at = NEW.ends_at, client_id = NEW.client_id, "
         "client_name = (SELECT name FROM clients WHERE id = NEW.client_id)",
     ),
-    """
-CREATE TRIGGER debrief_queue_interviews AFTER UPDATE OF job_title, ends_at, client_id ON interviews
-FOR EACH ROW WHEN (OLD.job_title IS DISTINCT FROM NEW.job_title OR OLD.ends_at IS DISTINCT FROM NEW.ends_at
-                   OR OLD.client_id IS DISTINCT FROM NEW.client_id)
-EXECUTE FUNCTION debrief_queue_interviews()""",
+    _parent_trigger("debrief_queue_interviews", "interviews", ["job_title", "ends_at", "client_id"]),
     _parent_function(
         "debrief_queue_clients",
         "f.interview_id IN (SELECT id FROM interviews WHERE client_id = NEW.id)",
         "q.client_id = NEW.id",
         "client_name = NEW.name",
     ),
-    """
-CREATE TRIGGER debrief_queue_clients AFTER UPDATE OF name ON clients
-FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
-EXECUTE FUNCTION debrief_queue_clients()""",
+    _parent_trigger("debrief_queue_clients", "clients", ["name"]),
 ]
 
 # SQLite: row triggers; NEW and OLD are the step's row.

@@ -5,6 +5,8 @@ page shows what the tables hold, on both databases and under concurrent changes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,7 @@ from tests.postgres import wait_until_waiting_for_a_lock
 STARTS = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # ends 08:00, debrief call due 17:00
 NEXT_MORNING = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 DEBRIEF = {"channel": "phone", "overall_rating": 4, "still_interested": "yes"}
+RENAME = "UPDATE candidates SET full_name = 'New Name' WHERE id = $1"
 
 
 async def queue_rows(db: Database) -> list[tuple[Any, ...]]:
@@ -175,8 +178,23 @@ async def test_a_crm_sync_and_a_reschedule_move_the_queue_too(
     assert person["id"] == top["candidate"]["id"]
 
 
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+@asynccontextmanager
+async def holding(database_url: str, sql: str, *args: Any) -> AsyncIterator[asyncpg.Connection]:
+    """Another session, in a transaction that has run `sql` and holds its locks until the
+    block ends; then it commits."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        async with conn.transaction():
+            await conn.execute(sql, *args)
+            yield conn
+    finally:
+        await conn.close()
+
+
+async def stale_marks(db: Database) -> int:
+    async with db.read_engine.connect() as conn:
+        marks = (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar()
+    return int(marks or 0)
 
 
 @pytest.mark.postgres
@@ -187,30 +205,21 @@ async def test_a_rename_during_the_sweeps_flagging_is_shown_once_both_have_commi
     the rename neither waits for the sweep nor is lost; the next sweep writes it."""
     person = await create_candidate(admin, full_name="Old Name")
     await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
-    sweeper = await asyncpg.connect(_dsn(database_url))
-    try:
-        flagging = sweeper.transaction()
-        await flagging.start()
-        await sweeper.execute(
-            "UPDATE follow_ups SET status = 'overdue'"
-            " WHERE kind = 'debrief_call' AND candidate_id = $1",
-            person["id"],
-        )
+    flag = (
+        "UPDATE follow_ups SET status = 'overdue' WHERE kind = 'debrief_call' AND candidate_id = $1"
+    )
+    async with holding(database_url, flag, person["id"]):
         renamed = await asyncio.wait_for(
             patch_current(admin, f"/v1/candidates/{person['id']}", {"full_name": "New Name"}), 10
         )
         assert renamed.status_code == 200, renamed.text
-        await flagging.commit()
-    finally:
-        await sweeper.close()
     # The flagging copied the old name; the rename marked the row to be written again.
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["Old Name"]
     counts = await jobs.sweep(db, clock.now)
     assert counts.swept
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
     await assert_in_step(db)
-    async with db.read_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar() == 0
+    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
@@ -220,25 +229,15 @@ async def test_flagging_during_a_rename_waits_for_it_and_shows_the_new_name(
     person = await create_candidate(admin, full_name="Old Name")
     await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
     clock.set(NEXT_MORNING)
-    editor = await asyncpg.connect(_dsn(database_url))
-    try:
-        renaming = editor.transaction()
-        await renaming.start()
-        await editor.execute(
-            "UPDATE candidates SET full_name = 'New Name' WHERE id = $1", person["id"]
-        )
+    async with holding(database_url, RENAME, person["id"]):
         flagging = asyncio.create_task(jobs.sweep(db, clock.now))
         await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
         assert not flagging.done()
-        await renaming.commit()
-        counts = await asyncio.wait_for(flagging, 30)
-    finally:
-        await editor.close()
+    counts = await asyncio.wait_for(flagging, 30)
     assert counts.overdue == 2  # the debrief call and the thank-you note
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
     await assert_in_step(db)
-    async with db.read_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar() == 0
+    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
@@ -249,28 +248,18 @@ async def test_two_changes_to_the_same_row_at_once_neither_wait_nor_are_lost(
     The second does not wait for the first (which could wait for it in turn elsewhere); the
     sweep writes the row again once both have committed."""
     person, employer, _ = await overdue_call(admin, clock, full_name="Old Name")
-    editor = await asyncpg.connect(_dsn(database_url))
-    try:
-        renaming = editor.transaction()
-        await renaming.start()
-        await editor.execute(
-            "UPDATE candidates SET full_name = 'New Name' WHERE id = $1", person["id"]
-        )
+    async with holding(database_url, RENAME, person["id"]):
         renamed = await asyncio.wait_for(
             patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"}), 10
         )
         assert renamed.status_code == 200, renamed.text
-        await renaming.commit()
-    finally:
-        await editor.close()
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Ltd")
     await jobs.sweep(db, clock.now)
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Group")
     await assert_in_step(db)
-    async with db.read_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar() == 0
+    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
@@ -280,15 +269,9 @@ async def test_a_reschedule_while_the_sweep_reminds_about_the_call_does_not_dead
     """The sweep's reminders lock the call first and write its queue row later; a reschedule
     in between must not take the queue row, or each would wait for the other."""
     _, _, interview = await overdue_call(admin, clock)
-    reminder = await asyncpg.connect(_dsn(database_url))
-    try:
-        reminding = reminder.transaction()
-        await reminding.start()
-        await reminder.execute(
-            "SELECT id FROM follow_ups WHERE interview_id = $1 AND kind = 'debrief_call'"
-            " FOR UPDATE",
-            interview["id"],
-        )
+    call = "WHERE interview_id = $1 AND kind = 'debrief_call'"
+    lock = f"SELECT id FROM follow_ups {call} FOR UPDATE"
+    async with holding(database_url, lock, interview["id"]) as reminder:
         moving = asyncio.create_task(
             patch_current(
                 admin,
@@ -297,18 +280,9 @@ async def test_a_reschedule_while_the_sweep_reminds_about_the_call_does_not_dead
             )
         )
         await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
-        await asyncio.wait_for(
-            reminder.execute(
-                "UPDATE follow_ups SET reminders_sent = reminders_sent + 1"
-                " WHERE interview_id = $1 AND kind = 'debrief_call'",
-                interview["id"],
-            ),
-            10,
-        )
-        await reminding.commit()
-        moved = await asyncio.wait_for(moving, 10)
-    finally:
-        await reminder.close()
+        remind = f"UPDATE follow_ups SET reminders_sent = reminders_sent + 1 {call}"
+        await asyncio.wait_for(reminder.execute(remind, interview["id"]), 10)
+    moved = await asyncio.wait_for(moving, 10)
     assert moved.status_code == 200, moved.text
     top = (await page(admin))[0]
     assert (top["due_at"], top["reminders_sent"]) == ("2026-03-03T17:00:00Z", 1)
@@ -323,13 +297,8 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
     """A reschedule holds the interview, then re-dates its steps; erasure waits for the
     interview before it changes the candidate's fields (which locks the candidate's calls)."""
     person, _, interview = await overdue_call(admin, clock, full_name="To Be Erased")
-    rescheduler = await asyncpg.connect(_dsn(database_url))
-    try:
-        moving = rescheduler.transaction()
-        await moving.start()
-        await rescheduler.execute(
-            "UPDATE interviews SET job_title = 'Moved' WHERE id = $1", interview["id"]
-        )
+    retitle = "UPDATE interviews SET job_title = 'Moved' WHERE id = $1"
+    async with holding(database_url, retitle, interview["id"]) as rescheduler:
         erasing = asyncio.create_task(admin.delete(f"/v1/candidates/{person['id']}"))
         await wait_until_waiting_for_a_lock(db, "%UPDATE interviews%")
         await asyncio.wait_for(
@@ -339,10 +308,7 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
             ),
             10,
         )
-        await moving.commit()
-        erased = await asyncio.wait_for(erasing, 10)
-    finally:
-        await rescheduler.close()
+    erased = await asyncio.wait_for(erasing, 10)
     assert erased.status_code in (200, 204), erased.text
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["job_title"]) == ("", "Moved")
