@@ -6,7 +6,9 @@
 It seeds one scratch database per size (about 1% of interviews with a debrief call newly
 past due, 0.5% overdue from earlier sweeps), then measures the sizes in alternating rounds,
 so both see the same machine. Per round and size, on the same rows:
-  floor        one hand-written UPDATE ... RETURNING of those rows (asyncpg, no events)
+  floor        one hand-written UPDATE ... RETURNING of those rows (asyncpg, no events; the
+               table's triggers write the queue's rows, as for any UPDATE of them)
+  bare floor   the same UPDATE with the triggers off (session_replication_role = replica)
   sweep        the real sweep: flag them overdue and write one event each, in one transaction
   empty sweep  the sweep with nothing due: right after the sweep above, and in steady state
                (after VACUUM, as autovacuum leaves the table a minute later)
@@ -107,7 +109,7 @@ async def reset(agency: Agency) -> None:
         agency.due_ids,
     )
     await agency.conn.execute("DELETE FROM events")
-    await agency.conn.execute("VACUUM ANALYZE follow_ups, events")
+    await agency.conn.execute("VACUUM ANALYZE follow_ups, events, debrief_queue")
 
 
 async def one_round(agency: Agency) -> None:
@@ -115,6 +117,13 @@ async def one_round(agency: Agency) -> None:
 
     async def floor() -> None:
         async with conn.transaction():
+            rows = await conn.fetch(FLOOR_SQL, now, now + timedelta(hours=48))
+        assert len(rows) == len(agency.due_ids)
+
+    async def bare_floor() -> None:
+        async with conn.transaction():
+            # The queue's triggers off (migration 0007): what the UPDATE cost without them.
+            await conn.execute("SET LOCAL session_replication_role = replica")
             rows = await conn.fetch(FLOOR_SQL, now, now + timedelta(hours=48))
         assert len(rows) == len(agency.due_ids)
 
@@ -126,12 +135,14 @@ async def one_round(agency: Agency) -> None:
     await reset(agency)
     agency.add("floor", await timed(floor))
     await reset(agency)
+    agency.add("bare_floor", await timed(bare_floor))
+    await reset(agency)
     agency.add("sweep", await timed(sweep))
     agency.add("empty_right_after", await timed(sweep))
     assert flagged == [len(agency.due_ids), 0], flagged
     events = await conn.fetchval("SELECT count(*) FROM events WHERE type = 'follow_up.overdue'")
     assert events == len(agency.due_ids), events
-    await conn.execute("VACUUM ANALYZE follow_ups, events")
+    await conn.execute("VACUUM ANALYZE follow_ups, events, debrief_queue")
     for _ in range(5):
         agency.add("empty", await timed(sweep))
     responses: list[httpx.Response] = []
@@ -152,6 +163,8 @@ def summary(agency: Agency) -> dict[str, Any]:
         "floor_update_returning_ms": m["floor"],
         "sweep_ms": m["sweep"],
         "sweep_over_floor": round(m["sweep"] / m["floor"], 2),
+        "bare_floor_ms": m["bare_floor"],
+        "sweep_over_bare_floor": round(m["sweep"] / m["bare_floor"], 2),
         "empty_sweep_right_after_ms": m["empty_right_after"],
         "empty_sweep_ms": m["empty"],
         "overdue_page_ms": m["page"],

@@ -175,7 +175,8 @@ _POSTGRESQL = [
 CREATE FUNCTION debrief_queue_follow_ups() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        DELETE FROM debrief_queue q USING old_rows o WHERE q.follow_up_id = o.id;
+        DELETE FROM debrief_queue q USING old_rows o
+         WHERE q.follow_up_id = o.id AND o.status = 'overdue' AND o.kind = 'debrief_call';
     END IF;
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO debrief_queue ({_COLUMNS}) {_rows('new_rows')};
