@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from alembic import command
 from sqlalchemy import text
@@ -16,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.db import Database
 from app.followups import jobs
 from app.migrations import alembic_config, upgrade
-from tests.conftest import on_postgres
+from tests.conftest import new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
 from tests.followups.test_queue_table import joined_rows, queue_rows
 
@@ -41,16 +39,8 @@ async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
     if not on_postgres():
         yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
         return
-    name = f"debrief_scratch_{uuid.uuid4().hex[:12]}"
-    base, _, _ = database_url.rpartition("/")
-    dsn = base.replace("postgresql+asyncpg://", "postgresql://", 1) + "/postgres"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with new_postgres_database(database_url, "debrief_scratch") as url:
+        yield url
 
 
 async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(

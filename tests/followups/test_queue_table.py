@@ -19,6 +19,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.followups import jobs
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
+from tests.conftest import asyncpg_dsn
 from tests.factories import (
     create_candidate,
     create_client,
@@ -182,7 +183,7 @@ async def test_a_crm_sync_and_a_reschedule_move_the_queue_too(
 async def holding(database_url: str, sql: str, *args: Any) -> AsyncIterator[asyncpg.Connection]:
     """Another session, in a transaction that has run `sql` and holds its locks until the
     block ends; then it commits."""
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         async with conn.transaction():
             await conn.execute(sql, *args)
