@@ -8,10 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBRIEF_MIGRATIONS_DIR=/opt/debrief/migrations
 
 WORKDIR /opt/debrief
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install . && useradd --system --uid 10001 --home-dir /data --create-home debrief
+RUN pip install --no-deps . && useradd --system --uid 10001 --home-dir /data --create-home debrief
 
 # The SQLite default (./debrief.db) lives in /data; mount a volume there to keep it.
 USER debrief

@@ -7,16 +7,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LINT_PATHS := app tests migrations $(wildcard bench)
 
-.PHONY: run test install install-dev lint format openapi check-openapi migrate bench schemathesis clean
+.PHONY: run test install install-dev lint format openapi check-openapi migrate bench schemathesis clean lock audit
 
-$(BIN)/.installed: pyproject.toml
+# Dependencies come from the lock files (exact versions, checked against their hashes);
+# `make lock` writes them again from pyproject.toml's ranges.
+$(BIN)/.installed: pyproject.toml requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(BIN)/.installed-dev: pyproject.toml requirements/dev.lock $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
 	touch $@
 
 install: $(BIN)/.installed
@@ -43,6 +45,15 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
+
+## Write requirements/*.lock again from pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet --upgrade -o requirements/runtime.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet --upgrade -o requirements/dev.lock
+
+## The locked dependencies against published advisories (pip-audit, else requirements/advisories.txt).
+audit: install-dev
+	VENV=$(VENV) .ci/audit
 
 openapi: install
 	$(BIN)/debrief export-openapi
