@@ -92,7 +92,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # uvicorn's own proxy handling would believe X-Forwarded-* from 127.0.0.1 (or
+        # FORWARDED_ALLOW_IPS); only DEBRIEF_TRUSTED_PROXIES decides, in the app.
+        proxy_headers=False,
         access_log=False,  # the app writes its own access line, without raw paths
     )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a placeholder production refuses
 _PLACEHOLDER_SECRETS = {DEFAULT_SECRET, "changethis", "changeme", "secret", ""}
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
     # Failed API-key checks per client address, in each process, before answering 429.
     auth_failures_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed, comma-separated; empty (the default) believes nobody.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Bearer token Prometheus sends to read /metrics. Without one, /metrics is open in
+    # development and test and answers 404 in production.
+    metrics_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
@@ -65,6 +72,39 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("only sqlite (aiosqlite) and postgresql (asyncpg) are supported")
         return url
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        """Each entry an IP address or network, written the one way the proxy middleware
+        compares them (a typo would otherwise silently trust nobody, or a name)."""
+        networks = []
+        for item in value:
+            try:
+                network = ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (CIDR) of a proxy"
+                ) from None
+            single = network.num_addresses == 1
+            networks.append(str(network.network_address) if single else str(network))
+        return networks
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("DEBRIEF_METRICS_TOKEN must be 16 characters or more")
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -81,6 +121,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
+
+    @property
+    def is_https(self) -> bool:
+        return self.public_base_url.scheme == "https"
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import hmac
+
+from fastapi import APIRouter, Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import PlainTextResponse, Response
 
-from app.deps import DB
-from app.errors import ServiceUnavailable, problem_responses
+from app.auth.dependencies import secret_of
+from app.deps import DB, AppSettings
+from app.errors import NotFound, ServiceUnavailable, Unauthorized, problem_responses
 from app.http import json_response
 from app.migrations import schema_is_current
 from app.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
@@ -38,14 +41,34 @@ async def readyz(request: Request, db: DB) -> Response:
     return json_response({"status": "ready", "schema": head})
 
 
+async def metrics_access(request: Request, settings: AppSettings) -> None:
+    """With DEBRIEF_METRICS_TOKEN set, /metrics wants it as a Bearer token; without one it is
+    open in development and test, and does not exist in production."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment == "production":
+            raise NotFound("Nothing here.")
+        return
+    sent = secret_of(request.headers.get("authorization")) or ""
+    if not hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
+        raise Unauthorized("Send the metrics token as 'Authorization: Bearer <token>'.")
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics of this process",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    dependencies=[Depends(metrics_access)],
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        **problem_responses(401, 404),
+    },
 )
 async def metrics(db: DB) -> Response:
-    """Request latency by route, sweeps, webhook outcomes and the outbox backlog."""
+    """Request latency by route, sweeps, webhook outcomes and the outbox backlog.
+
+    With `DEBRIEF_METRICS_TOKEN` set, send it as `Authorization: Bearer <token>`; without
+    one, /metrics is open in development and test and answers 404 in production."""
     pending, behind = await outbox_backlog(db)
     WEBHOOK_BACKLOG.set(pending)
     EVENT_BACKLOG.set(behind)

@@ -102,12 +102,17 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class RequestContextMiddleware:
     """A request id for every request (echoed as X-Request-ID), an access log line and the
-    latency histogram, by route template."""
+    latency histogram, by route template. With `hsts` (the public base URL is https), and on
+    any request that came over https, every response tells browsers to use https only."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,12 +123,15 @@ class RequestContextMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        extra = [(b"x-request-id", rid.encode())]
+        if self.hsts or scope.get("scheme") == "https":
+            extra.append(HSTS)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:

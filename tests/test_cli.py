@@ -151,3 +151,47 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
         again.terminate()
         output, _ = again.communicate(timeout=30)
     assert "dbr_" not in output
+
+
+def test_serve_believes_no_forwarded_headers_unless_told(tmp_path: Path) -> None:
+    """uvicorn on its own believes X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS);
+    `debrief serve` leaves that to DEBRIEF_TRUSTED_PROXIES, which trusts nobody by default:
+    a local guesser cannot buy a new allowance by claiming another address each time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
+    env["DEBRIEF_WEBHOOK_DELIVERY_ENABLED"] = "false"
+    env["DEBRIEF_AUTH_FAILURES_PER_MINUTE"] = "2"
+    env["FORWARDED_ALLOW_IPS"] = "*"
+    migrated = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        statuses = []
+        for i in range(3):
+            headers = {"Authorization": "Bearer dbr_guess", "X-Forwarded-For": f"198.51.100.{i}"}
+            for _ in range(200):
+                try:
+                    response = httpx.get(f"http://127.0.0.1:{port}/v1/staff", headers=headers)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            statuses.append(response.status_code)
+        assert statuses == [401, 401, 429]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.main import create_app
 from app.observability import configure_logging
-from tests.conftest import T0
+from tests.conftest import T0, make_settings
 from tests.factories import create_interview
 from tests.followups.helpers import sweep
+from tests.test_conventions import assert_problem
 
 
 async def test_metrics_cover_requests_sweeps_webhooks_and_the_backlog(
@@ -78,3 +83,57 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_personal_data(
     for secret in ("Priya", "priya@mail.co.uk", "+447911123456", token):
         assert secret not in everything
     assert any(line["route"] == "/f/{token}" for line in access)
+
+
+METRICS_TOKEN = secrets.token_urlsafe(32)
+
+
+MetricsOf = Callable[..., Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def metrics_of(api: FastAPI, database_url: str) -> MetricsOf:
+    """GET /metrics on a replica started with the given settings, with optional headers."""
+
+    async def get(headers: dict[str, str] | None = None, **overrides: object) -> httpx.Response:
+        app = create_app(make_settings(database_url, **overrides), clock=api.state.clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+                return await client.get("/metrics", headers=headers or {})
+
+    return get
+
+
+PRODUCTION = {
+    "environment": "production",
+    "secret_key": secrets.token_urlsafe(48),
+    "public_base_url": "https://debrief.example.com",
+}
+
+
+async def test_metrics_are_not_public_in_production(metrics_of: MetricsOf) -> None:
+    response = await metrics_of(**PRODUCTION)
+    assert_problem(response, 404)
+    assert "debrief_http_request_duration_seconds" not in response.text
+
+
+async def test_metrics_in_production_want_the_metrics_token(metrics_of: MetricsOf) -> None:
+    settings = {**PRODUCTION, "metrics_token": METRICS_TOKEN}
+    assert_problem(await metrics_of(**settings), 401)
+    wrong = {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}x"}
+    assert_problem(await metrics_of(wrong, **settings), 401)
+    right = await metrics_of({"Authorization": f"Bearer {METRICS_TOKEN}"}, **settings)
+    assert right.status_code == 200
+    assert "debrief_http_request_duration_seconds" in right.text
+
+
+async def test_metrics_outside_production_are_open_unless_a_token_is_set(
+    metrics_of: MetricsOf,
+) -> None:
+    assert (await metrics_of()).status_code == 200
+    assert_problem(await metrics_of(metrics_token=METRICS_TOKEN), 401)
+    api_key_is_not_enough = {"Authorization": "Bearer dbr_some_api_key"}
+    assert_problem(await metrics_of(api_key_is_not_enough, metrics_token=METRICS_TOKEN), 401)
+    right = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    assert (await metrics_of(right, metrics_token=METRICS_TOKEN)).status_code == 200

@@ -20,7 +20,7 @@ from tests.conftest import ClientMaker
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI: dict[str, Any] = json.loads((ROOT / "openapi" / "openapi.json").read_text())
-NO_KEY = {"/healthz", "/readyz", "/metrics"}  # public by design
+NO_KEY = {"/healthz", "/readyz", "/metrics"}  # no API key (/metrics: its own token)
 PAGES = ("/f/", "/board")  # HTML pages: a link token or the board's session cookie, never a key
 ADMIN_ONLY = (
     ("POST", "/v1/staff"),

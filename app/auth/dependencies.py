@@ -12,7 +12,7 @@ from app.auth.keys import hash_key
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, connection_bucket
 from app.types import Role
 
 # Query parameters that would put a credential into logs, browser history and proxies.
@@ -81,10 +81,9 @@ async def authenticate(request: Request) -> Principal:
         db: Database = request.app.state.db
         row = await repository.find_live_key(db, key_hash)
         if row is None:
-            address = request.client.host if request.client else "unknown"
             _limit(
                 request.app.state.failure_limiter,
-                address,
+                connection_bucket(request),
                 "Too many failed sign-ins from here; wait.",
             )
             raise Unauthorized("This API key is not valid or has been revoked.")

@@ -22,7 +22,7 @@ from app.errors import AppError
 from app.followups import service as followups
 from app.followups.repository import read_policy
 from app.pages import html_responses, message, page
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, connection_bucket
 
 router = APIRouter(prefix="/board", tags=["board"])
 sign_ins = RateLimiter(per_minute=10, burst=10)
@@ -122,8 +122,7 @@ def _uuid(value: str | None) -> uuid.UUID | None:
     "/sign-in", response_class=HTMLResponse, responses=_PAGES, summary="Sign in with a staff key"
 )
 async def sign_in(request: Request, db: DB, settings: AppSettings) -> Response:
-    address = request.client.host if request.client else "unknown"
-    wait = sign_ins.take(address)
+    wait = sign_ins.take(connection_bucket(request))
     if wait is not None:
         return message(
             request,

@@ -22,7 +22,7 @@ from app.deps import DB, AppSettings, Now, Session
 from app.errors import AppError, Gone, NotFound
 from app.followups.repository import read_policy
 from app.pages import html_responses, message, page
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, connection_bucket
 
 router = APIRouter(tags=["candidate form"])
 
@@ -200,8 +200,7 @@ async def submit_form(
     token: str, request: Request, session: Session, db: DB, settings: AppSettings, now: Now
 ) -> Response:
     """Records the debrief exactly as the API would and uses the link up."""
-    address = request.client.host if request.client else "unknown"
-    for limiter, key in ((per_link, token[:64]), (per_address, address)):
+    for limiter, key in ((per_link, token[:64]), (per_address, connection_bucket(request))):
         wait = limiter.take(key)
         if wait is not None:
             return message(
