@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from app.clock import FrozenClock
 from app.main import create_app
 from app.webhooks.delivery import Deliverer
+from app.webhooks.ssrf import GuardedTransport
 from tests.conftest import KeyMaker, make_settings
 from tests.webhooks.receiver import RawReceiver, Receiver
 
@@ -68,7 +69,7 @@ async def test_a_huge_answer_is_cut_off_after_a_few_kib(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 20 * MiB, f"the process grew by {peak / MiB:.0f} MiB"
+    assert peak < 20 * MiB, f"the process grew by {peak / MiB:.1f} MiB"
     assert took < 5, f"recorded after {took:.1f} s"
     assert huge.finished == 0  # we hung up long before the 100 MiB were sent
     assert huge.bytes_sent < 50 * MiB
@@ -104,13 +105,13 @@ async def test_a_trickling_receiver_is_abandoned_at_the_deadline_and_holds_up_no
                 break
             await asyncio.sleep(0.05)
         assert fast_recorded is not None
-        assert fast_recorded < 1.0
+        assert fast_recorded < 1.5
         assert not round_.done()  # the trickler's attempt is still going
         assert await asyncio.wait_for(round_, timeout=10) == 2
     finally:
         round_.cancel()
     took = time.perf_counter() - started
-    assert 2.0 <= took < 3.5, f"the attempt ended after {took:.1f} s"
+    assert 2.0 <= took < 4.0, f"the attempt ended after {took:.1f} s"
     assert trickler.finished == 0
 
     delivery = await the_delivery(crm, slow)
@@ -137,7 +138,7 @@ async def test_the_delivery_loop_keeps_sending_while_a_receiver_trickles(
         webhook_allow_private_targets=True,
         webhook_delivery_enabled=True,
         webhook_poll_seconds=30,
-        webhook_attempt_seconds=4,
+        webhook_attempt_seconds=5,
         webhook_max_in_flight=4,
     )
     app = create_app(settings, clock=api.state.clock)
@@ -157,11 +158,11 @@ async def test_the_delivery_loop_keeps_sending_while_a_receiver_trickles(
         for i in range(6):
             await client.post("/v1/candidates", json={"full_name": f"Person {i}"})
             await asyncio.sleep(0.1)
-        while len(receiver.received) < 6 and time.perf_counter() - started < 3.5:  # noqa: ASYNC110
+        while len(receiver.received) < 6 and time.perf_counter() - started < 4.5:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         took = time.perf_counter() - started
         assert len(receiver.received) == 6, f"{len(receiver.received)} of 6 after {took:.1f} s"
-        assert took < 2.0, f"the last one arrived after {took:.1f} s"
+        assert took < 3.0, f"the last one arrived after {took:.1f} s"  # the trickler: 5 s
         assert trickler.requests >= 1
 
 
@@ -180,3 +181,32 @@ async def test_an_answer_with_nul_bytes_is_recorded(
     delivery = await the_delivery(crm, hook)
     assert delivery["status"] == "delivered"
     assert delivery["attempt_log"][0]["response_excerpt"] == "ok\ufffd\ufffd received\ufffd"
+
+
+async def test_two_replicas_sending_side_by_side_send_each_delivery_once(
+    crm: httpx.AsyncClient, deliverer: Deliverer, receiver: Receiver, hooks_app: FastAPI
+) -> None:
+    hook = await register(crm, receiver.url)
+    receiver.secrets = [hook["secret"]]
+    for i in range(12):
+        await crm.post("/v1/candidates", json={"full_name": f"Person {i}"})
+    other = Deliverer(
+        hooks_app.state.db,
+        httpx.AsyncClient(transport=GuardedTransport(allow_private=True), follow_redirects=False),
+        hooks_app.state.clock.now,
+        max_in_flight=8,  # two at a time to one endpoint
+    )
+    try:
+        sent = 0
+        for _ in range(10):
+            rounds = await asyncio.gather(deliverer.run_once(), other.run_once())
+            sent += sum(rounds)
+            if sum(rounds) == 0:
+                break
+    finally:
+        await other.client.aclose()
+    assert sent == 12
+    assert len(receiver.ids()) == 12
+    assert len(set(receiver.ids())) == 12
+    listed = (await crm.get(f"/v1/webhooks/{hook['id']}/deliveries")).json()["items"]
+    assert {(d["status"], d["attempts"]) for d in listed} == {("delivered", 1)}
