@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     webhook_delivery_enabled: bool = True
     webhook_allow_private_targets: bool = False
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # One delivery attempt, from connecting to reading the answer, ends after this (inside
+    # the 60 s claim lease); and how many deliveries one process sends at once.
+    webhook_attempt_seconds: float = Field(default=15.0, gt=0, le=45)
+    webhook_max_in_flight: int = Field(default=32, ge=1, le=50)
 
     # How long a verified API key is trusted without asking the database again; revoking
     # a key takes effect at once on the replica that revoked it, within this on the others.

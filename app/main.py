@@ -66,7 +66,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             follow_redirects=False,
             timeout=httpx.Timeout(10.0, connect=5.0),
         )
-        app.state.deliverer = Deliverer(db, http, app.state.clock.now)
+        app.state.deliverer = Deliverer(
+            db,
+            http,
+            app.state.clock.now,
+            attempt_seconds=settings.webhook_attempt_seconds,
+            max_in_flight=settings.webhook_max_in_flight,
+        )
         delivery = DeliveryLoop(app.state.deliverer, poll_seconds=settings.webhook_poll_seconds)
         if settings.webhook_delivery_enabled:
             delivery.start()

@@ -1,21 +1,30 @@
 """Sending webhooks: signed per Standard Webhooks, retried with backoff for three days,
 at least once. Deliveries are claimed with a lease, so replicas share the work and a
-process that dies mid-send leaves the delivery to be retried, with the same webhook-id."""
+process that dies mid-send leaves the delivery to be retried, with the same webhook-id.
+
+A receiver cannot hurt the service: every attempt has one deadline for the whole exchange
+(connecting, sending, the answer's head and what is read of its body), only the first few
+KiB of an answer are read, and deliveries are sent side by side, each recorded as soon as
+its own attempt ends, so a slow receiver holds only its own deliveries."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
+import anyio
 import httpx
 import orjson
+from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
 from app.db import Database, transaction
@@ -34,6 +43,16 @@ RETRY_SCHEDULE = tuple(
 )
 LEASE = timedelta(seconds=60)
 CLAIM_BATCH = 20
+# One attempt, start to end, at most this long by default (DEBRIEF_WEBHOOK_ATTEMPT_SECONDS);
+# well inside the lease, so a delivery is recorded before another replica may claim it.
+ATTEMPT_SECONDS = 15.0
+# Deliveries in flight in one process (DEBRIEF_WEBHOOK_MAX_IN_FLIGHT), and at most a quarter
+# of them to one endpoint, so one slow receiver with a backlog cannot take every slot.
+MAX_IN_FLIGHT = 32
+PER_ENDPOINT_SHARE = 4
+# Of an answer, at most this much is read (the rest is never received), and this much kept.
+READ_BYTES = 4096
+EXCERPT_CHARS = 500
 MAX_RETRY_AFTER = timedelta(hours=24)
 USER_AGENT = "Debrief-Webhooks/1"
 
@@ -94,26 +113,65 @@ class Answer:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    deadline: float = ATTEMPT_SECONDS,
+) -> Answer:
+    """One attempt, over within `deadline` seconds whatever the receiver does. Its verdict is
+    the status code; of the body, at most READ_BYTES are read, within the same deadline."""
     started = time.perf_counter()
-    try:
-        response = await client.post(url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        elapsed = int((time.perf_counter() - started) * 1000)
-        return Answer(None, f"{type(exc).__name__}: {exc}"[:500], None, elapsed, None)
-    elapsed = int((time.perf_counter() - started) * 1000)
+
+    def elapsed() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
+    status: int | None = None
+    retry_after = encoding = None
+    head = bytearray()
+    with anyio.move_on_after(deadline) as scope:
+        try:
+            async with client.stream(
+                "POST", url, content=body, headers={**headers, "accept-encoding": "identity"}
+            ) as response:
+                status = response.status_code
+                retry_after = response.headers.get("retry-after")
+                encoding = response.headers.get("content-encoding", "identity").lower()
+                chunks = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
+                async with contextlib.aclosing(chunks):
+                    async for chunk in chunks:
+                        head += chunk[: READ_BYTES - len(head)]
+                        if len(head) >= READ_BYTES:
+                            break  # closing the response drops the connection unread
+        except httpx.HTTPError as exc:
+            if status is None:
+                return Answer(None, f"{type(exc).__name__}: {exc}"[:500], None, elapsed(), None)
+            # The answer's head arrived, its body broke off: the status still counts.
+    if status is None:
+        assert scope.cancelled_caught
+        return Answer(
+            None,
+            f"no answer within {deadline:g} s; the attempt was abandoned",
+            None,
+            elapsed(),
+            None,
+        )
     error = None
-    if response.is_redirect:
-        error = f"answered {response.status_code} redirect; redirects are not followed"
-    elif not response.is_success:
-        error = f"answered {response.status_code}"
-    return Answer(
-        response.status_code,
-        error,
-        response.text[:500],
-        elapsed,
-        response.headers.get("retry-after"),
-    )
+    if 300 <= status < 400:
+        error = f"answered {status} redirect; redirects are not followed"
+    elif not 200 <= status < 300:
+        error = f"answered {status}"
+    return Answer(status, error, excerpt_of(bytes(head), encoding), elapsed(), retry_after)
+
+
+def excerpt_of(head: bytes, encoding: str | None) -> str:
+    """What is kept of an answer: text the database can store (no NUL), EXCERPT_CHARS long."""
+    if encoding not in (None, "identity"):
+        return f"({encoding}-encoded answer, not kept)"
+    text = head.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    return text.replace("\x00", "\ufffd")
 
 
 def secrets_of(row: Any, now: datetime) -> list[str]:
@@ -128,34 +186,85 @@ class Deliverer:
     """One process's share of the delivery work."""
 
     def __init__(
-        self, db: Database, client: httpx.AsyncClient, clock: Callable[[], datetime]
+        self,
+        db: Database,
+        client: httpx.AsyncClient,
+        clock: Callable[[], datetime],
+        *,
+        attempt_seconds: float = ATTEMPT_SECONDS,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
+        self.attempt_seconds = attempt_seconds
+        self.max_in_flight = max_in_flight
+        # A quarter of the slots at most to one endpoint.
+        self.per_endpoint = max(1, max_in_flight // PER_ENDPOINT_SHARE)
         self.jitter: Callable[[], float] = lambda: random.uniform(0.9, 1.1)  # noqa: S311 - not crypto
+        # Called when a delivery ends and frees a slot that a due delivery may be waiting for.
+        self.on_room: Callable[[], None] = lambda: None
+        self._in_flight: Counter[uuid.UUID] = Counter()  # by endpoint
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight.total()
 
     async def run_once(self) -> int:
-        """Fan out new events, then send what is due. Returns how many were attempted."""
+        """Fan out new events, then send what is due, side by side; each delivery is recorded
+        as soon as its own attempt ends. Returns how many were attempted, once all are."""
+        async with anyio.create_task_group() as tasks:
+            started = await self.dispatch(tasks)
+        return started
+
+    async def dispatch(self, tasks: TaskGroup) -> int:
+        """Fan out new events, claim what is due (as much as there is room for) and start
+        sending it in `tasks`. Returns how many deliveries were started."""
         now = self.clock()
         async with transaction(self.db) as session:
             await service.fan_out(session, now=now)
+        room = min(CLAIM_BATCH, self.max_in_flight - self.in_flight)
+        if room <= 0:
+            return 0
         async with transaction(self.db) as session:
             claimed = await repository.claim_due(
-                session, now=now, lease_until=now + LEASE, limit=CLAIM_BATCH
+                session,
+                now=now,
+                lease_until=now + LEASE,
+                limit=room,
+                per_endpoint=self.per_endpoint,
+                in_flight=self._in_flight,
             )
-        if claimed:
-            answers = await asyncio.gather(*(self._send(row, now) for row in claimed))
-            for row, answer in zip(claimed, answers, strict=True):
-                await self._record(row, answer)
+        for row in claimed:
+            self._in_flight[row["endpoint_id"]] += 1
+            tasks.start_soon(self._deliver, row, now)
         return len(claimed)
+
+    async def _deliver(self, row: Any, now: datetime) -> None:
+        endpoint = row["endpoint_id"]
+        try:
+            answer = await self._send(row, now)
+            await self._record(row, answer)
+        except Exception:
+            # The database may be restarting: the lease runs out and the delivery is retried.
+            logger.exception("webhook delivery %s could not be recorded", row["id"])
+        finally:
+            full = (
+                self.in_flight >= self.max_in_flight
+                or self._in_flight[endpoint] >= self.per_endpoint
+            )
+            self._in_flight[endpoint] -= 1
+            if self._in_flight[endpoint] <= 0:
+                del self._in_flight[endpoint]
+            if full:
+                self.on_room()
 
     async def _send(self, row: Any, now: datetime) -> Answer:
         body = body_for(row["type"], row["occurred_at"], row["data"])
         headers = signed_headers(
             str(row["event_id"]), body, secrets_of(row, now), datetime.now(UTC)
         )
-        return await post(self.client, row["url"], body, headers)
+        return await post(self.client, row["url"], body, headers, deadline=self.attempt_seconds)
 
     async def _record(self, row: Any, answer: Answer) -> None:
         now = self.clock()
@@ -224,4 +333,5 @@ class Deliverer:
             endpoint["url"],
             body,
             signed_headers(str(uuid7()), body, keys, datetime.now(UTC)),
+            deadline=self.attempt_seconds,
         )

@@ -1,4 +1,6 @@
-"""The delivery loop inside each API process: send what is due, sleep until woken or a second."""
+"""The delivery loop inside each API process: send what is due, sleep until woken or a second.
+Deliveries run side by side and the loop does not wait for them: while a slow receiver holds
+one, new events and other endpoints' deliveries keep going out in the free slots."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+
+import anyio
 
 from app.events import service as events
 from app.webhooks.delivery import Deliverer
@@ -24,10 +28,11 @@ class DeliveryLoop:
 
     def start(self) -> None:
         self._stop_listening = events.on_commit(self._wake.set)
+        self.deliverer.on_room = self._wake.set
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
     async def stop(self, *, grace_seconds: float = 15) -> None:
-        """Let the round in flight finish (its deliveries recorded), then stop."""
+        """Let the deliveries in flight finish (and be recorded), then stop."""
         self._stop_listening()
         self._stopping = True
         self._wake.set()
@@ -41,14 +46,15 @@ class DeliveryLoop:
                 await self._task
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                sent = await self.deliverer.run_once()
-            except Exception:
-                # The database may be restarting; the outbox keeps everything for the next round.
-                logger.exception("webhook delivery round failed")
-                sent = 0
-            if sent == 0 and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                self._wake.clear()
+        async with anyio.create_task_group() as deliveries:
+            while not self._stopping:
+                try:
+                    started = await self.deliverer.dispatch(deliveries)
+                except Exception:
+                    # The database may be restarting; the outbox keeps everything for later.
+                    logger.exception("webhook delivery round failed")
+                    started = 0
+                if started == 0 and not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                    self._wake.clear()

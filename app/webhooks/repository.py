@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -46,11 +48,21 @@ async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> N
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    per_endpoint: int | None = None,
+    in_flight: Mapping[uuid.UUID, int] | None = None,
 ) -> list[Any]:
-    """Due deliveries of enabled endpoints, leased to this worker until `lease_until`."""
+    """Due deliveries of enabled endpoints, leased to this worker until `lease_until`: at most
+    `limit`, and at most `per_endpoint` to one endpoint counting the `in_flight` ones (so one
+    endpoint's backlog cannot fill the batch). Rows other workers hold are skipped."""
+    in_flight = in_flight or {}
+    full = [e for e, n in in_flight.items() if per_endpoint is not None and n >= per_endpoint]
     stmt = (
-        select(WebhookDelivery.id)
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status == "pending",
@@ -58,10 +70,20 @@ async def claim_due(
             WebhookEndpoint.enabled.is_(True),
         )
         .order_by(WebhookDelivery.next_attempt_at)
-        .limit(limit)
+        .limit(limit if per_endpoint is None else limit * 4)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
-    ids = list((await session.execute(stmt)).scalars())
+    if full:
+        stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(full))
+    taken: Counter[uuid.UUID] = Counter(in_flight)
+    ids: list[uuid.UUID] = []
+    for delivery_id, endpoint_id in (await session.execute(stmt)).all():
+        if len(ids) == limit:
+            break
+        if per_endpoint is not None and taken[endpoint_id] >= per_endpoint:
+            continue  # left for a later claim; its row lock ends with this transaction
+        taken[endpoint_id] += 1
+        ids.append(delivery_id)
     if not ids:
         return []
     await session.execute(

@@ -14,13 +14,60 @@ import anyio
 import httpcore
 import httpx
 
+# IPv6 global unicast is 2000::/3; inside it, these are not a host on the internet (or hide
+# an IPv4 address behind a tunnel or a translator, which could be a private one).
+_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "2001::/23",  # IETF protocol assignments: Teredo (2001::/32), benchmarking, AMT, ORCHID
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4: the IPv4 address inside may be a private one
+        "3fff::/20",  # documentation
+    )
+)
+_REFUSED_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network"
+        "100.64.0.0/10",  # carrier-grade NAT
+        "192.0.0.0/24",  # IETF protocol assignments (NAT64 discovery, DS-Lite, PCP anycast...)
+        "192.0.2.0/24",  # documentation
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation
+        "203.0.113.0/24",  # documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
+    )
+)
+
 
 def is_public(address: str) -> bool:
-    """Globally routable unicast: not loopback, private, link-local, multicast or reserved."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
+    """Globally routable unicast, and nothing else: not loopback, private, link-local,
+    multicast, reserved, shared, documentation or special-purpose (RFC 6890 and its
+    successors), and no IPv6 address that carries an IPv4 one through a tunnel or a
+    translator (6to4, Teredo, NAT64, IPv4-compatible). An IPv4-mapped IPv6 address
+    (::ffff:a.b.c.d) is judged as the IPv4 address it maps to."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip not in _GLOBAL_UNICAST_V6 or any(ip in net for net in _REFUSED_V6):
+            return False
+    if isinstance(ip, ipaddress.IPv4Address) and any(ip in net for net in _REFUSED_V4):
+        return False
+    return ip.is_global and not (
+        ip.is_multicast
+        or ip.is_reserved
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_unspecified
+    )
 
 
 RESOLVE_TIMEOUT_SECONDS = 3.0

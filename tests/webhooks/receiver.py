@@ -88,3 +88,91 @@ class Receiver:
 
     def ids(self) -> list[str]:
         return [r.webhook_id for r in self.received]
+
+
+class RawReceiver:
+    """A receiver that misbehaves below HTTP frameworks: a plain asyncio server on loopback
+    that reads each request, then answers however `mode` says.
+
+    - "huge": 200 with a `size`-byte body, written in 64 KiB chunks as fast as it is read;
+    - "trickle": a complete, valid answer sent one byte every `interval` seconds;
+    - "nul": 200 with a short body full of NUL bytes;
+    - "ok": 204 at once."""
+
+    def __init__(self, mode: str, *, size: int = 0, interval: float = 1.0) -> None:
+        self.mode, self.size, self.interval = mode, size, interval
+        self.requests = 0
+        self.bytes_sent = 0
+        self.finished = 0  # answers written to the end
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/raw"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._handlers):
+                task.cancel()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            self.requests += 1
+            await self._answer(writer)
+            self.finished += 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client hung up: that is what these receivers are for
+        finally:
+            self._handlers.discard(task)
+            writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter) -> None:
+        if self.mode == "huge":
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/plain\r\n"
+                + f"content-length: {self.size}\r\n\r\n".encode()
+            )
+            chunk = b"x" * 65536
+            left = self.size
+            while left > 0:
+                piece = chunk[: min(left, len(chunk))]
+                writer.write(piece)
+                await writer.drain()
+                self.bytes_sent += len(piece)
+                left -= len(piece)
+        elif self.mode == "trickle":
+            answer = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n"
+            for i in range(len(answer)):
+                writer.write(answer[i : i + 1])
+                await writer.drain()
+                self.bytes_sent += 1
+                await asyncio.sleep(self.interval)
+        elif self.mode == "nul":
+            body = b"ok\x00\x00 received\x00"
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/plain\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        else:
+            writer.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+        await writer.drain()
