@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            await delivery.stop()
+            # An attempt in flight may take its whole deadline; a cancelled one is sent again.
+            await delivery.stop(grace_seconds=settings.webhook_attempt_seconds + 5)
             await http.aclose()
             await db.dispose()
 
