@@ -84,7 +84,7 @@ class RevocationListener:
             try:
                 await self._listen()
                 retry = _FIRST_RETRY_SECONDS
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever it was, the cache is unused until we listen
                 logger.warning("key revocations: not listening (%s)", type(exc).__name__)
             await asyncio.sleep(retry)
             retry = min(retry * 2, _LAST_RETRY_SECONDS)
