@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -55,36 +57,81 @@ def migrate() -> None:
     typer.echo("Database schema is up to date.")
 
 
+class _SecretFileError(Exception):
+    pass
+
+
+def _write_secret_file(path: Path, secret: str) -> None:
+    """Write `secret` to `path`, readable by its owner only (never through a symlink)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # a file that existed keeps its mode otherwise
+            os.write(fd, (secret + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _SecretFileError(f"Cannot write the first admin key to {path} ({exc}).") from exc
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    first_key_file: Annotated[
+        Path,
+        typer.Option(
+            envvar="DEBRIEF_FIRST_KEY_FILE",
+            help="Where a new install's first admin key is written (mode 600) when the output "
+            "is not a terminal, so that it never reaches a log.",
+        ),
+    ] = Path("debrief-first-admin-key.txt"),
 ) -> None:
-    """Serve the API. On a new install with no keys, first prints a new admin key."""
+    """Serve the API. On a new install with no keys, first creates an admin key: shown once on
+    a terminal, otherwise written to --first-key-file (only its path is printed)."""
     import uvicorn
 
     from app.auth.service import bootstrap_admin_key
     from app.clock import Clock
 
     settings = _settings()
+    on_terminal = sys.stdout.isatty()
 
     async def bootstrap(db: Database) -> str | None:
         async with transaction(db) as session:
-            return await bootstrap_admin_key(session=session, now=Clock().now())
+            secret = await bootstrap_admin_key(session=session, now=Clock().now())
+            if secret and not on_terminal:  # a failed write rolls the new key back
+                _write_secret_file(first_key_file, secret)
+            return secret
 
     try:
         secret = _with_database(settings, bootstrap)
+    except _SecretFileError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo(
+            "Give a writable --first-key-file, or run `debrief create-key --name admin "
+            "--role admin` first.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
     except Exception as exc:  # the usual cause: migrations not applied yet
         typer.echo(f"Cannot open the database ({type(exc).__name__}: {exc}).", err=True)
         typer.echo("Run `debrief migrate` first.", err=True)
         raise typer.Exit(1) from exc
-    if secret:
+    if secret and on_terminal:
         typer.echo("\n" + "=" * 72)
         typer.echo("No API keys existed, so an admin key was created. It is shown ONCE:")
         typer.echo(f"\n    {secret}\n")
         typer.echo(f"Try:  curl -H 'Authorization: Bearer <key>' http://{host}:{port}/v1/staff")
         typer.echo("=" * 72 + "\n")
+    elif secret:
+        typer.echo(
+            f"No API keys existed, so an admin key was created and written to "
+            f"{first_key_file.resolve()} (readable by this user only). Read it, store it, "
+            "then delete the file."
+        )
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     webhook_attempt_seconds: float = Field(default=15.0, gt=0, le=45)
     webhook_max_in_flight: int = Field(default=32, ge=1, le=50)
 
-    # How long a verified API key is trusted without asking the database again; revoking
-    # a key takes effect at once on the replica that revoked it, within this on the others.
+    # How long a verified API key is trusted without asking the database again. Revoking a
+    # key takes effect at once everywhere: on PostgreSQL every process hears of it (NOTIFY).
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Region used to read phone numbers written without a +country code.
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Z]{2}$")

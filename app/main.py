@@ -17,6 +17,7 @@ from app import __version__
 from app.audit import service as audit
 from app.audit.router import router as audit_router
 from app.auth.dependencies import KeyCache
+from app.auth.revocations import RevocationListener
 from app.auth.router import router as api_keys_router
 from app.board.router import router as board_router
 from app.candidates.router import router as candidates_router
@@ -61,6 +62,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         configure_logging(settings.log_level)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
+        revocations = None
+        if not db.is_sqlite and settings.api_key_cache_seconds > 0:
+            revocations = RevocationListener(db, app.state.key_cache)
+            revocations.start()
+        app.state.revocations = revocations
         http = httpx.AsyncClient(
             transport=GuardedTransport(allow_private=settings.webhook_allow_private_targets),
             follow_redirects=False,
@@ -92,6 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 scheduler.shutdown(wait=False)
             # An attempt in flight may take its whole deadline; a cancelled one is sent again.
             await delivery.stop(grace_seconds=settings.webhook_attempt_seconds + 5)
+            if revocations is not None:
+                await revocations.stop()
             await http.aclose()
             await db.dispose()
 
@@ -107,7 +115,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
-    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    # On PostgreSQL other processes revoke keys too: the cache needs to hear of it.
+    app.state.key_cache = KeyCache(
+        settings.api_key_cache_seconds, needs_listener=not settings.is_sqlite
+    )
     app.state.key_limiter = (
         RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
         if settings.rate_limit_per_minute

@@ -1,7 +1,9 @@
 """Structured JSON logs with a request id on every line, and Prometheus metrics.
 
 Logs never carry personal data: the access line names the route template (not the path,
-which may hold a candidate's link token), the status, the duration and the key's id.
+which may hold a candidate's link token), the status, the duration and the key's id. Any
+other line naming a form's path (an error handler's, a traceback's) has the token redacted
+as it is written (`redact`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,21 @@ EVENT_BACKLOG = Gauge(
 
 access_log = logging.getLogger("debrief.access")
 
+# A candidate's form link, `/f/<token>`: the token opens the form, so it is a secret.
+_LINK_TOKEN = re.compile(r"/f/[^/\s\"'?#&<>\\{}:,;]+")
+
+
+def redact(text: str) -> str:
+    """`text` with every link token replaced by `<redacted>`."""
+    return _LINK_TOKEN.sub("/f/<redacted>", text) if "/f/" in text else text
+
+
+class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's JSON lines, with link tokens redacted from the finished line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
 
 class AccessLineFormatter(logging.Formatter):
     """The access line, already a dict, as one JSON object: the same fields as every other
@@ -50,7 +67,7 @@ class AccessLineFormatter(logging.Formatter):
         line["level"] = record.levelname.lower()
         line["logger"] = record.name
         line["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat()[:-6] + "Z"
-        return orjson.dumps(line).decode()
+        return redact(orjson.dumps(line).decode())
 
 
 def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +92,7 @@ def configure_logging(level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = RedactingFormatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

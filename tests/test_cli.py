@@ -89,8 +89,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
-    """A new install: migrate, serve, and the printed key answers an authenticated call."""
+def test_first_serve_off_a_terminal_writes_the_admin_key_to_a_private_file(
+    tmp_path: Path,
+) -> None:
+    """A new install under a process manager (output to a log, not a terminal): migrate,
+    serve; the first admin key is in a file only its owner can read, never in the output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
     env["PYTHONPATH"] = str(ROOT)
     env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
@@ -104,6 +107,19 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
     )
     assert migrated.returncode == 0, migrated.stderr
     assert (tmp_path / "debrief.db").exists()  # the SQLite default is ./debrief.db
+    # Where the key cannot be written, nothing starts and no key is made.
+    nowhere = tmp_path / "no-such-directory" / "key.txt"
+    refused = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--first-key-file", str(nowhere)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert "create-key" in refused.stderr
+    assert "dbr_" not in refused.stdout + refused.stderr
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -113,16 +129,20 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = []
     try:
-        key = None
+        written = None
         assert server.stdout is not None
         deadline = time.monotonic() + 60
-        while key is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            match = re.search(r"(dbr_[A-Za-z0-9_-]{43})", line)
+        while written is None and time.monotonic() < deadline:
+            output.append(server.stdout.readline())
+            match = re.search(r"written to (\S+) ", output[-1])
             if match:
-                key = match.group(1)
-        assert key, "serve did not print an admin key"
+                written = Path(match.group(1))
+        assert written == tmp_path / "debrief-first-admin-key.txt", output
+        assert written.stat().st_mode & 0o777 == 0o600
+        key = written.read_text().strip()
+        assert re.fullmatch(r"dbr_[A-Za-z0-9_-]{43}", key)
         for _ in range(100):
             try:
                 response = httpx.get(
@@ -135,8 +155,10 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
         assert response.json() == {"items": [], "next_cursor": None}
     finally:
         server.terminate()
-        server.wait(timeout=30)
-    # A second start finds a key and prints none.
+        rest, _ = server.communicate(timeout=30)
+    assert "dbr_" not in "".join(output) + rest
+    # A second start finds a key and makes none.
+    written.unlink()
     again = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port())],
         cwd=tmp_path,
@@ -149,8 +171,10 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
         time.sleep(3)
     finally:
         again.terminate()
-        output, _ = again.communicate(timeout=30)
-    assert "dbr_" not in output
+        output_again, _ = again.communicate(timeout=30)
+    assert "dbr_" not in output_again
+    assert "admin key was created" not in output_again
+    assert not written.exists()
 
 
 def test_serve_believes_no_forwarded_headers_unless_told(tmp_path: Path) -> None:

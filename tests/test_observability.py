@@ -7,14 +7,17 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.auth.tokens import new_link_token
+from app.clock import FrozenClock
 from app.main import create_app
 from app.observability import configure_logging
-from tests.conftest import T0, make_settings
+from tests.conftest import T0, make_settings, on_postgres
 from tests.factories import create_interview
 from tests.followups.helpers import sweep
 from tests.test_conventions import assert_problem
@@ -137,3 +140,34 @@ async def test_metrics_outside_production_are_open_unless_a_token_is_set(
     assert_problem(await metrics_of(api_key_is_not_enough, metrics_token=METRICS_TOKEN), 401)
     right = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     assert (await metrics_of(right, metrics_token=METRICS_TOKEN)).status_code == 200
+
+
+async def test_a_link_token_never_appears_in_a_log_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Error paths log the request's path; a form's path holds the candidate's token."""
+    dead = (
+        "postgresql://postgres@127.0.0.1:1/debrief"
+        if on_postgres()
+        else f"sqlite:///{tmp_path}/no-such-directory/debrief.db"
+    )
+    app = create_app(make_settings(dead), clock=FrozenClock(T0))
+    token = new_link_token()
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as browser,
+        ):
+            assert (await browser.get(f"/f/{token}")).status_code == 503
+            sent = await browser.post(f"/f/{token}", data={"overall_rating": "4"})
+            assert sent.status_code == 503
+            logging.getLogger("debrief").error("failed on http://testserver/f/%s", token)
+    finally:
+        logging.getLogger().handlers[:] = []
+        logging.getLogger("debrief.access").handlers[:] = []
+    written = capsys.readouterr().err
+    assert "/f/<redacted>" in written  # the error lines were written, without the token
+    assert token not in written
+    assert token[:12] not in written

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,32 +22,71 @@ _CREDENTIAL_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_tok
 
 
 class KeyCache:
-    """Verified keys remembered for a few seconds, so a read costs one query, not two."""
+    """Verified keys remembered for a few seconds, so a read costs one query, not two.
 
-    def __init__(self, ttl_seconds: float) -> None:
+    Revoking a key drops it here (`revoke`): in the process that revoked it once the
+    transaction commits, and on PostgreSQL in every other process when the revocation's
+    notification arrives (`app.auth.revocations`). A lookup that read the database before a
+    revocation must not put the key back afterwards: it takes `generation` before its query,
+    and `put` refuses the entry if any revocation arrived since. A cache that depends on
+    those notifications (`needs_listener`) is not used while nothing is listening, as it
+    could miss a revocation; it starts empty whenever listening starts again.
+    """
+
+    def __init__(self, ttl_seconds: float, *, needs_listener: bool = False) -> None:
         self.ttl = ttl_seconds
+        self.generation = 0
+        self.listening = not needs_listener
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._hash_of: dict[uuid.UUID, str] = {}
+        # Awaited between a lookup's database read and its `put` (tests hold a lookup there).
+        self.after_lookup: Callable[[], Awaitable[None]] | None = None
 
     def get(self, key_hash: str) -> Principal | None:
+        if not self.listening:
+            return None
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
         expires, principal = entry
         if expires < time.monotonic():
             del self._entries[key_hash]
+            self._hash_of.pop(principal.key_id, None)
             return None
         return principal
 
-    def put(self, key_hash: str, principal: Principal) -> None:
-        if self.ttl <= 0:
+    def put(self, key_hash: str, principal: Principal, *, since: int) -> None:
+        """Remember a key read from the database when `generation` was `since`."""
+        if self.ttl <= 0 or not self.listening or since != self.generation:
             return
-        if len(self._entries) > 10_000:
+        if len(self._entries) >= 10_000:
             self._entries.clear()
+            self._hash_of.clear()
         self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+        self._hash_of[principal.key_id] = key_hash
+
+    def revoke(self, key_ids: Iterable[uuid.UUID]) -> None:
+        """Drop these keys (revoked, or their staff member deactivated)."""
+        self.generation += 1
+        for key_id in key_ids:
+            key_hash = self._hash_of.pop(key_id, None)
+            if key_hash is not None:
+                self._entries.pop(key_hash, None)
 
     def forget(self) -> None:
-        """Drop everything: a key was revoked or a staff member deactivated here."""
+        """Drop everything."""
+        self.generation += 1
         self._entries.clear()
+        self._hash_of.clear()
+
+    def stop_listening(self) -> None:
+        """Notifications may be missed from now on: trust nothing until `listen_again`."""
+        self.listening = False
+        self.forget()
+
+    def listen_again(self) -> None:
+        self.forget()
+        self.listening = True
 
 
 def bearer_secret(request: Request) -> str:
@@ -78,6 +119,7 @@ async def authenticate(request: Request) -> Principal:
     cache: KeyCache = request.app.state.key_cache
     principal = cache.get(key_hash)
     if principal is None:
+        since = cache.generation
         db: Database = request.app.state.db
         row = await repository.find_live_key(db, key_hash)
         if row is None:
@@ -90,7 +132,9 @@ async def authenticate(request: Request) -> Principal:
         principal = Principal(
             key_id=row["id"], role=row["role"], staff_id=row["staff_id"], name=row["name"]
         )
-        cache.put(key_hash, principal)
+        if cache.after_lookup is not None:
+            await cache.after_lookup()
+        cache.put(key_hash, principal, since=since)
     _limit(
         request.app.state.key_limiter,
         str(principal.key_id),

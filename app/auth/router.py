@@ -5,10 +5,9 @@ import uuid
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.auth import repository, service
+from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
-from app.db import add_post_commit_hook
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, Limit, Page, json_response
@@ -69,5 +68,5 @@ async def revoke_api_key(
 ) -> Response:
     """Revoke a key at once. It stays listed, with `revoked_at` set."""
     key = await service.revoke_key(session=session, key_id=key_id, now=now)
-    add_post_commit_hook(session, request.app.state.key_cache.forget)
+    await revocations.announce(session, request.app.state.key_cache, [key.id])
     return json_response(ApiKeyOut.model_validate(key))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import link_token_hash, new_link_token
@@ -61,12 +61,23 @@ def state_of(used_at: datetime | None, expires_at: datetime, now: datetime) -> S
 async def create_link(
     *, session: AsyncSession, interview_id: uuid.UUID, settings: Settings, actor: str, now: datetime
 ) -> tuple[DebriefLink, str]:
-    """A new link for this interview's debrief; returns it with its URL (shown once)."""
+    """A new link for this interview's debrief, closing older ones; returns it with its URL."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     if interview.status in ("cancelled", "no_show"):
         raise Conflict(
             f"This interview is {interview.status.replace('_', ' ')}; there is nothing to debrief."
         )
+    # Only the newest link works: an older one (sent by mistake, to an old address, or
+    # forwarded) closes, as an expired link does.
+    await session.execute(
+        update(DebriefLink)
+        .where(
+            DebriefLink.interview_id == interview.id,
+            DebriefLink.used_at.is_(None),
+            DebriefLink.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
     policy = await followups.get_policy(session)
     token = new_link_token()
     link = DebriefLink(
@@ -128,7 +139,8 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
 async def submit(
     *, session: AsyncSession, settings: Settings, token: str, data: DebriefIn, now: datetime
 ) -> tuple[Debrief, Interview]:
-    """Record the candidate's debrief exactly as the API would, and use the link up."""
+    """Record the candidate's debrief as the API would, and use the link up. A debrief
+    already recorded keeps its answers: the form only fills in what it left empty."""
     token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
     link = (
         await session.execute(
@@ -147,6 +159,7 @@ async def submit(
         via="candidate_link",
         actor=f"candidate_link:{link.id}",
         now=now,
+        fill_only_empty=True,  # what staff already recorded stands
     )
     link.used_at = now
     interview = await get_for_update(session, Interview, link.interview_id, "interview")

@@ -161,7 +161,8 @@ async def create_debrief_link(
     interview_id: uuid.UUID, session: Session, settings: AppSettings, now: Now, principal: AnyKey
 ) -> Response:
     """A personal link for the candidate to give their debrief without an account. Send the
-    `url` to the candidate; it works once and expires (policy `debrief_link_days`, default 7)."""
+    `url` to the candidate; it works once and expires (policy `debrief_link_days`, default 7).
+    Issuing a new link closes the interview's older unused ones (they answer 410)."""
     link, url = await links.create_link(
         session=session,
         interview_id=interview_id,

@@ -58,11 +58,13 @@ async def record_debrief(
     via: ReceivedVia,
     actor: str,
     now: datetime,
+    fill_only_empty: bool = False,
 ) -> tuple[Debrief, bool, list[str]]:
     """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
 
     The first debrief completes the `debrief_call` step (late or not); a thank-you note
-    it reports completes `thank_you_note`."""
+    it reports completes `thank_you_note`. With `fill_only_empty` (the candidate's form), an
+    existing debrief keeps every answer it holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
@@ -86,6 +88,8 @@ async def record_debrief(
         await session.flush()
         changed, created = sorted(values), True
     else:
+        if fill_only_empty:
+            values = {k: v for k, v in values.items() if getattr(debrief, k) in (None, [])}
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
         if not changed:

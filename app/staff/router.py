@@ -5,8 +5,8 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
-from app.db import add_post_commit_hook
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
@@ -75,5 +75,6 @@ async def update_staff(
     staff = await service.update_staff(
         session=session, staff_id=staff_id, patch=body, if_match=if_match, now=now
     )
-    add_post_commit_hook(session, request.app.state.key_cache.forget)
+    if not staff.active:
+        await revocations.announce_staff_keys(session, request.app.state.key_cache, staff.id)
     return object_response(StaffOut.model_validate(staff), version=staff.version)

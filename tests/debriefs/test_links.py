@@ -212,3 +212,49 @@ async def test_form_posts_are_rate_limited(
     assert statuses[6:] == [429, 429]
     limited = await anonymous.post(f"/f/{token}", data={"csrf": "x"})
     assert int(limited.headers["retry-after"]) > 0
+
+
+async def test_a_new_link_closes_the_older_ones(
+    recruiter: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    interview, _, first = await make_link(recruiter)
+    _, _, elsewhere = await make_link(recruiter)  # another interview's link stays open
+    page = await anonymous.get(f"/f/{first}")
+    assert page.status_code == 200
+    newer = await recruiter.post(f"/v1/interviews/{interview['id']}/debrief-links")
+    assert newer.status_code == 201
+    second = newer.json()["url"].rsplit("/", 1)[1]
+    assert (await anonymous.get(f"/f/{first}")).status_code == 410
+    late = await anonymous.post(f"/f/{first}", data={"csrf": csrf_of(page.text), "notes": "Old"})
+    assert late.status_code == 410
+    assert (await recruiter.get(f"/v1/interviews/{interview['id']}/debrief")).status_code == 404
+    assert (await anonymous.get(f"/f/{second}")).status_code == 200
+    assert (await anonymous.get(f"/f/{elsewhere}")).status_code == 200
+
+
+async def test_the_form_never_overwrites_what_staff_recorded(
+    recruiter: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    """The candidate's answers fill in what the recruiter left empty; the rest stands."""
+    interview, _, token = await make_link(recruiter)
+    url = f"/v1/interviews/{interview['id']}/debrief"
+    staff = {"channel": "phone", "overall_rating": 2, "notes": "Said the manager was curt"}
+    assert (await recruiter.post(url, json=staff)).status_code in (200, 201)
+    page = await anonymous.get(f"/f/{token}")
+    form = {
+        "csrf": csrf_of(page.text),
+        "overall_rating": "5",
+        "notes": "All fine really",
+        "went_well": "The case study",
+        "still_interested": "yes",
+    }
+    done = await anonymous.post(f"/f/{token}", data=form)
+    assert done.status_code == 200, done.text
+    debrief = (await recruiter.get(url)).json()
+    assert (debrief["channel"], debrief["overall_rating"], debrief["notes"]) == (
+        "phone",
+        2,
+        "Said the manager was curt",
+    )
+    assert (debrief["went_well"], debrief["still_interested"]) == ("The case study", "yes")
+    assert (await anonymous.get(f"/f/{token}")).status_code == 410
