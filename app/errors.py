@@ -86,6 +86,12 @@ class Gone(AppError):
     status, slug, title = 410, "gone", "No longer available"
 
 
+class CandidateErased(Conflict):
+    """A write about a person whose data was erased: nothing about them is stored again."""
+
+    slug, title = "candidate-erased", "The candidate was erased"
+
+
 class PreconditionFailed(AppError):
     status, slug, title = 412, "precondition-failed", "The object has changed"
 

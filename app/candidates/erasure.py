@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.config import Settings
 from app.db import Database, add_post_commit_hook, transaction
-from app.errors import Conflict, NotFound
+from app.errors import CandidateErased, NotFound
 from app.events import service as events
 from app.models import (
     Candidate,
     Debrief,
+    DebriefLink,
     EmployerFeedback,
     ErasedIdentity,
     Event,
+    FollowUp,
     IdempotencyRecord,
     Interview,
     WebhookAttempt,
@@ -60,7 +62,7 @@ async def refuse_if_erased(
         return
     erased = await erased_external_ids(session, settings, [external_id])
     if external_id in erased:
-        raise Conflict(
+        raise CandidateErased(
             f"external_id {external_id!r} belonged to a candidate erased on "
             f"{erased[external_id]:%Y-%m-%d}; an erased person is not recreated."
         )
@@ -75,7 +77,10 @@ async def erase(
     now: datetime,
 ) -> None:
     """Erase one candidate's personal data everywhere; irreversible."""
-    candidate = await session.get(Candidate, candidate_id, with_for_update=True)
+    # FOR NO KEY UPDATE: writes holding one of their interviews (a debrief that inserts a
+    # step, say) still pass the foreign-key check on the candidate instead of waiting for
+    # this transaction while it waits for their interview.
+    candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
     if candidate is None or candidate.erased_at is not None:
         raise NotFound(f"There is no candidate with id {candidate_id}.")
     await _erase(session, settings, candidate, now)
@@ -92,8 +97,18 @@ async def _erase(
             )
         )
     interviews = select(Interview.id).where(Interview.candidate_id == candidate.id)
+    # Their interviews first: every write about them (debrief, feedback, link, form) holds
+    # the interview, so it either finished before this (and is emptied below) or waits and
+    # then finds them erased (app/candidates/erased.py).
     await session.execute(
         update(Interview).where(Interview.candidate_id == candidate.id).values(next_step=None),
+        execution_options={"synchronize_session": False},
+    )
+    # Their links close now: an old link opens nothing and records nothing.
+    await session.execute(
+        update(DebriefLink)
+        .where(DebriefLink.interview_id.in_(interviews), DebriefLink.expires_at > now)
+        .values(expires_at=now),
         execution_options={"synchronize_session": False},
     )
     await session.execute(
@@ -117,6 +132,13 @@ async def _erase(
         .values(strengths=None, improvements=None),
         execution_options={"synchronize_session": False},
     )
+    # A waiver's reason is free text about them; the step itself stays, for the counts.
+    await session.execute(
+        update(FollowUp)
+        .where(FollowUp.candidate_id == candidate.id, FollowUp.waived_reason.is_not(None))
+        .values(waived_reason=None),
+        execution_options={"synchronize_session": False},
+    )
     # The candidate's own fields last: on PostgreSQL their change locks the candidate's open
     # debrief calls (for the queue, migration 0007), and a reschedule holding one of the
     # interviews above re-dates its call; waiting for that interview while holding the call
@@ -136,6 +158,8 @@ async def _erase(
         .values(data={"erased": True, "candidate_id": str(candidate.id)}),
         execution_options={"synchronize_session": False},
     )
+    await _scrub_step_events(session, candidate.id)
+    # What receivers answered to deliveries about them may echo the payload.
     await session.execute(
         update(WebhookAttempt)
         .where(
@@ -156,6 +180,25 @@ async def _erase(
     events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)
 
 
+async def _scrub_step_events(session: AsyncSession, candidate_id: uuid.UUID) -> None:
+    """Follow-up events keep their payload (ids, times, states: no personal data) without
+    the waiver's reason."""
+    rows = await session.execute(
+        select(Event.seq, Event.data).where(
+            Event.candidate_id == candidate_id, Event.type.startswith("follow_up.")
+        )
+    )
+    for seq, data in rows.all():
+        step = data.get("follow_up") if isinstance(data, dict) else None
+        if isinstance(step, dict) and step.get("waived_reason") is not None:
+            await session.execute(
+                update(Event)
+                .where(Event.seq == seq)
+                .values(data={**data, "follow_up": {**step, "waived_reason": None}}),
+                execution_options={"synchronize_session": False},
+            )
+
+
 async def inactive_candidates(
     session: AsyncSession, *, inactive_since: datetime, limit: int
 ) -> list[Candidate]:
@@ -169,7 +212,7 @@ async def inactive_candidates(
         .where(and_(Candidate.erased_at.is_(None), Candidate.updated_at < inactive_since), ~recent)
         .order_by(Candidate.updated_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     return list((await session.execute(stmt)).scalars())
 

@@ -12,7 +12,18 @@ from app.candidates.repository import select_candidates
 from app.candidates.schemas import CandidateExport
 from app.db import Database
 from app.errors import NotFound
-from app.models import Candidate, Debrief, DebriefLink, EmployerFeedback, Event, FollowUp, Interview
+from app.models import (
+    AuditEntry,
+    Candidate,
+    Debrief,
+    DebriefLink,
+    EmployerFeedback,
+    Event,
+    FollowUp,
+    Interview,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from app.repository import read_all, read_one
 
 
@@ -25,39 +36,70 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
     async def rows(stmt: Any) -> list[Any]:
         return list(await read_all(db, stmt))
 
+    interviews = await rows(
+        select(Interview.__table__)
+        .where(Interview.candidate_id == candidate_id)
+        .order_by(Interview.starts_at)
+    )
+    debriefs = await rows(select(Debrief.__table__).where(Debrief.interview_id.in_(theirs)))
+    feedback = await rows(
+        select(EmployerFeedback.__table__).where(EmployerFeedback.interview_id.in_(theirs))
+    )
+    follow_ups = await rows(
+        select(FollowUp.__table__)
+        .where(FollowUp.candidate_id == candidate_id)
+        .order_by(FollowUp.due_at)
+    )
+    links = await rows(
+        select(
+            DebriefLink.id,
+            DebriefLink.interview_id,
+            DebriefLink.created_at,
+            DebriefLink.expires_at,
+            DebriefLink.used_at,
+        ).where(DebriefLink.interview_id.in_(theirs))
+    )
+    about_them = select(Event.id).where(Event.candidate_id == candidate_id)
+    deliveries = await rows(
+        select(WebhookDelivery.__table__)
+        .where(WebhookDelivery.event_id.in_(about_them))
+        .order_by(WebhookDelivery.id)
+    )
+    attempts: dict[Any, list[Any]] = {}
+    for attempt in await rows(
+        select(WebhookAttempt.__table__)
+        .where(
+            WebhookAttempt.delivery_id.in_(
+                select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(about_them))
+            )
+        )
+        .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+    ):
+        attempts.setdefault(attempt["delivery_id"], []).append(attempt)
+    objects = [candidate_id] + [
+        r["id"] for group in (interviews, debriefs, feedback, follow_ups, links) for r in group
+    ]
     return CandidateExport.model_validate(
         {
             "exported_at": now,
             "candidate": candidate,
-            "interviews": await rows(
-                select(Interview.__table__)
-                .where(Interview.candidate_id == candidate_id)
-                .order_by(Interview.starts_at)
-            ),
-            "debriefs": await rows(
-                select(Debrief.__table__).where(Debrief.interview_id.in_(theirs))
-            ),
-            "employer_feedback": await rows(
-                select(EmployerFeedback.__table__).where(EmployerFeedback.interview_id.in_(theirs))
-            ),
-            "follow_ups": await rows(
-                select(FollowUp.__table__)
-                .where(FollowUp.candidate_id == candidate_id)
-                .order_by(FollowUp.due_at)
-            ),
-            "debrief_links": await rows(
-                select(
-                    DebriefLink.id,
-                    DebriefLink.interview_id,
-                    DebriefLink.created_at,
-                    DebriefLink.expires_at,
-                    DebriefLink.used_at,
-                ).where(DebriefLink.interview_id.in_(theirs))
-            ),
+            "interviews": interviews,
+            "debriefs": debriefs,
+            "employer_feedback": feedback,
+            "follow_ups": follow_ups,
+            "debrief_links": links,
             "events": await rows(
                 select(Event.id, Event.type, Event.occurred_at, Event.data)
                 .where(Event.candidate_id == candidate_id)
                 .order_by(Event.seq)
+            ),
+            "webhook_deliveries": [
+                {**d, "attempt_log": attempts.get(d["id"], [])} for d in deliveries
+            ],
+            "audit_entries": await rows(
+                select(AuditEntry.__table__)
+                .where(AuditEntry.object_id.in_([str(i) for i in objects]))
+                .order_by(AuditEntry.occurred_at, AuditEntry.id)
             ),
         }
     )

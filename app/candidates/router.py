@@ -139,9 +139,11 @@ async def erase_candidate(
     candidate_id: uuid.UUID, session: Session, db: DB, settings: AppSettings, now: Now, _: AdminKey
 ) -> Response:
     """Removes every personal field of this person wherever it is held (the candidate, their
-    interviews' free text, debriefs, employer feedback, event and webhook payloads, delivery
-    logs, idempotency records), keeps anonymous counts for reports, emits an id-only
-    `candidate.erased`, and refuses their external_id from now on."""
+    interviews' free text, debriefs, employer feedback, waiver reasons, event and webhook
+    payloads, delivery logs, idempotency records), closes their debrief links, keeps
+    anonymous counts for reports, emits an id-only `candidate.erased`, and refuses their
+    external_id from now on. Every later write about them (debrief, feedback, link, form,
+    interview, waiver, bulk item) is refused with a `candidate-erased` problem."""
     await erasure.erase(
         session=session, db=db, settings=settings, candidate_id=candidate_id, now=now
     )
@@ -156,5 +158,6 @@ async def erase_candidate(
 )
 async def export_candidate(candidate_id: uuid.UUID, db: DB, now: Now, _: AdminKey) -> Response:
     """For a subject access request: the candidate, their interviews, debriefs, employer
-    feedback, follow-up steps, debrief links and the events about them, as JSON."""
+    feedback, follow-up steps, debrief links, the events about them with their webhook
+    deliveries and attempts, and the audit entries of all of these, as JSON."""
     return json_response(await export.gather(db, candidate_id, now=now))

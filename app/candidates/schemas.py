@@ -22,6 +22,7 @@ from app.types import (
     WebUrl,
     as_json,
 )
+from app.webhooks.schemas import DeliveryOut
 
 
 class CandidateCreate(InputModel):
@@ -112,6 +113,17 @@ class EventRecord(OutputModel):
     data: dict[str, Any]
 
 
+class AuditRecord(OutputModel):
+    id: uuid.UUID
+    occurred_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    fields: list[str] = Field(description="The fields written; never their values.")
+    request_id: str | None
+
+
 class CandidateExport(OutputModel):
     """Everything held on one person."""
 
@@ -123,3 +135,10 @@ class CandidateExport(OutputModel):
     follow_ups: list[FollowUpOut]
     debrief_links: list[LinkRecord] = Field(description="Links sent; their tokens are not kept.")
     events: list[EventRecord]
+    webhook_deliveries: list[DeliveryOut] = Field(
+        description="Deliveries of those events to webhook endpoints, each with its attempts."
+    )
+    audit_entries: list[AuditRecord] = Field(
+        description="Who created or changed the candidate, their interviews, debriefs, "
+        "feedback, steps and links, and when (field names only)."
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import link_token_hash, new_link_token
+from app.candidates.erased import refuse_if_candidate_erased
 from app.config import Settings
 from app.db import Database
 from app.debriefs import service as debriefs
@@ -63,6 +64,7 @@ async def create_link(
 ) -> tuple[DebriefLink, str]:
     """A new link for this interview's debrief, closing older ones; returns it with its URL."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
+    await refuse_if_candidate_erased(session, interview.candidate_id)
     if interview.status in ("cancelled", "no_show"):
         raise Conflict(
             f"This interview is {interview.status.replace('_', ' ')}; there is nothing to debrief."
@@ -105,6 +107,7 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
             DebriefLink.used_at,
             DebriefLink.expires_at,
             Candidate.full_name,
+            Candidate.erased_at,
             Interview.job_title,
             Interview.stage,
             Interview.ends_at,
@@ -124,7 +127,10 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
         link_id=row["id"],
         token_hash=token_hash,
         interview_id=row["interview_id"],
-        state=state_of(row["used_at"], row["expires_at"], now),
+        # An erased person's links closed with the erasure, whatever their date says.
+        state="expired"
+        if row["erased_at"] is not None
+        else state_of(row["used_at"], row["expires_at"], now),
         expires_at=row["expires_at"],
         candidate_first_name=(row["full_name"] or "").split(" ")[0],
         job_title=row["job_title"],
@@ -142,13 +148,23 @@ async def submit(
     """Record the candidate's debrief as the API would, and use the link up. A debrief
     already recorded keeps its answers: the form only fills in what it left empty."""
     token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
-    link = (
+    interview_id = (
         await session.execute(
-            select(DebriefLink).where(DebriefLink.token_hash == token_hash).with_for_update()
+            select(DebriefLink.interview_id).where(DebriefLink.token_hash == token_hash)
         )
     ).scalar_one_or_none()
-    if link is None:
+    if interview_id is None:
         raise NotFound("This link is not one of ours.")
+    # The interview first, then the link: the order an erasure takes them in.
+    await get_for_update(session, Interview, interview_id, "interview")
+    link = (
+        await session.execute(
+            select(DebriefLink)
+            .where(DebriefLink.token_hash == token_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
     if state_of(link.used_at, link.expires_at, now) != "open":
         raise Gone("This link has already been used or has expired.")
     session.info["actor"] = f"candidate_link:{link.id}"

@@ -71,7 +71,7 @@ async def get_debrief(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
     "/employer-feedback",
     response_model=EmployerFeedbackOut,
     status_code=201,
-    responses=problem_responses(413),
+    responses=problem_responses(409, 413),
 )
 async def record_employer_feedback(
     interview_id: uuid.UUID,
@@ -127,7 +127,7 @@ async def get_employer_feedback(
 @router.patch(
     "/employer-feedback/{feedback_id:uuid}",
     response_model=EmployerFeedbackOut,
-    responses=problem_responses(412, 413, 428),
+    responses=problem_responses(409, 412, 413, 428),
 )
 async def update_employer_feedback(
     interview_id: uuid.UUID,

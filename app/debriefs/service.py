@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.candidates.erased import refuse_if_candidate_erased
 from app.changes import apply_changes, patch_values
 from app.debriefs.schemas import (
     DebriefIn,
@@ -66,6 +67,7 @@ async def record_debrief(
     it reports completes `thank_you_note`. With `fill_only_empty` (the candidate's form), an
     existing debrief keeps every answer it holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
+    await refuse_if_candidate_erased(session, interview.candidate_id)
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
@@ -140,6 +142,7 @@ async def record_employer_feedback(
 ) -> tuple[EmployerFeedback, list[str]]:
     """Store what the employer said; an outcome in it is recorded on the interview too."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
+    await refuse_if_candidate_erased(session, interview.candidate_id)
     received_at = data.received_at or now
     _not_in_future("received_at", received_at, now)
     _not_in_future("relayed_to_candidate_at", data.relayed_to_candidate_at, now)
@@ -180,6 +183,9 @@ async def update_employer_feedback(
     now: datetime,
 ) -> EmployerFeedback:
     """Amend feedback, typically to record when it was relayed to the candidate."""
+    interview = await session.get(Interview, interview_id, with_for_update=True)
+    if interview is not None:
+        await refuse_if_candidate_erased(session, interview.candidate_id)
     feedback = await session.get(EmployerFeedback, feedback_id)
     if feedback is None or feedback.interview_id != interview_id:
         raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.candidates.erased import refuse_if_candidate_erased
 from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.followups import repository, rules
@@ -300,7 +302,13 @@ async def complete(
 async def waive(
     *, session: AsyncSession, step_id: uuid.UUID, reason: str, actor: str, now: datetime
 ) -> FollowUp:
-    """Waive a step that does not apply, with the reason."""
+    """Waive a step that does not apply, with the reason (not for an erased person: the
+    reason is free text about them; mark the step done instead)."""
+    candidate_id = (
+        await session.execute(select(FollowUp.candidate_id).where(FollowUp.id == step_id))
+    ).scalar_one_or_none()
+    if candidate_id is not None:
+        await refuse_if_candidate_erased(session, candidate_id, wait=True)
     step = await _open_step(session, step_id)
     await _finish(session, [step], status="waived", at=now, by=actor, now=now, reason=reason)
     return step

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bulk import BulkOut, Outcome, validate_items
+from app.candidates.erased import refuse_if_candidate_erased
 from app.changes import apply_changes, patch_values
 from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
 from app.events import service as events
@@ -50,8 +52,8 @@ async def _check_parties(
     session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
 ) -> None:
     errors = []
-    candidate = await session.get(Candidate, candidate_id)
-    if candidate is None or candidate.erased_at is not None:
+    # Share-locked: an erasure under way finishes first, and is then seen.
+    if not await refuse_if_candidate_erased(session, candidate_id, wait=True):
         errors.append(
             FieldError(
                 field="candidate_id",
@@ -142,6 +144,12 @@ async def apply_patch(
     session: AsyncSession, interview: Interview, patch: InterviewPatch, *, actor: str, now: datetime
 ) -> list[str]:
     """Apply the fields a PATCH (or a bulk upsert) sent, with their events and follow-ups."""
+    # Locked before the check (a bulk upsert loads its interviews unlocked): an erasure under
+    # way holds the interview, so this waits for it and then sees it.
+    await session.execute(
+        select(Interview.id).where(Interview.id == interview.id).with_for_update()
+    )
+    await refuse_if_candidate_erased(session, interview.candidate_id)
     values = patch_values(
         patch,
         not_null=("job_title", "stage", "format", "starts_at", "interviewers", "status", "outcome"),

@@ -1,0 +1,38 @@
+"""Once a person is erased nothing about them is written again: no debrief, feedback, link,
+waiver, interview or form answer. Every write about a candidate asks here first.
+
+Lock order (PostgreSQL): an erasure locks the candidate, then their interviews, then the
+rest. A write that already holds one of the interviews reads the candidate without a lock:
+if the erasure is under way it waits for that interview, and the erasure, coming after it,
+empties what it wrote. A write that holds nothing yet (a new interview, a waiver) share-locks
+the candidate, so it waits for an erasure under way and then sees it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import CandidateErased
+from app.models import Candidate
+
+
+async def refuse_if_candidate_erased(
+    session: AsyncSession, candidate_id: uuid.UUID, *, wait: bool = False
+) -> bool:
+    """Raise CandidateErased if this candidate was erased; False if there is no such
+    candidate. `wait` share-locks the row first (for callers that hold no interview)."""
+    stmt = select(Candidate.id, Candidate.erased_at).where(Candidate.id == candidate_id)
+    if wait:
+        stmt = stmt.with_for_update(read=True)
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        return False
+    if row.erased_at is not None:
+        raise CandidateErased(
+            f"Candidate {candidate_id} was erased on {row.erased_at:%Y-%m-%d}; nothing more "
+            "is recorded about an erased person."
+        )
+    return True
