@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app import idempotency
 from app.candidates.repository import select_candidates
 from app.candidates.schemas import CandidateExport
 from app.db import Database
@@ -59,5 +60,6 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
                 .where(Event.candidate_id == candidate_id)
                 .order_by(Event.seq)
             ),
+            "idempotent_answers": await idempotency.answers_about(db, candidate_id),
         }
     )

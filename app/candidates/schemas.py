@@ -112,6 +112,22 @@ class EventRecord(OutputModel):
     data: dict[str, Any]
 
 
+class StoredAnswerRecord(OutputModel):
+    """An answer kept for Idempotency-Key retries (24 hours) that is about this person."""
+
+    id: uuid.UUID
+    idempotency_key: str
+    api_key_id: uuid.UUID = Field(description="The API key that sent the request.")
+    method: str
+    path: str | None = Field(description="Null for answers stored before this was recorded.")
+    status: int
+    stored_at: datetime
+    expires_at: datetime
+    body: Any = Field(
+        description="The answer as stored; null if it was not kept (it carried a secret)."
+    )
+
+
 class CandidateExport(OutputModel):
     """Everything held on one person."""
 
@@ -123,3 +139,6 @@ class CandidateExport(OutputModel):
     follow_ups: list[FollowUpOut]
     debrief_links: list[LinkRecord] = Field(description="Links sent; their tokens are not kept.")
     events: list[EventRecord]
+    idempotent_answers: list[StoredAnswerRecord] = Field(
+        description="Answers kept for Idempotency-Key retries (24 hours) about this person."
+    )
