@@ -90,8 +90,10 @@ class TransactionMiddleware:
     """Opens the request's transaction for writes; commits only if the answer is a success.
 
     The response is held back until COMMIT succeeds, so a client never sees a 2xx for a
-    change that was not stored. A POST with an Idempotency-Key stores its answer in that same
-    transaction and gets it replayed for 24 hours. Reads pass straight through.
+    change that was not stored. An API POST with an Idempotency-Key is authenticated first,
+    stores its answer (or, if it carried a secret, only that it was given) in that same
+    transaction, and gets it replayed for 24 hours to the same live key. Reads pass straight
+    through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
