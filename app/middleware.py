@@ -4,29 +4,38 @@ before the answer is sent, and Idempotency-Key replays."""
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import idempotency
+from app.auth.dependencies import authenticate, secret_of
+from app.auth.principal import Principal
 from app.db import Database, commit, rollback
 from app.errors import (
+    DATABASE_UNAVAILABLE,
     AppError,
     BadRequest,
     Conflict,
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
+    database_unavailable_response,
     problem_response,
 )
 
 logger = logging.getLogger("debrief.http")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Idempotency-Key is honoured on the API's POSTs (the board and the public form have none).
+API = "/v1/"
 
 
 def _problem_messages(error: AppError, scope: Scope) -> list[Message]:
@@ -81,13 +90,15 @@ class TransactionMiddleware:
     """Opens the request's transaction for writes; commits only if the answer is a success.
 
     The response is held back until COMMIT succeeds, so a client never sees a 2xx for a
-    change that was not stored. A POST with an Idempotency-Key stores its answer in that same
-    transaction and gets it replayed for 24 hours. Reads pass straight through.
+    change that was not stored. An API POST with an Idempotency-Key is authenticated first,
+    stores its answer (or, if it carried a secret, only that it was given) in that same
+    transaction, and gets it replayed for 24 hours to the same live key. Reads pass straight
+    through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._in_flight: set[tuple[str, str]] = set()
+        self._in_flight: set[tuple[uuid.UUID, str]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -95,13 +106,28 @@ class TransactionMiddleware:
             return
         headers = Headers(scope=scope)
         key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
-        owner = idempotency.scope_of(headers.get("authorization"))
-        if key is not None and owner is not None:
-            messages = await self._idempotent(scope, receive, key, owner)
+        if (
+            key is not None
+            and scope["path"].startswith(API)
+            and secret_of(headers.get("authorization")) is not None
+        ):
+            messages = await self._authenticated(scope, receive, key)
         else:
             messages = await self._transaction(scope, receive)
         for message in messages:
             await send(message)
+
+    async def _authenticated(self, scope: Scope, receive: Receive, key: str) -> list[Message]:
+        """Who is asking comes first: a stored answer is only ever given to the live key
+        that got it (a revoked or unknown key is 401 here, as at any route)."""
+        try:
+            principal = await authenticate(Request(scope))
+        except AppError as error:
+            return _problem_messages(error, scope)
+        except DATABASE_UNAVAILABLE as exc:
+            response = database_unavailable_response(scope["path"], exc)
+            return _messages(response.status_code, dict(response.headers), bytes(response.body))
+        return await self._idempotent(scope, receive, key, principal)
 
     async def _transaction(self, scope: Scope, receive: Receive) -> list[Message]:
         db: Database = scope["app"].state.db
@@ -128,12 +154,13 @@ class TransactionMiddleware:
         return _problem_messages(failure, scope) if failure else reply.messages
 
     async def _idempotent(
-        self, scope: Scope, receive: Receive, key: str, owner: str
+        self, scope: Scope, receive: Receive, key: str, principal: Principal
     ) -> list[Message]:
         if not idempotency.valid_key(key):
             return _problem_messages(
                 BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters."), scope
             )
+        owner = principal.key_id
         if (owner, key) in self._in_flight:
             return _problem_messages(_still_running(), scope)
         self._in_flight.add((owner, key))
@@ -154,26 +181,49 @@ class TransactionMiddleware:
                     await rollback(session)
                     if stored["request_hash"] != request_hash:
                         return _problem_messages(_reused(), scope)
+                    if stored["body"] is None:
+                        return _problem_messages(idempotency.not_replayable(stored), scope)
                     headers = {**stored["headers"], "idempotency-replayed": "true"}
                     return _messages(stored["status_code"], headers, stored["body"].encode())
                 reply = await self._run(scope, _replay(body), session)
                 if 200 <= reply.status < 300:
-                    kept = {
-                        k: v for k, v in reply.headers.items() if k in idempotency.REPLAYED_HEADERS
-                    }
-                    await idempotency.remember(
-                        session,
-                        scope=owner,
-                        key=key,
-                        request_hash=request_hash,
-                        status=reply.status,
-                        headers=kept,
-                        body=reply.body.decode(),
-                        now=now,
+                    await self._remember(
+                        session, scope, reply, (owner, key), request_hash, body, now
                     )
                 return await self._finish(session, reply, scope)
         finally:
             self._in_flight.discard((owner, key))
+
+    async def _remember(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        reply: _Reply,
+        sender: tuple[uuid.UUID, str],
+        request_hash: str,
+        body: bytes,
+        now: datetime,
+    ) -> None:
+        """Store the answer, or only that it was given if it carried a secret, with the
+        candidates it is about."""
+        owner, key = sender
+        kept = {k: v for k, v in reply.headers.items() if k in idempotency.REPLAYED_HEADERS}
+        subjects = await idempotency.subjects(
+            session, scope["path"], body, reply.body, kept.get("location", "")
+        )
+        secret = idempotency.answer_carries_a_secret(scope)
+        await idempotency.remember(
+            session,
+            key_id=owner,
+            key=key,
+            path=scope["path"],
+            request_hash=request_hash,
+            status=reply.status,
+            headers=kept,
+            body=None if secret else reply.body.decode(),
+            subjects=subjects,
+            now=now,
+        )
 
 
 def _still_running() -> Conflict:

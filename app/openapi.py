@@ -26,7 +26,10 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "description": "Send the same key again (within 24 hours) to get the first answer "
     "replayed instead of repeating the change; the same key with another body is 422. "
-    "1 to 255 printable ASCII characters.",
+    "Keys belong to the API key that sent them, and are replayed only to it while it is "
+    "live. An answer that carries a secret shown once (a new API key, a webhook secret, a "
+    "debrief link) is not kept: a retry is 409 `idempotency-not-replayable`, nothing is "
+    "done again. 1 to 255 printable ASCII characters.",
     "schema": {
         "type": "string",
         "minLength": 1,

@@ -1,4 +1,5 @@
-"""Idempotency-Key: the first answer replayed for 24 hours, scoped to the sender's key."""
+"""Idempotency-Key: the first answer replayed for 24 hours, only to the live key that sent
+it; answers carrying a secret are not kept; the sweep deletes answers past 24 hours."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.clock import FrozenClock
+from app.db import Base, Database
 from app.main import create_app
-from tests.conftest import ClientMaker, make_settings
+from tests.conftest import T0, ClientMaker, make_settings
+from tests.factories import create_interview
 from tests.followups.helpers import all_events
 from tests.test_conventions import assert_problem
 
@@ -172,3 +176,129 @@ async def test_concurrent_retries_on_two_replicas_run_once(
     async with reader:
         created = await all_events(reader, "candidate.created")
     assert len(created) == 400
+
+
+# --- The stored answers are not a second key store --------------------------------------
+
+
+async def _stored_answers(db: Database) -> str:
+    """Everything the idempotency tables hold, as text."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name.startswith("idempotency")]
+    async with db.read_engine.connect() as conn:
+        rows = [row for table in tables for row in (await conn.execute(select(table))).all()]
+    return "\n".join(repr(tuple(row)) for row in rows)
+
+
+async def test_a_revoked_key_gets_no_replay(client_for: ClientMaker, db: Database) -> None:
+    """The attack: an admin key makes a key with an Idempotency-Key, is revoked, and replays
+    the call to get the new key's secret back. It gets 401 and no secret."""
+    leaver = await client_for("admin")
+    other_admin = await client_for("admin")
+    headers = {"Idempotency-Key": "make-a-key"}
+    body = {"name": "CRM", "role": "integration"}
+    created = await leaver.post("/v1/api-keys", json=body, headers=headers)
+    assert created.status_code == 201
+    secret = created.json()["key"]
+    client = await leaver.post(
+        "/v1/clients", json={"name": "Acme"}, headers={"Idempotency-Key": "c"}
+    )
+    assert client.status_code == 201
+
+    # The leaver's own key: the one whose visible prefix its Authorization header starts with.
+    leaver_secret = leaver.headers["authorization"].removeprefix("Bearer ")
+    listed = (await other_admin.get("/v1/api-keys")).json()["items"]
+    leaver_id = next(k["id"] for k in listed if leaver_secret.startswith(k["prefix"]))
+    assert (await other_admin.delete(f"/v1/api-keys/{leaver_id}")).status_code == 200
+
+    replay = await leaver.post("/v1/api-keys", json=body, headers=headers)
+    assert_problem(replay, 401)
+    assert secret not in replay.text
+    assert "idempotency-replayed" not in replay.headers
+    assert_problem(
+        await leaver.post("/v1/clients", json={"name": "Acme"}, headers={"Idempotency-Key": "c"}),
+        401,
+    )
+    assert secret not in await _stored_answers(db)
+
+
+async def test_an_unknown_key_is_401_before_any_lookup(
+    integration: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    headers = {"Idempotency-Key": "k"}
+    assert (
+        await integration.post("/v1/clients", json={"name": "A"}, headers=headers)
+    ).status_code == 201
+    forged = await anonymous.post(
+        "/v1/clients",
+        json={"name": "A"},
+        headers={**headers, "Authorization": "Bearer dbr_not-a-real-key"},
+    )
+    assert_problem(forged, 401)
+
+
+SECRET_ROUTES = ("api-key", "webhook", "rotated webhook secret", "debrief link")
+
+
+async def _secret_call(admin: httpx.AsyncClient, what: str) -> tuple[str, dict[str, object], str]:
+    """(path, body, where the secret is in the answer) of a call whose answer carries one."""
+    if what == "api-key":
+        return "/v1/api-keys", {"name": "CRM", "role": "integration"}, "key"
+    if what == "webhook":
+        return "/v1/webhooks", {"url": "https://93.184.216.34/hooks"}, "secret"
+    if what == "rotated webhook secret":
+        hook = (await admin.post("/v1/webhooks", json={"url": "https://93.184.216.34/h"})).json()
+        return f"/v1/webhooks/{hook['id']}/rotate-secret", {}, "secret"
+    interview = await create_interview(admin, starts_at=T0 - timedelta(hours=3))
+    return f"/v1/interviews/{interview['id']}/debrief-links", {}, "url"
+
+
+@pytest.mark.parametrize("what", SECRET_ROUTES)
+async def test_an_answer_carrying_a_secret_is_not_kept_nor_replayed(
+    admin: httpx.AsyncClient, db: Database, what: str
+) -> None:
+    path, body, field = await _secret_call(admin, what)
+    headers = {"Idempotency-Key": f"secret-{what}"}
+    first = await admin.post(path, json=body, headers=headers)
+    assert first.status_code in (200, 201), first.text
+    secret = first.json()[field]
+    token = secret.rsplit("/", 1)[-1]  # a link's token, or the whole secret
+    stored = await _stored_answers(db)
+    assert f"secret-{what}" in stored  # the key is remembered, so the change is not redone
+    assert secret not in stored
+    assert token not in stored
+
+    again = await admin.post(path, json=body, headers=headers)
+    problem = assert_problem(again, 409)
+    assert problem["type"].endswith("/idempotency-not-replayable")
+    assert "secret" in problem["detail"]
+    assert secret not in again.text
+    assert token not in again.text
+    # Nothing was done a second time, and another body is still refused as before.
+    if what == "api-key":
+        assert len((await admin.get("/v1/api-keys")).json()["items"]) == 2
+    if what == "webhook":
+        assert len((await admin.get("/v1/webhooks")).json()["items"]) == 1
+    assert_problem(await admin.post(path, json={"other": 1}, headers=headers), 422)
+
+
+async def test_a_secret_route_without_a_key_still_answers_once(admin: httpx.AsyncClient) -> None:
+    made = await admin.post("/v1/api-keys", json={"name": "CRM", "role": "integration"})
+    assert made.status_code == 201
+    assert made.json()["key"].startswith("dbr_")
+
+
+async def test_the_sweep_deletes_answers_older_than_24_hours(
+    admin: httpx.AsyncClient, integration: httpx.AsyncClient, clock: FrozenClock, db: Database
+) -> None:
+    await integration.post("/v1/candidates", json=BODY, headers={"Idempotency-Key": "old"})
+    clock.advance(timedelta(hours=23))
+    await integration.post("/v1/clients", json={"name": "A"}, headers={"Idempotency-Key": "new"})
+    clock.advance(timedelta(hours=1, minutes=1))
+    swept = (await admin.post("/v1/admin/sweeps")).json()
+    assert swept["expired_answers"] == 1
+    stored = await _stored_answers(db)
+    assert "Amira Okafor" not in stored
+    assert "'new'" in stored
+    clock.advance(timedelta(hours=23))
+    assert (await admin.post("/v1/admin/sweeps")).json()["expired_answers"] == 1
+    assert await _stored_answers(db) == ""

@@ -114,6 +114,9 @@ def _limit(limiter: RateLimiter | None, key: str, detail: str) -> None:
 
 
 async def authenticate(request: Request) -> Principal:
+    verified: Principal | None = request.scope.get("state", {}).get("principal")
+    if verified is not None:  # already, for this request (before its Idempotency-Key)
+        return _bind(request, verified)
     secret = bearer_secret(request)
     key_hash = hash_key(secret)
     cache: KeyCache = request.app.state.key_cache
@@ -140,6 +143,10 @@ async def authenticate(request: Request) -> Principal:
         str(principal.key_id),
         "This key has sent too many requests; slow down.",
     )
+    return _bind(request, principal)
+
+
+def _bind(request: Request, principal: Principal) -> Principal:
     state = request.scope.setdefault("state", {})
     state["principal"] = principal
     session = state.get("db_session")

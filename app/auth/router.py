@@ -11,6 +11,7 @@ from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, Limit, Page, json_response
+from app.idempotency import NOT_REPLAYABLE
 from app.models import ApiKey
 from app.repository import read_one, read_page
 from app.types import Role
@@ -20,7 +21,13 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated, responses=problem_responses(413))
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(409, 413),
+    dependencies=[NOT_REPLAYABLE],
+)
 async def create_api_key(body: ApiKeyCreate, session: Session, now: Now, _: AdminKey) -> Response:
     """Issue a key. The secret is in this response only; store it now."""
     key, secret = await service.issue_key(

@@ -12,9 +12,10 @@ import hmac
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import idempotency
 from app.audit import service as audit
 from app.config import Settings
 from app.db import Database, add_post_commit_hook, transaction
@@ -28,7 +29,6 @@ from app.models import (
     ErasedIdentity,
     Event,
     FollowUp,
-    IdempotencyRecord,
     Interview,
     WebhookAttempt,
     WebhookDelivery,
@@ -170,11 +170,8 @@ async def _erase(
         .values(response_excerpt=None),
         execution_options={"synchronize_session": False},
     )
-    # Replayable answers that showed the person (a create, a bulk result naming them).
-    await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.body.contains(str(candidate.id))),
-        execution_options={"synchronize_session": False},
-    )
+    # Stored Idempotency-Key answers about the person (by any of their objects' ids).
+    await idempotency.forget_about(session, candidate.id)
     await session.flush()
     await audit.record(session, Candidate, "erase", [(candidate.id, [])])
     events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)

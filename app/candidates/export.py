@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app import idempotency
 from app.candidates.repository import select_candidates
 from app.candidates.schemas import CandidateExport
 from app.db import Database
@@ -101,5 +102,6 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
                 .where(AuditEntry.object_id.in_([str(i) for i in objects]))
                 .order_by(AuditEntry.occurred_at, AuditEntry.id)
             ),
+            "idempotent_answers": await idempotency.answers_about(db, candidate_id),
         }
     )

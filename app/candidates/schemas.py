@@ -124,6 +124,22 @@ class AuditRecord(OutputModel):
     request_id: str | None
 
 
+class StoredAnswerRecord(OutputModel):
+    """An answer kept for Idempotency-Key retries (24 hours) that is about this person."""
+
+    id: uuid.UUID
+    idempotency_key: str
+    api_key_id: uuid.UUID = Field(description="The API key that sent the request.")
+    method: str
+    path: str | None = Field(description="Null for answers stored before this was recorded.")
+    status: int
+    stored_at: datetime
+    expires_at: datetime
+    body: Any = Field(
+        description="The answer as stored; null if it was not kept (it carried a secret)."
+    )
+
+
 class CandidateExport(OutputModel):
     """Everything held on one person."""
 
@@ -141,4 +157,7 @@ class CandidateExport(OutputModel):
     audit_entries: list[AuditRecord] = Field(
         description="Who created or changed the candidate, their interviews, debriefs, "
         "feedback, steps and links, and when (field names only)."
+    )
+    idempotent_answers: list[StoredAnswerRecord] = Field(
+        description="Answers kept for Idempotency-Key retries (24 hours) about this person."
     )

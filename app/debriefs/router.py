@@ -19,6 +19,7 @@ from app.debriefs.schemas import (
 from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.idempotency import NOT_REPLAYABLE
 from app.models import Debrief, EmployerFeedback, Interview
 from app.repository import read_one, read_page
 
@@ -156,6 +157,7 @@ async def update_employer_feedback(
     status_code=201,
     response_model=DebriefLinkOut,
     responses=problem_responses(409, 413),
+    dependencies=[NOT_REPLAYABLE],
 )
 async def create_debrief_link(
     interview_id: uuid.UUID, session: Session, settings: AppSettings, now: Now, principal: AnyKey

@@ -1,4 +1,5 @@
-"""The sweep: open the steps of ended interviews, flag what is overdue, remind, escalate.
+"""The sweep: open the steps of ended interviews, flag what is overdue, remind, escalate;
+last, forget stored Idempotency-Key answers past their 24 hours.
 
 The scheduler runs it every minute; `POST /v1/admin/sweeps` and `debrief sweep` run it on
 demand. Each batch is one transaction, so a sweep killed halfway leaves whole batches
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
+from app import idempotency
 from app.candidates.erasure import retention_sweep
 from app.config import Settings
 from app.db import Database, transaction
@@ -41,6 +43,7 @@ class SweepCounts:
     reminders: int = 0
     escalated: int = 0
     erased: int = 0
+    expired_answers: int = 0
     swept: bool = True
     duration_ms: float = 0.0
 
@@ -176,11 +179,12 @@ async def sweep(
                 counts.erased = await retention_sweep(
                     db, settings, retention_days=policy.retention_days, now=now
                 )
+            counts.expired_answers = await idempotency.purge_expired(db, now=now)
     elapsed = time.perf_counter() - started
     counts.duration_ms = round(elapsed * 1000, 1)
     if counts.swept:
         SWEEP_SECONDS.observe(elapsed)
-        for what in ("opened", "overdue", "reminders", "escalated", "erased"):
+        for what in ("opened", "overdue", "reminders", "escalated", "erased", "expired_answers"):
             SWEEP_STEPS.labels(what).inc(getattr(counts, what))
     if counts.opened or counts.overdue or counts.reminders or counts.escalated:
         logger.info(

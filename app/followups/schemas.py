@@ -64,6 +64,9 @@ class SweepResult(OutputModel):
     reminders: int
     escalated: int
     erased: int = Field(description="Candidates erased by the retention policy (off by default).")
+    expired_answers: int = Field(
+        description="Stored Idempotency-Key answers past their 24 hours, deleted."
+    )
     swept: bool = Field(description="False if another replica held the sweep lock.")
     duration_ms: float
 

@@ -6,6 +6,7 @@ from app.models.events import Event
 from app.models.followups import DebriefQueueEntry, DebriefQueueStale, FollowUp, Setting
 from app.models.integration import (
     IdempotencyRecord,
+    IdempotencySubject,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -28,6 +29,7 @@ __all__ = [
     "Event",
     "FollowUp",
     "IdempotencyRecord",
+    "IdempotencySubject",
     "Interview",
     "Setting",
     "Staff",

@@ -15,22 +15,38 @@ from app.models.base import Versioned
 
 
 class IdempotencyRecord(Base):
-    """The first answer to a POST sent with an Idempotency-Key, replayed for 24 hours."""
+    """The first answer to a POST sent with an Idempotency-Key, replayed for 24 hours to the
+    API key that sent it (and to no other, nor to it once revoked)."""
 
     __tablename__ = "idempotency_keys"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
-    # SHA-256 of the API key that sent it: keys are scoped to their sender.
-    scope: Mapped[str] = mapped_column(String(64))
+    # The API key that sent it: Idempotency-Keys are scoped to their sender.
+    key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
+    # The request's path (ids only), for the subject access export; None if stored before 0008.
+    path: Mapped[str | None] = mapped_column(String(2000))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     headers: Mapped[dict[str, Any]]
-    # The JSON answer, as text (searched when a candidate is erased).
-    body: Mapped[str] = mapped_column(Text)
+    # The JSON answer, as text; None when it was not kept (it carried a secret shown once):
+    # a retry is then told so instead of getting the answer again.
+    body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
 
-    __table_args__ = (UniqueConstraint("scope", "key"),)
+    __table_args__ = (UniqueConstraint("key_id", "key"),)
+
+
+class IdempotencySubject(Base):
+    """A candidate a stored answer is about (one row per person it names), so erasure can
+    delete it and the export can show it."""
+
+    __tablename__ = "idempotency_subjects"
+
+    answer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("idempotency_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    candidate_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
 
 
 class WebhookEndpoint(Versioned):

@@ -11,6 +11,7 @@ from app.auth.dependencies import AdminOrIntegration
 from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.idempotency import NOT_REPLAYABLE
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.repository import read_all, read_one, read_page
 from app.webhooks import repository, service
@@ -35,7 +36,11 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> WebhookWithSecret:
 
 
 @router.post(
-    "", status_code=201, response_model=WebhookWithSecret, responses=problem_responses(413)
+    "",
+    status_code=201,
+    response_model=WebhookWithSecret,
+    responses=problem_responses(409, 413),
+    dependencies=[NOT_REPLAYABLE],
 )
 async def create_webhook(
     body: WebhookCreate, session: Session, settings: AppSettings, now: Now, _: AdminOrIntegration
@@ -113,7 +118,8 @@ async def delete_webhook(
 @router.post(
     "/{webhook_id:uuid}/rotate-secret",
     response_model=WebhookWithSecret,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 409),
+    dependencies=[NOT_REPLAYABLE],
 )
 async def rotate_webhook_secret(
     webhook_id: uuid.UUID, session: Session, now: Now, _: AdminOrIntegration
