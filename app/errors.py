@@ -7,6 +7,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -277,25 +278,69 @@ async def _integrity(request: Request, exc: Exception) -> Response:
     )
 
 
-# The database refusing connections (restarting), failing a statement, or every pooled
-# connection busy for the pool's whole timeout: 503, try again shortly.
-DATABASE_UNAVAILABLE = (DBAPIError, ConnectionError, PoolTimeout)
+# Errors from the database: SQLAlchemy's (wrapping asyncpg's or sqlite3's), asyncpg's own
+# from the hot-read pool (`app.db.HotReadPool`), a lost connection, or every pooled
+# connection busy for the pool's whole timeout. Each is answered by `database_error`.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    asyncpg.PostgresError,
+    ConnectionError,
+    PoolTimeout,
+)
+
+# SQLSTATE classes that mean the request's values were refused, not that the database is
+# away: 22 data exception (22001 too long, 22003 out of range, 22021 a character not in
+# the encoding, 22P05 untranslatable, 22007 a bad date ...) and 54 program limit exceeded
+# (a value too large for an index, too many arguments). Answered 422: sending the same
+# request again cannot succeed.
+_INPUT_SQLSTATE_CLASSES = frozenset({"22", "54"})
+# SQLite's equivalents (sqlite3's `sqlite_errorname`).
+_INPUT_SQLITE_ERRORS = frozenset({"SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE"})
 
 
-def database_unavailable_response(path: str, exc: Exception) -> Response:
-    logger.warning("database error on %s: %s", path, type(exc).__name__)
-    return problem_response(
-        503,
-        slug=ServiceUnavailable.slug,
-        title=ServiceUnavailable.title,
-        detail="The database did not answer; nothing was changed. Try again shortly.",
-        instance=path,
+def _database_code(exc: BaseException) -> str | None:
+    """The SQLSTATE (PostgreSQL) or result code name (SQLite) of a database error, wherever
+    it is in the chain: SQLAlchemy keeps the driver's error in `.orig`, and its asyncpg
+    adapter the asyncpg error in `__cause__`."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        error = todo.pop(0)
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        for attribute in ("sqlstate", "pgcode", "sqlite_errorname"):
+            code = getattr(error, attribute, None)
+            if isinstance(code, str) and code:
+                return code
+        todo += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return None
+
+
+def database_error(exc: BaseException) -> AppError:
+    """What a database error means for the client, logged with its SQLSTATE: 422 when the
+    request's values were refused (`_INPUT_SQLSTATE_CLASSES`); otherwise 503 (the database
+    down, restarting, out of connections, or a statement timed out or was cancelled)."""
+    code = _database_code(exc)
+    if code is not None and (code[:2] in _INPUT_SQLSTATE_CLASSES or code in _INPUT_SQLITE_ERRORS):
+        logger.info("database refused a value: SQLSTATE %s (%s)", code, type(exc).__name__)
+        return ValidationFailed(
+            f"A value in this request cannot be stored (database error {code}); "
+            "nothing was changed. Sending it again will not help."
+        )
+    logger.warning("database unavailable: SQLSTATE %s (%s)", code or "none", type(exc).__name__)
+    return ServiceUnavailable(
+        "The database did not answer; nothing was changed. Try again shortly.",
         headers={"Retry-After": "2"},
     )
 
 
+def database_error_response(path: str, exc: BaseException) -> Response:
+    return app_error_response(database_error(exc), path)
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
-    return database_unavailable_response(request.url.path, exc)
+    return database_error_response(request.url.path, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -315,8 +360,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
-    for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, _database_error)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -28,10 +28,10 @@ from app.auth.keys import hash_key
 from app.candidates.repository import BY_ID
 from app.candidates.schemas import CandidateOut
 from app.errors import (
-    DATABASE_UNAVAILABLE,
+    DATABASE_ERRORS,
     TooManyRequests,
     app_error_response,
-    database_unavailable_response,
+    database_error_response,
 )
 from app.followups.queue import overdue_queue
 from app.http import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
@@ -96,10 +96,10 @@ class HotReads:
             return app_error_response(refusal, scope["path"])
         try:
             return await read(app)
-        except DATABASE_UNAVAILABLE as exc:
+        except DATABASE_ERRORS as exc:
             # Answered here as the route would: sent on, the request would wait its turn
             # for a connection a second time and take a second rate-limit token.
-            return database_unavailable_response(scope["path"], exc)
+            return database_error_response(scope["path"], exc)
         except Exception:  # the route will meet it again and answer it properly
             return None
 

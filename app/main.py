@@ -33,7 +33,7 @@ from app.fastpath import HotReads
 from app.followups import router as followups
 from app.health import router as health_router
 from app.interviews.router import router as interviews_router
-from app.middleware import BodyLimitMiddleware, TransactionMiddleware
+from app.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
 from app.migrations import head_revision
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi import finish as finish_openapi
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
+    app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HotReads)
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_https)

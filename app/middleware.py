@@ -1,17 +1,22 @@
-"""Pure ASGI middleware: request bodies limited, one write transaction per request committed
-before the answer is sent, and Idempotency-Key replays."""
+"""Pure ASGI middleware: request bodies limited, text no database can store refused, one
+write transaction per request committed before the answer is sent, and Idempotency-Key
+replays."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, QueryParams
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,14 +25,14 @@ from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
 from app.db import Database, commit, rollback
 from app.errors import (
-    DATABASE_UNAVAILABLE,
+    DATABASE_ERRORS,
     AppError,
     BadRequest,
     Conflict,
+    FieldError,
     PreconditionFailed,
-    ServiceUnavailable,
     ValidationFailed,
-    database_unavailable_response,
+    database_error,
     problem_response,
 )
 
@@ -124,9 +129,8 @@ class TransactionMiddleware:
             principal = await authenticate(Request(scope))
         except AppError as error:
             return _problem_messages(error, scope)
-        except DATABASE_UNAVAILABLE as exc:
-            response = database_unavailable_response(scope["path"], exc)
-            return _messages(response.status_code, dict(response.headers), bytes(response.body))
+        except DATABASE_ERRORS as exc:
+            return _problem_messages(database_error(exc), scope)
         return await self._idempotent(scope, receive, key, principal)
 
     async def _transaction(self, scope: Scope, receive: Receive) -> list[Message]:
@@ -248,13 +252,15 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, then: Receive | None = None) -> Receive:
+    """The body read already, in one message; then `then` (the real `receive`, which
+    reports the client going away), or a disconnect."""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then() if then is not None else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
@@ -271,15 +277,19 @@ async def _commit(session: Any) -> AppError | None:
         return Conflict(
             "The change conflicts with another one made at the same time; nothing was stored."
         )
-    except DBAPIError as exc:
-        logger.warning("commit failed: %s", type(exc).__name__)
+    except DATABASE_ERRORS as exc:
         await rollback(session)
-        return ServiceUnavailable("The database did not answer; nothing was changed.")
+        return database_error(exc)
     return None
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised by the limited `receive`. An HTTPException, as Starlette's own body limit
+    raises: FastAPI passes it on when it meets it reading a body (anything else is "an
+    error parsing the body", 400), and a handler answers it 413 where it is not caught here."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
 
 
 class BodyLimitMiddleware:
@@ -334,3 +344,151 @@ class BodyLimitMiddleware:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+# NUL, which PostgreSQL refuses in text and in jsonb, and a surrogate code point, which is
+# not Unicode text at all (JSON can spell a lone one, `\\ud800`; a valid pair becomes one
+# character when parsed). SQLite would store both, but answers alike: a value is valid or
+# not whatever the database.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# What a JSON body holding such a character must contain: its escape, or a NUL byte (any
+# NUL at all, as a body in UTF-16 or UTF-32 has them everywhere). Bodies without one are not
+# parsed here.
+_JSON_HINT = re.compile(rb"\x00|\\u(?:0000|[dD][89a-fA-F])")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_MAX_REPORTED = 20
+
+
+def _unstorable(path: str, text: str, location: str) -> FieldError | None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    what = (
+        "a NUL character (U+0000)"
+        if char == "\x00"
+        else f"an unpaired surrogate (U+{ord(char):04X})"
+    )
+    return FieldError(
+        field=path,
+        location=location,
+        message=f"contains {what}, which cannot be stored as text",
+        type="unstorable_character",
+    )
+
+
+def _escaped(name: str) -> str:
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+
+
+def _json_faults(document: Any) -> Iterator[FieldError]:
+    """Every string (value or key) in a parsed JSON document that cannot be stored, in
+    document order (without recursion: any depth json.loads reads is walked)."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            fault = _unstorable(".".join(path) or "body", value, "body")
+            if fault is not None:
+                yield fault
+        elif isinstance(value, dict):
+            children = []
+            for key, item in value.items():
+                here = (*path, _escaped(key))
+                fault = _unstorable(".".join(here), key, "body")
+                if fault is not None:
+                    yield fault
+                children.append((here, item))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(((*path, str(i)), item) for i, item in reversed(list(enumerate(value))))
+
+
+def _pair_faults(pairs: list[tuple[str, Any]], location: str) -> Iterator[FieldError]:
+    for name, value in pairs:
+        safe = _escaped(name)
+        for text in (name, value):
+            fault = _unstorable(safe, text, location) if isinstance(text, str) else None
+            if fault is not None:
+                yield fault
+                break
+
+
+class StorableTextMiddleware:
+    """Refuses text that no database can store, with a 422 naming each field at fault: a
+    NUL in a query parameter or in a JSON or form body, or an unpaired surrogate in JSON.
+
+    One check for every request, before any route or schema: PostgreSQL refuses such text
+    with a data error only once a statement runs (it was answered 503, as if the database
+    were down, and a client retrying on 503 retried forever), and no field can forget it.
+    The query string and the body are read as the app reads them (Starlette's parsers, the
+    standard `json` module); a body is parsed here only when it holds an escape or byte that
+    could spell such a character, so ordinary requests pay a scan of their bytes. Sits inside
+    the body limit, which bounds what it reads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            faults = list(_pair_faults(QueryParams(query).multi_items(), "query"))
+            if faults:
+                await _refuse_text(scope, send, faults)
+                return
+        if scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        media_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        is_form = media_type in _FORM_TYPES
+        # FastAPI reads a body without a content type as JSON too.
+        is_json = not media_type or media_type == "application/json" or media_type.endswith("+json")
+        if not (is_form or is_json):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        faults = await (_form_faults(scope, body) if is_form else _json_body_faults(body))
+        if faults:
+            await _refuse_text(scope, send, faults)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _json_body_faults(body: bytes) -> list[FieldError]:
+    if not _JSON_HINT.search(body):
+        return []
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (or too deep): the route answers that
+        return []
+    return list(_json_faults(document))[:_MAX_REPORTED]
+
+
+async def _form_faults(scope: Scope, body: bytes) -> list[FieldError]:
+    if b"%00" not in body and b"\x00" not in body:
+        return []
+    request = Request(scope, _replay(body))
+    try:
+        form = await request.form()
+    except Exception:  # a malformed form: the route answers that
+        return []
+    try:
+        return list(_pair_faults(form.multi_items(), "body"))[:_MAX_REPORTED]
+    finally:
+        await form.close()
+
+
+async def _refuse_text(scope: Scope, send: Send, errors: list[FieldError]) -> None:
+    fields = ", ".join(dict.fromkeys(e.field for e in errors))
+    response = problem_response(
+        422,
+        slug=ValidationFailed.slug,
+        title=ValidationFailed.title,
+        detail=f"Check these fields: {fields}.",
+        instance=scope.get("path"),
+        errors=errors,
+    )
+    await response(scope, _no_receive, send)

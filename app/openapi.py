@@ -54,6 +54,9 @@ def problem(description: str) -> dict[str, Any]:
     }
 
 
+UNPROCESSABLE = "Validation failed; `errors` lists the fields at fault"
+
+
 def finish(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -65,6 +68,14 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = schema.get("paths", {})
     for path, operations in paths.items():
+        for operation in operations.values():
+            # Any request can be answered 422 with a problem document: a query parameter or
+            # body text no database can store (`app.middleware.StorableTextMiddleware`), or
+            # a value the database refuses; pages document theirs beside it.
+            refused = operation["responses"].setdefault("422", problem(UNPROCESSABLE))
+            content = refused.setdefault("content", {})
+            content.pop("application/json", None)  # FastAPI's own shape, never sent
+            content.update(problem(UNPROCESSABLE)["content"])
         if "{" in path:  # an id that is not a UUID, or names nothing
             for operation in operations.values():
                 operation["responses"].setdefault("404", problem("Nothing at this address"))

@@ -82,8 +82,30 @@ def as_json(source: Any, fields: Iterable[str]) -> dict[str, Any]:
     return data
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+# The instants the service takes: a UTC time from 1900 up to the end of 2999. The rules add
+# at most a few months to a time (policy durations are bounded), and Python's datetime ends
+# at 9999-12-31 (where `9999-12-31T23:59:59-01:00` has no UTC value at all), so every
+# computation inside this range works; outside it a time is refused with 422.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+_OUT_OF_RANGE = "must be between 1900-01-01T00:00:00Z and 2999-12-31T23:59:59Z"
+
+
+def within_calendar(value: datetime) -> datetime:
+    """`value` in UTC, or ValueError when it lies outside [EARLIEST, LATEST]."""
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(_OUT_OF_RANGE) from exc
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(_OUT_OF_RANGE)
+    return moment
+
+
+def within_calendar_day(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must be between 1900-01-01 and 2999-12-31")
+    return value
 
 
 _ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -99,8 +121,11 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-# Timestamps must carry an offset (naive ones are refused with 422) and are kept in UTC.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
+# Timestamps must carry an offset (naive ones are refused with 422), lie within the
+# calendar the service computes with, and are kept in UTC.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(within_calendar)]
+# A calendar day, in the same range.
+Day = Annotated[date, AfterValidator(within_calendar_day)]
 
 
 # phonenumbers looks its metadata patterns up in re's cache on every match (27 times per

@@ -235,7 +235,7 @@ async def test_a_hot_read_without_a_database_to_connect_to_is_unavailable(
     database_url: str,
 ) -> None:
     # Refused, too many connections, a database that is not there: answered 503 as the
-    # SQLAlchemy reads are (ConnectionError is one of `app.errors.DATABASE_UNAVAILABLE`).
+    # SQLAlchemy reads are (ConnectionError is one of `app.errors.DATABASE_ERRORS`).
     missing = f"{database_url.rsplit('/', 1)[0]}/debrief_no_such_database"
     async with _hot_reads(missing, 1) as (_db, pool):
         with pytest.raises(ConnectionError):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from app.types import (
+    Day,
     Email,
     ExternalId,
     InputModel,
@@ -45,7 +46,7 @@ class InterviewCreate(InputModel):
     duration_minutes: Minutes | None = None
     interviewers: list[Person] = Field(default_factory=list, max_length=20)
     point_of_contact: Person | None = Field(default=None, description="Who to follow up with.")
-    decision_expected_by: date | None = Field(
+    decision_expected_by: Day | None = Field(
         default=None, description="The date the employer said they would decide by."
     )
     next_step: NextStep | None = None
@@ -72,7 +73,7 @@ class InterviewUpsert(InputModel):
     duration_minutes: Minutes | None = None
     interviewers: list[Person] | None = Field(default=None, max_length=20)
     point_of_contact: Person | None = None
-    decision_expected_by: date | None = None
+    decision_expected_by: Day | None = None
     next_step: NextStep | None = None
     status: InterviewStatus | None = None
     outcome: Outcome | None = None
@@ -89,7 +90,7 @@ class InterviewPatch(InputModel):
     duration_minutes: Minutes | None = None
     interviewers: list[Person] | None = Field(default=None, max_length=20)
     point_of_contact: Person | None = None
-    decision_expected_by: date | None = None
+    decision_expected_by: Day | None = None
     next_step: NextStep | None = None
     status: InterviewStatus | None = None
     outcome: Outcome | None = None

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator
 
 from app.deps import Now
 from app.errors import ValidationFailed
+from app.types import within_calendar, within_calendar_day
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731
@@ -36,9 +37,9 @@ def _date_or_moment(value: object) -> object:
         return value
     try:
         if _DATE.match(value):
-            return date.fromisoformat(value)
+            return within_calendar_day(date.fromisoformat(value))
         if _MOMENT.match(value):
-            return datetime.fromisoformat(value.upper()).astimezone(UTC)
+            return within_calendar(datetime.fromisoformat(value.upper()))
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"not a valid date or time: {exc}") from exc
     raise ValueError(_EXPECTED)
