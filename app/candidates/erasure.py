@@ -34,8 +34,8 @@ from app.models import (
 
 
 def identity_hash(settings: Settings, external_id: str) -> str:
-    key = settings.secret_key.get_secret_value().encode()
-    return hmac.new(key, b"erased-external-id:" + external_id.encode(), hashlib.sha256).hexdigest()
+    key = settings.derived_key("erased-identity")
+    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()
 
 
 async def erased_external_ids(

@@ -71,7 +71,7 @@ async def create_link(
     token = new_link_token()
     link = DebriefLink(
         interview_id=interview.id,
-        token_hash=link_token_hash(settings.secret_key.get_secret_value(), token),
+        token_hash=link_token_hash(settings, token),
         purpose="debrief",
         created_at=now,
         created_by=actor,
@@ -85,7 +85,7 @@ async def create_link(
 
 async def view(db: Database, settings: Settings, token: str, *, now: datetime) -> LinkView:
     """The link's interview, for the form; NotFound if no such link exists."""
-    token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
+    token_hash = link_token_hash(settings, token)
     row = await read_one(
         db,
         select(
@@ -129,7 +129,7 @@ async def submit(
     *, session: AsyncSession, settings: Settings, token: str, data: DebriefIn, now: datetime
 ) -> tuple[Debrief, Interview]:
     """Record the candidate's debrief exactly as the API would, and use the link up."""
-    token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
+    token_hash = link_token_hash(settings, token)
     link = (
         await session.execute(
             select(DebriefLink).where(DebriefLink.token_hash == token_hash).with_for_update()
