@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -212,3 +213,28 @@ def test_first_serve_prints_an_admin_key_that_works(tmp_path: Path) -> None:
         again.terminate()
         output, _ = again.communicate(timeout=30)
     assert "dbr_" not in output
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The ENV settings of the Docker image."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
+
+
+def test_the_docker_image_runs_as_production(tmp_path: Path) -> None:
+    """Started with no settings, the image refuses; with a secret and https it starts."""
+    image = _dockerfile_env()
+    assert image["DEBRIEF_ENVIRONMENT"] == "production"
+    env = {**_clean_env(), **image, "DEBRIEF_MIGRATIONS_DIR": str(ROOT / "migrations")}
+    refused = _run([sys.executable, "-m", "app.cli", "migrate"], tmp_path, env)
+    assert refused.returncode == 2
+    assert "DEBRIEF_SECRET_KEY" in refused.stderr
+    assert "https" in refused.stderr
+    env["DEBRIEF_SECRET_KEY"] = TEST_SECRET
+    env["DEBRIEF_PUBLIC_BASE_URL"] = "https://debrief.agency.co.uk"
+    started = _run([sys.executable, "-m", "app.cli", "migrate"], tmp_path, env)
+    assert started.returncode == 0, started.stderr
