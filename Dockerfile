@@ -1,11 +1,15 @@
 # Debrief API: slim image, non-root, migrations then the server on 0.0.0.0:8000.
+# Runs as production: it starts only with DEBRIEF_SECRET_KEY (32+ random characters, kept
+# across restarts) and an https DEBRIEF_PUBLIC_BASE_URL, e.g.
+#   docker run --env-file debrief.env -p 8000:8000 -v debrief-data:/data debrief
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DEBRIEF_MIGRATIONS_DIR=/opt/debrief/migrations
+    DEBRIEF_MIGRATIONS_DIR=/opt/debrief/migrations \
+    DEBRIEF_ENVIRONMENT=production
 
 WORKDIR /opt/debrief
 COPY requirements/runtime.lock ./requirements/

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LINT_PATHS := app tests migrations $(wildcard bench)
 
-.PHONY: run test install install-dev lint format openapi check-openapi migrate bench schemathesis clean lock audit
+.PHONY: run test install install-dev lint format openapi check-openapi migrate secret bench schemathesis clean lock audit
 
 # Dependencies come from the lock files (exact versions, checked against their hashes);
 # `make lock` writes them again from pyproject.toml's ranges.
@@ -26,12 +26,23 @@ install: $(BIN)/.installed
 install-dev: $(BIN)/.installed-dev
 
 ## Serve the API on SQLite (./debrief.db) at http://127.0.0.1:8000, migrations applied.
-run: install
+run: install secret
 	$(BIN)/debrief migrate
 	$(BIN)/debrief serve --host $(HOST) --port $(PORT)
 
-migrate: install
+migrate: install secret
 	$(BIN)/debrief migrate
+
+## This install's DEBRIEF_SECRET_KEY: made once, kept in .env (git-ignored, mode 600).
+## Skipped if DEBRIEF_SECRET_KEY is set in the environment or .env already has one.
+secret:
+	@if [ -z "$$DEBRIEF_SECRET_KEY" ] && ! grep -qs '^DEBRIEF_SECRET_KEY=' .env; then \
+	  umask 077; \
+	  if [ -s .env ] && [ -n "$$(tail -c 1 .env)" ]; then echo >> .env; fi; \
+	  printf 'DEBRIEF_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" >> .env; \
+	  chmod 600 .env; \
+	  echo "Wrote a new DEBRIEF_SECRET_KEY for this install to .env"; \
+	fi
 
 ## The whole test suite (SQLite; set DEBRIEF_TEST_DATABASE_URL for PostgreSQL).
 test: install-dev

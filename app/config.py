@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -9,8 +11,18 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a placeholder production refuses
+DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a placeholder only tests accept
 _PLACEHOLDER_SECRETS = {DEFAULT_SECRET, "changethis", "changeme", "secret", ""}
+MIN_SECRET_LENGTH = 32
+# What each key derived from DEBRIEF_SECRET_KEY is for. A purpose's label never changes
+# once stored values depend on it; bump its version to rotate that use alone.
+KEY_PURPOSES = {
+    "board-session": "debrief:board-session:v1",  # hashes of board session ids
+    "board-csrf": "debrief:board-csrf:v1",  # the board's form tokens, sign-in included
+    "form-csrf": "debrief:form-csrf:v1",  # the candidate form's tokens
+    "link-token": "debrief:link-token:v1",  # hashes of debrief link tokens
+    "erased-identity": "debrief:erased-identity:v1",  # fingerprints of erased CRM ids
+}
 
 
 def normalise_database_url(url: str) -> str:
@@ -111,13 +123,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.environment != "production":
+    def _refuse_unsafe_settings(self) -> Settings:
+        if self.environment == "test":
             return self
         problems = []
         secret = self.secret_key.get_secret_value()
-        if secret in _PLACEHOLDER_SECRETS or len(secret) < 32:
-            problems.append("DEBRIEF_SECRET_KEY must be a random value of 32 characters or more")
+        if secret in _PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            problems.append(
+                f"DEBRIEF_SECRET_KEY must be a random value of {MIN_SECRET_LENGTH} characters "
+                "or more (`make run` writes one to .env; or generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        if self.environment != "production":
+            if problems:
+                raise ValueError(f"unsafe {self.environment} settings: " + "; ".join(problems))
+            return self
         if self.public_base_url.scheme != "https":
             problems.append("DEBRIEF_PUBLIC_BASE_URL must be https in production")
         if self.webhook_allow_private_targets:
@@ -134,7 +154,29 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def derived_key(self, purpose: str) -> bytes:
+        """The key for one use of the secret: HMAC-SHA256(secret, "debrief:<purpose>:v1").
+
+        Nothing uses DEBRIEF_SECRET_KEY itself, so no two uses share a key.
+        """
+        label = KEY_PURPOSES[purpose]
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.new(secret, label.encode(), hashlib.sha256).digest()
+
+
+_in_use: list[Settings] = []
+
+
+def use_settings(settings: Settings) -> None:
+    """Make these the process's settings (create_app does, so validators read its own)."""
+    _in_use[:] = [settings]
+
+
+def get_settings() -> Settings:
+    """The settings of the app this process runs, else those of the environment."""
+    return _in_use[0] if _in_use else _from_environment()
+
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def _from_environment() -> Settings:
     return Settings()

@@ -23,7 +23,7 @@ from app.board.router import router as board_router
 from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
-from app.config import Settings, get_settings
+from app.config import Settings, get_settings, use_settings
 from app.db import Database
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
@@ -55,6 +55,7 @@ Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem doc
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    use_settings(settings)  # what request validators read (the default phone region)
     audit.install()
 
     @asynccontextmanager

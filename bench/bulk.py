@@ -39,7 +39,7 @@ from app.config import Settings
 from app.db import transaction
 from app.ids import uuid7
 from app.main import create_app
-from bench.common import drop_database, fresh_database, median, timed
+from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 1000
@@ -97,6 +97,7 @@ async def main() -> None:
         database_url=url.replace("postgresql://", "postgresql+asyncpg://", 1),
         scheduler_enabled=False,
         webhook_delivery_enabled=False,
+        secret_key=SECRET_KEY,
     )
     app = create_app(settings, clock=FrozenClock(now))
     floor_ms: list[float] = []

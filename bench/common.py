@@ -15,6 +15,9 @@ import asyncpg
 from app.ids import uuid7
 from app.migrations import upgrade
 
+# The benchmarks' own DEBRIEF_SECRET_KEY: a fixed value, so scratch databases kept between
+# runs stay readable; never used outside a benchmark's scratch database.
+SECRET_KEY = "bench-only-secret-key-for-scratch-databases"
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

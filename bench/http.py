@@ -55,7 +55,7 @@ import orjson
 
 from app.ids import uuid7
 from app.types import iso
-from bench.common import SERVER_URL, database_url, drop_database
+from bench.common import SECRET_KEY, SERVER_URL, database_url, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -601,6 +601,7 @@ def _service_env(scratch: Scratch) -> dict[str, str]:
     return _env(
         {
             "DEBRIEF_DATABASE_URL": scratch.service_url,
+            "DEBRIEF_SECRET_KEY": SECRET_KEY,
             "DEBRIEF_SCHEDULER_ENABLED": "false",
             "DEBRIEF_WEBHOOK_DELIVERY_ENABLED": "false",
             "DEBRIEF_RATE_LIMIT_PER_MINUTE": "0",

@@ -53,7 +53,7 @@ from app.db import transaction
 from app.ids import uuid7
 from app.main import create_app
 from app.migrations import upgrade
-from bench.common import drop_database, fresh_database, median, timed, utc_now
+from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed, utc_now
 
 PG_NAME = "debrief_bench_reports"
 FLOOR_SQL = (
@@ -362,6 +362,7 @@ async def app_client(
         scheduler_enabled=False,
         webhook_delivery_enabled=False,
         log_level="WARNING",
+        secret_key=SECRET_KEY,
     )
     app = create_app(settings, clock=FrozenClock(now))
     lifespan = app.router.lifespan_context(app)

@@ -38,7 +38,15 @@ from app.config import Settings
 from app.db import Database, transaction
 from app.followups import jobs
 from app.main import create_app
-from bench.common import drop_database, fresh_database, median, seed_agency, timed, utc_now
+from bench.common import (
+    SECRET_KEY,
+    drop_database,
+    fresh_database,
+    median,
+    seed_agency,
+    timed,
+    utc_now,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -85,7 +93,10 @@ async def setup(size: int) -> Agency:
         )
     ]
     settings = Settings(
-        database_url=sa_url, scheduler_enabled=False, webhook_delivery_enabled=False
+        database_url=sa_url,
+        scheduler_enabled=False,
+        webhook_delivery_enabled=False,
+        secret_key=SECRET_KEY,
     )
     app = create_app(settings, clock=FrozenClock(now))
     lifespan = app.router.lifespan_context(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import httpx
 from tests.conftest import ClientMaker
 
 ROOT = Path(__file__).resolve().parent.parent
+# What an install has in .env after `make run`: outside `test`, nothing starts without one.
+TEST_SECRET = "a-test-install-secret-of-more-than-32-characters"
 
 
 def debrief(
@@ -25,9 +28,21 @@ def debrief(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "DEBRIEF_SECRET_KEY": TEST_SECRET, **(env or {})},
         cwd=cwd,
     )
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment of a newcomer's shell: no DEBRIEF_* settings at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
+    return env
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 async def test_create_key_prints_the_key_alone_on_its_last_line(
@@ -77,10 +92,58 @@ def test_committed_openapi_matches_the_app() -> None:
 def test_unsafe_production_settings_are_refused() -> None:
     result = debrief(
         "migrate",
-        env={"DEBRIEF_ENVIRONMENT": "production", "DEBRIEF_DATABASE_URL": "sqlite:///x.db"},
+        env={
+            "DEBRIEF_ENVIRONMENT": "production",
+            "DEBRIEF_DATABASE_URL": "sqlite:///x.db",
+            "DEBRIEF_SECRET_KEY": "dev-only-secret-change-me",
+        },
     )
     assert result.returncode == 2
     assert "DEBRIEF_SECRET_KEY" in result.stderr
+    assert "https" in result.stderr
+    # The refusal names the problems, never the values given (the secret among them).
+    short = debrief("migrate", env={"DEBRIEF_SECRET_KEY": "a-short-secret-value"})
+    assert short.returncode == 2
+    assert "DEBRIEF_SECRET_KEY" in short.stderr
+    assert "a-short-secret-value" not in short.stderr
+
+
+def test_the_placeholder_secret_is_refused_outside_tests(tmp_path: Path) -> None:
+    """Without a secret (or with the placeholder) nothing starts, in development too."""
+    env = _clean_env()
+    for secret in (None, "dev-only-secret-change-me", "short-but-not-a-placeholder"):
+        if secret is not None:
+            env["DEBRIEF_SECRET_KEY"] = secret
+        refused = _run([sys.executable, "-m", "app.cli", "migrate"], tmp_path, env)
+        assert refused.returncode == 2, refused.stdout
+        assert "DEBRIEF_SECRET_KEY" in refused.stderr
+        assert not (tmp_path / "debrief.db").exists()
+
+
+def test_make_keeps_one_random_secret_per_install_that_every_command_reads(
+    tmp_path: Path,
+) -> None:
+    """`make run`'s first step: a random secret in a private, git-ignored .env, made once."""
+    env = _clean_env()
+    make = ["make", "-s", "-f", str(ROOT / "Makefile"), "-C", str(tmp_path), "secret"]
+    made = _run([*make, f"PYTHON={sys.executable}"], tmp_path, env)
+    assert made.returncode == 0, made.stderr
+    dotenv = tmp_path / ".env"
+    assert dotenv.stat().st_mode & 0o777 == 0o600
+    (line,) = dotenv.read_text().splitlines()
+    name, secret = line.split("=", 1)
+    assert name == "DEBRIEF_SECRET_KEY"
+    assert len(secret) >= 32
+    assert _run([*make, f"PYTHON={sys.executable}"], tmp_path, env).returncode == 0
+    assert dotenv.read_text() == f"{line}\n"  # kept: not a new secret at every start
+    ignored = _run(["git", "check-ignore", "-q", str(ROOT / ".env")], ROOT, env)
+    assert ignored.returncode == 0, "the secret's .env must be git-ignored"
+    cli = [sys.executable, "-m", "app.cli"]
+    migrated = _run([*cli, "migrate"], tmp_path, env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = _run([*cli, "create-key", "--name", "me", "--role", "admin"], tmp_path, env)
+    assert created.returncode == 0, created.stderr
+    assert re.fullmatch(r"dbr_[A-Za-z0-9_-]{43}", created.stdout.strip().splitlines()[-1])
 
 
 def _free_port() -> int:
@@ -94,9 +157,8 @@ def test_first_serve_off_a_terminal_writes_the_admin_key_to_a_private_file(
 ) -> None:
     """A new install under a process manager (output to a log, not a terminal): migrate,
     serve; the first admin key is in a file only its owner can read, never in the output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
+    env = _clean_env()
+    env["DEBRIEF_SECRET_KEY"] = TEST_SECRET
     migrated = subprocess.run(
         [sys.executable, "-m", "app.cli", "migrate"],
         cwd=tmp_path,
@@ -181,9 +243,8 @@ def test_serve_believes_no_forwarded_headers_unless_told(tmp_path: Path) -> None
     """uvicorn on its own believes X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS);
     `debrief serve` leaves that to DEBRIEF_TRUSTED_PROXIES, which trusts nobody by default:
     a local guesser cannot buy a new allowance by claiming another address each time."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBRIEF_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["DEBRIEF_SCHEDULER_ENABLED"] = "false"
+    env = _clean_env()
+    env["DEBRIEF_SECRET_KEY"] = TEST_SECRET
     env["DEBRIEF_WEBHOOK_DELIVERY_ENABLED"] = "false"
     env["DEBRIEF_AUTH_FAILURES_PER_MINUTE"] = "2"
     env["FORWARDED_ALLOW_IPS"] = "*"
@@ -219,3 +280,28 @@ def test_serve_believes_no_forwarded_headers_unless_told(tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The ENV settings of the Docker image."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
+
+
+def test_the_docker_image_runs_as_production(tmp_path: Path) -> None:
+    """Started with no settings, the image refuses; with a secret and https it starts."""
+    image = _dockerfile_env()
+    assert image["DEBRIEF_ENVIRONMENT"] == "production"
+    env = {**_clean_env(), **image, "DEBRIEF_MIGRATIONS_DIR": str(ROOT / "migrations")}
+    refused = _run([sys.executable, "-m", "app.cli", "migrate"], tmp_path, env)
+    assert refused.returncode == 2
+    assert "DEBRIEF_SECRET_KEY" in refused.stderr
+    assert "https" in refused.stderr
+    env["DEBRIEF_SECRET_KEY"] = TEST_SECRET
+    env["DEBRIEF_PUBLIC_BASE_URL"] = "https://debrief.agency.co.uk"
+    started = _run([sys.executable, "-m", "app.cli", "migrate"], tmp_path, env)
+    assert started.returncode == 0, started.stderr

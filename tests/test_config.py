@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings, normalise_database_url
+from app.config import DEFAULT_SECRET, KEY_PURPOSES, Settings, normalise_database_url
 
 
 @pytest.mark.parametrize(
@@ -21,20 +21,20 @@ def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
 
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValidationError, match="only sqlite"):
-        Settings(database_url="mysql://u@h/db")
+        Settings(database_url="mysql://u@h/db", environment="test")
 
 
 def test_a_pool_of_one_connection_is_refused() -> None:
     # The sweep holds one read connection for its advisory lock and reads with another: with
     # one, every sweep would wait for itself until the pool's timeout.
     with pytest.raises(ValidationError, match="greater than or equal to 2"):
-        Settings(db_pool_size=1)
-    assert Settings(db_pool_size=2).db_pool_size == 2
+        Settings(db_pool_size=1, environment="test")
+    assert Settings(db_pool_size=2, environment="test").db_pool_size == 2
 
 
 def test_production_refuses_placeholder_secret_and_plain_http() -> None:
     with pytest.raises(ValidationError) as excinfo:
-        Settings(environment="production")
+        Settings(environment="production", secret_key=DEFAULT_SECRET)
     message = str(excinfo.value)
     assert "DEBRIEF_SECRET_KEY" in message
     assert "https" in message
@@ -48,3 +48,27 @@ def test_production_with_safe_settings_is_accepted() -> None:
         database_url="postgresql://debrief@db/debrief",
     )
     assert settings.database_url == "postgresql+asyncpg://debrief@db/debrief"
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_SECRET, "changeme", "", "k" * 31])
+def test_development_refuses_the_placeholder_or_a_short_secret(secret: str) -> None:
+    # Anyone can read the placeholder in the source: a service started with it would
+    # hand out board sessions and link tokens anyone can forge, on a laptop as in production.
+    with pytest.raises(ValidationError, match="DEBRIEF_SECRET_KEY"):
+        Settings(environment="development", secret_key=secret)
+    with pytest.raises(ValidationError, match="DEBRIEF_SECRET_KEY"):
+        Settings(secret_key=secret)  # development is the default
+
+
+def test_only_tests_run_with_the_placeholder() -> None:
+    assert Settings(environment="test").secret_key.get_secret_value() == DEFAULT_SECRET
+    assert Settings(environment="development", secret_key="k" * 32).environment == "development"
+
+
+def test_each_use_of_the_secret_has_its_own_key() -> None:
+    settings = Settings(environment="test", secret_key="k" * 40)
+    keys = {settings.derived_key(purpose) for purpose in KEY_PURPOSES}
+    assert len(keys) == len(KEY_PURPOSES)
+    assert all(len(key) == 32 and b"k" * 32 not in key for key in keys)
+    other = Settings(environment="test", secret_key="j" * 40)
+    assert other.derived_key("board-session") != settings.derived_key("board-session")

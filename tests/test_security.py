@@ -118,7 +118,9 @@ async def test_a_candidate_link_token_is_never_an_api_key(
     for method, path in operations():
         response = await call(anonymous, method, path, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, (method, path)
-    board = await anonymous.post("/board/sign-in", data={"api_key": token})
+    sign_in_page = (await anonymous.get("/board")).text
+    csrf = sign_in_page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    board = await anonymous.post("/board/sign-in", data={"api_key": token, "csrf": csrf})
     assert board.status_code == 401
     other = await anonymous.get("/f/" + token[:-4] + "AAAA")
     assert other.status_code == 404  # a token opens its own form and nothing near it

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
-from app.models import Candidate, Client, FollowUp, Interview, Staff
-from app.repository import read_all, where_equal
+from app.db import Database, transaction
+from app.models import ApiKey, BoardSession, Candidate, Client, FollowUp, Interview, Staff
+from app.repository import read_all, read_one, where_equal
 
 LIMIT = 300
 
@@ -71,3 +71,29 @@ async def clients_with_open_work(db: Database) -> list[RowMapping]:
         .limit(LIMIT)
     )
     return await read_all(db, stmt)
+
+
+async def live_session(
+    db: Database, session_hash: str, *, now: datetime, roles: tuple[str, ...]
+) -> RowMapping | None:
+    """The unexpired session with this hash, if its key is live, of a staff role and its
+    staff member (if any) active; with the key and its staff member's name."""
+    stmt = (
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
+        .join(BoardSession, BoardSession.api_key_id == ApiKey.id)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .where(
+            BoardSession.id_hash == session_hash,
+            BoardSession.expires_at > now,
+            ApiKey.revoked_at.is_(None),
+            ApiKey.role.in_(roles),
+            (ApiKey.staff_id.is_(None)) | (Staff.active.is_(True)),
+        )
+    )
+    return await read_one(db, stmt)
+
+
+async def delete_expired_sessions(db: Database, now: datetime) -> int:
+    async with transaction(db) as session:
+        result = await session.execute(delete(BoardSession).where(BoardSession.expires_at <= now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -71,9 +71,9 @@ async def board(
     done: str | None = None,
 ) -> Response:
     """Overdue debrief calls (yours first) and other follow-ups overdue or due today."""
-    user = await session.current_user(request, db, settings)
+    user = await session.current_user(request, db, settings, now)
     if user is None:
-        return page(request, "sign_in.html", {"error": None})
+        return _sign_in_page(request, settings, None)
     policy, _, _ = await read_policy(db)
     tz = ZoneInfo(policy.timezone)
     local_now = now.astimezone(tz)
@@ -99,7 +99,7 @@ async def board(
         )
     context = {
         "user_name": user.name,
-        "csrf": session.csrf_token(settings, user.cookie),
+        "csrf": session.csrf_token(settings, user),
         "calls": calls,
         "others": others,
         "recruiters": await repository.recruiters(db),
@@ -121,8 +121,17 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 @router.post(
     "/sign-in", response_class=HTMLResponse, responses=_PAGES, summary="Sign in with a staff key"
 )
-async def sign_in(request: Request, db: DB, settings: AppSettings) -> Response:
-    wait = sign_ins.take(connection_bucket(request))
+async def sign_in(
+    request: Request, db: DB, session_: Session, settings: AppSettings, now: Now
+) -> Response:
+    form = await request.form()
+    csrf = form.get("csrf")
+    if session.foreign_origin(request, settings) or not session.sign_in_csrf_ok(
+        request, settings, csrf if isinstance(csrf, str) else None
+    ):
+        error = "This sign-in page was out of date. Please try again."
+        return _sign_in_page(request, settings, error, status=403)
+    wait = sign_ins.take(connection_bucket(request))  # counts the attempts that check a key
     if wait is not None:
         return message(
             request,
@@ -131,31 +140,48 @@ async def sign_in(request: Request, db: DB, settings: AppSettings) -> Response:
             "Please wait a minute and try again.",
             headers={"Retry-After": str(wait)},
         )
-    form = await request.form()
     secret = str(form.get("api_key", "")).strip()
     row = await keys.find_live_key(db, hash_key(secret)) if secret else None
     if row is None or row["role"] not in session.STAFF_ROLES:
         error = "That key is not a live admin or recruiter key."
-        return page(request, "sign_in.html", {"error": error}, status=401)
+        return _sign_in_page(request, settings, error, status=401)
     response = RedirectResponse("/board", status_code=303)
-    session.start(response, request, settings, row["id"])
+    await session.start(response, request, settings, session_, key_id=row["id"], now=now)
+    return response
+
+
+def _sign_in_page(
+    request: Request, settings: AppSettings, error: str | None, *, status: int = 200
+) -> Response:
+    nonce, csrf = session.sign_in_token(request, settings)
+    response = page(request, "sign_in.html", {"error": error, "csrf": csrf}, status=status)
+    session.keep_sign_in_nonce(response, request, settings, nonce)
     return response
 
 
 @router.post("/sign-out", response_class=HTMLResponse, responses=_PAGES, summary="Sign out")
-async def sign_out() -> Response:
+async def sign_out(
+    request: Request, db: DB, session_: Session, settings: AppSettings, now: Now
+) -> Response:
+    user, _ = await _signed_in(request, db, settings, now)
+    if user is None:
+        return _stale(request)
     response = RedirectResponse("/board", status_code=303)
-    session.end(response)
+    await session.end(session_, user, response)
     return response
 
 
 async def _signed_in(
-    request: Request, db: DB, settings: AppSettings
+    request: Request, db: DB, settings: AppSettings, now: datetime
 ) -> tuple[BoardUser | None, dict[str, str]]:
-    user = await session.current_user(request, db, settings)
+    user = await session.current_user(request, db, settings, now)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    if user is None or not session.csrf_ok(settings, user, values.get("csrf")):
+    if (
+        user is None
+        or session.foreign_origin(request, settings)
+        or not session.csrf_ok(settings, user, values.get("csrf"))
+    ):
         return None, values
     write = request.scope.get("state", {}).get("db_session")
     if write is not None:  # the audit log names who made the change
@@ -186,7 +212,7 @@ async def record_call(
     settings: AppSettings,
     now: Now,
 ) -> Response:
-    user, values = await _signed_in(request, db, settings)
+    user, values = await _signed_in(request, db, settings, now)
     if user is None:
         return _stale(request)
     data: dict[str, Any] = {"channel": "phone"}
@@ -224,7 +250,7 @@ async def complete(
     settings: AppSettings,
     now: Now,
 ) -> Response:
-    user, _ = await _signed_in(request, db, settings)
+    user, _ = await _signed_in(request, db, settings, now)
     if user is None:
         return _stale(request)
     try:
@@ -250,7 +276,7 @@ async def waive(
     settings: AppSettings,
     now: Now,
 ) -> Response:
-    user, values = await _signed_in(request, db, settings)
+    user, values = await _signed_in(request, db, settings, now)
     if user is None:
         return _stale(request)
     reason = values.get("reason", "").strip()[:500]

@@ -36,8 +36,15 @@ from app.models import (
 
 
 def identity_hash(settings: Settings, external_id: str) -> str:
+    key = settings.derived_key("erased-identity")
+    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_before_derived_keys(settings: Settings, external_id: str) -> str:
+    """The fingerprint erasures wrote before each use of the secret had its own key
+    (HMAC with the secret itself): still looked up, so nobody erased then comes back."""
     key = settings.secret_key.get_secret_value().encode()
-    return hmac.new(key, b"erased-external-id:" + external_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()
 
 
 async def erased_external_ids(
@@ -47,6 +54,7 @@ async def erased_external_ids(
     if not external_ids:
         return {}
     by_hash = {identity_hash(settings, e): e for e in external_ids}
+    by_hash.update({_hash_before_derived_keys(settings, e): e for e in external_ids})
     rows = await session.execute(
         select(ErasedIdentity.external_id_hash, ErasedIdentity.erased_at).where(
             ErasedIdentity.external_id_hash.in_(list(by_hash))

@@ -84,7 +84,7 @@ async def create_link(
     token = new_link_token()
     link = DebriefLink(
         interview_id=interview.id,
-        token_hash=link_token_hash(settings.secret_key.get_secret_value(), token),
+        token_hash=link_token_hash(settings, token),
         purpose="debrief",
         created_at=now,
         created_by=actor,
@@ -98,7 +98,7 @@ async def create_link(
 
 async def view(db: Database, settings: Settings, token: str, *, now: datetime) -> LinkView:
     """The link's interview, for the form; NotFound if no such link exists."""
-    token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
+    token_hash = link_token_hash(settings, token)
     row = await read_one(
         db,
         select(
@@ -147,7 +147,7 @@ async def submit(
 ) -> tuple[Debrief, Interview]:
     """Record the candidate's debrief as the API would, and use the link up. A debrief
     already recorded keeps its answers: the form only fills in what it left empty."""
-    token_hash = link_token_hash(settings.secret_key.get_secret_value(), token)
+    token_hash = link_token_hash(settings, token)
     interview_id = (
         await session.execute(
             select(DebriefLink.interview_id).where(DebriefLink.token_hash == token_hash)

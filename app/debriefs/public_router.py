@@ -82,8 +82,8 @@ def _closed(request: Request) -> HTMLResponse:
 
 
 def _csrf(settings: Settings, token_hash: str, nonce: str) -> str:
-    key = settings.secret_key.get_secret_value().encode()
-    return hmac.new(key, f"form-csrf:{token_hash}:{nonce}".encode(), hashlib.sha256).hexdigest()
+    key = settings.derived_key("form-csrf")
+    return hmac.new(key, f"{token_hash}:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
 def _secure(request: Request) -> bool:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 
 from app import idempotency
+from app.board.repository import delete_expired_sessions
 from app.candidates.erasure import retention_sweep
 from app.config import Settings
 from app.db import Database, transaction
@@ -174,6 +175,7 @@ async def sweep(
             counts.reminders, counts.escalated = await send_notices(db, now)
             # Last, so a row marked while this sweep flagged or reminded is written now.
             await rebuild_stale_queue_rows(db)
+            await delete_expired_sessions(db, now)  # board sign-ins past their day
             policy, _, _ = await repository.read_policy(db)
             if settings is not None and policy.retention_days:
                 counts.erased = await retention_sweep(

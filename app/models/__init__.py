@@ -13,11 +13,12 @@ from app.models.integration import (
 )
 from app.models.interviews import Debrief, EmployerFeedback, Interview
 from app.models.links import DebriefLink
-from app.models.staff import ApiKey, Staff
+from app.models.staff import ApiKey, BoardSession, Staff
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "BoardSession",
     "Candidate",
     "Client",
     "Debrief",

@@ -9,7 +9,7 @@ lose their body (it may hold a secret or personal data, and nothing says whom it
 a retry of such a request within its 24 hours is told its answer cannot be replayed, instead
 of the change running twice. Rows matching no key are deleted.
 
-Revision ID: 0008_idempotency_scope
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 10:00:00.000000
 """
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008_idempotency_scope'
+revision: str = '0008'
 down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

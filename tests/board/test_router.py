@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -10,13 +14,27 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import AnyHttpUrl
+from sqlalchemy import select, text
 
+from app.auth.keys import hash_key
+from app.board import router as board_router
 from app.clock import FrozenClock
+from app.config import DEFAULT_SECRET
+from app.db import Base, Database
+from app.models import ApiKey, BoardSession
+from app.ratelimit import RateLimiter
 from tests.conftest import T0, KeyMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
 from tests.followups.helpers import steps, sweep
 
 STARTS = T0 - timedelta(hours=3)
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_in_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own sign-in allowance (10 a minute per address, kept per process)."""
+    monkeypatch.setattr(board_router, "sign_ins", RateLimiter(per_minute=10, burst=10))
 
 
 @pytest.fixture
@@ -33,11 +51,22 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+async def sign_in(
+    browser: httpx.AsyncClient, key: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """What a browser does: open the sign-in page, then post the key with the page's token."""
+    page = await browser.get("/board")
+    assert 'type="password"' in page.text
+    return await browser.post(
+        "/board/sign-in", data={"api_key": key, "csrf": csrf_of(page.text)}, headers=headers
+    )
+
+
 async def signed_in(browser: httpx.AsyncClient, key: str) -> str:
-    response = await browser.post("/board/sign-in", data={"api_key": key})
+    response = await sign_in(browser, key)
     assert response.status_code == 303
     board = await browser.get("/board")
-    assert "Who hasn" in board.text
+    assert "Sign out" in board.text
     return board.text
 
 
@@ -48,7 +77,7 @@ async def test_the_board_asks_for_a_key_and_keeps_it_out_of_the_url(
     assert first.status_code == 200
     assert 'type="password"' in first.text
     key = await make_key("recruiter")
-    response = await browser.post("/board/sign-in", data={"api_key": key})
+    response = await sign_in(browser, key)
     assert response.status_code == 303
     assert response.headers["location"] == "/board"
     cookie = response.headers["set-cookie"]
@@ -61,16 +90,17 @@ async def test_the_board_asks_for_a_key_and_keeps_it_out_of_the_url(
 
 async def test_only_staff_keys_sign_in(browser: httpx.AsyncClient, make_key: KeyMaker) -> None:
     for key in ("dbr_nonsense", await make_key("integration")):
-        refused = await browser.post("/board/sign-in", data={"api_key": key})
+        refused = await sign_in(browser, key)
         assert refused.status_code == 401
-        assert "set-cookie" not in refused.headers
+        assert "debrief_board=" not in refused.headers.get("set-cookie", "")
+        assert 'type="password"' in (await browser.get("/board")).text
 
 
 async def test_the_cookie_is_secure_over_https(api: FastAPI, make_key: KeyMaker) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="https://board.agency"
     ) as client:
-        response = await client.post("/board/sign-in", data={"api_key": await make_key("admin")})
+        response = await sign_in(client, await make_key("admin"))
         assert "Secure" in response.headers["set-cookie"]
 
 
@@ -176,3 +206,191 @@ async def test_revoking_the_key_signs_the_board_out(
     await signed_in(browser, created["key"])
     await admin.delete(f"/v1/api-keys/{created['id']}")
     assert 'type="password"' in (await browser.get("/board")).text
+
+
+def _old_style_cookie(secret: str, key_id: uuid.UUID) -> tuple[str, str]:
+    """A `key_id.expiry.HMAC` cookie and its form token, as the board used to accept them."""
+    value = f"{key_id}.{int(time.time()) + 3600}"
+    mac = hmac.new(secret.encode(), f"board:{value}".encode(), hashlib.sha256).digest()
+    cookie = f"{value}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    csrf = hmac.new(secret.encode(), f"board-csrf:{cookie}".encode(), hashlib.sha256).hexdigest()
+    return cookie, csrf
+
+
+async def _key_id(db: Database, key: str) -> uuid.UUID:
+    async with db.reading() as conn:
+        found = await conn.execute(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
+        (key_id,) = found.one()
+    return uuid.UUID(str(key_id))
+
+
+async def test_a_cookie_forged_from_a_key_id_and_the_secret_is_refused(
+    api: FastAPI, admin: httpx.AsyncClient, make_key: KeyMaker, db: Database
+) -> None:
+    # Key ids are public to every key (completed_by, events, audit) and the placeholder
+    # secret is in the source: that used to be all an admin session took.
+    interview = await create_interview(admin, starts_at=STARTS)
+    for role in ("admin", "integration"):
+        key_id = await _key_id(db, await make_key(role))
+        cookie, csrf = _old_style_cookie(DEFAULT_SECRET, key_id)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api),
+            base_url="http://testserver",
+            cookies={"debrief_board": cookie},
+        ) as forger:
+            board = await forger.get("/board")
+            assert 'type="password"' in board.text
+            assert "Sign out" not in board.text
+            write = await forger.post(
+                f"/board/interviews/{interview['id']}/debrief",
+                data={"csrf": csrf, "overall_rating": "1", "notes": "forged"},
+            )
+            assert write.status_code == 403
+    assert (await admin.get(f"/v1/interviews/{interview['id']}/debrief")).status_code == 404
+
+
+async def test_a_cookie_replayed_after_sign_out_is_refused(
+    api: FastAPI, browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    interview = await create_interview(admin, starts_at=STARTS)
+    text_ = await signed_in(browser, await make_key("recruiter"))
+    stolen = browser.cookies["debrief_board"]
+    out = await browser.post("/board/sign-out", data={"csrf": csrf_of(text_)})
+    assert out.status_code == 303
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api),
+        base_url="http://testserver",
+        cookies={"debrief_board": stolen},
+    ) as replay:
+        assert 'type="password"' in (await replay.get("/board")).text
+        write = await replay.post(
+            f"/board/interviews/{interview['id']}/debrief",
+            data={"csrf": csrf_of(text_), "overall_rating": "1"},
+        )
+        assert write.status_code == 403
+    assert (await admin.get(f"/v1/interviews/{interview['id']}/debrief")).status_code == 404
+
+
+async def test_sign_in_needs_the_page_token_and_our_own_origin(
+    browser: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    key = await make_key("admin")
+    # Login CSRF: another site's form posting its own key, with no token or a made-up one.
+    for data in ({"api_key": key}, {"api_key": key, "csrf": "0" * 64}):
+        refused = await browser.post("/board/sign-in", data=data)
+        assert refused.status_code == 403
+        assert "debrief_board=" not in refused.headers.get("set-cookie", "")
+    # A token from this browser's own sign-in page, but posted from another site's page.
+    for origin in ("https://evil.example", "null"):
+        refused = await sign_in(browser, key, headers={"Origin": origin})
+        assert refused.status_code == 403
+        assert "debrief_board=" not in refused.headers.get("set-cookie", "")
+    assert 'type="password"' in (await browser.get("/board")).text
+    # A token made for another browser does not work either.
+    page = await browser.get("/board")
+    browser.cookies.delete("debrief_board_signin")
+    browser.cookies.set("debrief_board_signin", "someone-elses-nonce", path="/board")
+    refused = await browser.post(
+        "/board/sign-in", data={"api_key": key, "csrf": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+    ours = await sign_in(browser, key, headers={"Origin": "http://testserver"})
+    assert ours.status_code == 303
+
+
+async def test_sign_out_and_actions_need_the_token_and_our_own_origin(
+    browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    interview = await create_interview(admin, starts_at=STARTS)
+    text_ = await signed_in(browser, await make_key("recruiter"))
+    csrf = csrf_of(text_)
+    assert (await browser.post("/board/sign-out", data={})).status_code == 403
+    foreign = {"Origin": "https://evil.example"}
+    assert (
+        await browser.post("/board/sign-out", data={"csrf": csrf}, headers=foreign)
+    ).status_code == 403
+    assert "Sign out" in (await browser.get("/board")).text  # still signed in
+    write = await browser.post(
+        f"/board/interviews/{interview['id']}/debrief",
+        data={"csrf": csrf, "overall_rating": "2"},
+        headers=foreign,
+    )
+    assert write.status_code == 403
+    assert (await admin.get(f"/v1/interviews/{interview['id']}/debrief")).status_code == 404
+    out = await browser.post(
+        "/board/sign-out", data={"csrf": csrf}, headers={"Origin": "http://testserver"}
+    )
+    assert out.status_code == 303
+    assert 'type="password"' in (await browser.get("/board")).text
+
+
+async def _dump(db: Database) -> str:
+    """Every row of every table, as text."""
+    parts = []
+    async with db.reading() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = await conn.execute(text(f'SELECT * FROM "{table.name}"'))
+            parts.extend(repr(tuple(row)) for row in rows)
+    return "\n".join(parts)
+
+
+async def test_the_database_holds_only_a_hash_of_the_session(
+    browser: httpx.AsyncClient, make_key: KeyMaker, db: Database
+) -> None:
+    key = await make_key("admin")
+    await signed_in(browser, key)
+    cookie = browser.cookies["debrief_board"]
+    assert len(cookie) >= 40
+    async with db.reading() as conn:
+        rows = (await conn.execute(select(BoardSession))).all()
+    assert len(rows) == 1
+    (session_row,) = rows
+    assert session_row.api_key_id == await _key_id(db, key)
+    assert session_row.expires_at == T0 + timedelta(hours=10)
+    dump = await _dump(db)
+    assert cookie not in dump
+    assert hashlib.sha256(cookie.encode()).hexdigest() not in dump  # keyed, not a bare hash
+
+
+async def test_a_session_ends_after_a_working_day_and_the_sweep_deletes_it(
+    browser: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    make_key: KeyMaker,
+    clock: FrozenClock,
+    db: Database,
+) -> None:
+    await signed_in(browser, await make_key("recruiter"))
+    clock.advance(timedelta(hours=9, minutes=59))
+    assert "Sign out" in (await browser.get("/board")).text
+    clock.advance(timedelta(minutes=1))
+    assert 'type="password"' in (await browser.get("/board")).text
+    await sweep(admin)
+    async with db.reading() as conn:
+        assert (await conn.execute(select(BoardSession))).all() == []
+
+
+async def test_the_cookie_is_secure_when_the_public_url_is_https(
+    api: FastAPI, browser: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    # TLS ends at the proxy: the request reaches us over plain http.
+    plain = api.state.settings
+    api.state.settings = plain.model_copy(
+        update={"public_base_url": AnyHttpUrl("https://board.agency")}
+    )
+    try:
+        page = await browser.get("/board")
+        assert "Secure" in page.headers["set-cookie"]
+        # The browser talks https to the proxy, so it sends the Secure cookie back; httpx
+        # here talks plain http to the app and would not: send it as the browser would.
+        nonce = page.headers["set-cookie"].split(";", 1)[0]
+        response = await browser.post(
+            "/board/sign-in",
+            data={"api_key": await make_key("admin"), "csrf": csrf_of(page.text)},
+            headers={"Origin": "https://board.agency", "Cookie": nonce},
+        )
+    finally:
+        api.state.settings = plain
+    assert response.status_code == 303
+    session_cookie = [c for c in response.headers.get_list("set-cookie") if "debrief_board=" in c]
+    assert session_cookie
+    assert "Secure" in session_cookie[0]

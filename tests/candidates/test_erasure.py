@@ -3,6 +3,8 @@ in a database dump, and on SQLite not in the database files (free pages and the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import subprocess
 import uuid
@@ -14,8 +16,8 @@ import httpx
 from sqlalchemy import select, text
 
 from app.clock import FrozenClock
-from app.db import Base, Database
-from app.models import Candidate
+from app.db import Base, Database, transaction
+from app.models import Candidate, ErasedIdentity
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_interview, patch_current
 from tests.followups.helpers import all_events, sweep
@@ -248,3 +250,27 @@ async def test_the_retention_sweep_erases_the_inactive_once(
     assert (await admin.get(f"/v1/candidates/{busy['id']}")).status_code == 200
     assert (await sweep(admin))["erased"] == 0  # nothing new: nothing done
     assert "gone@mail.co.uk" not in await _everything_stored(db)
+
+
+async def test_people_erased_before_per_purpose_keys_stay_erased(
+    client_for: ClientMaker, db: Database, api: Any
+) -> None:
+    """Erasures before each use of the secret had its own key wrote HMAC(secret, external id):
+    such a person is still refused, singly and in bulk, after the upgrade."""
+    secret = api.state.settings.secret_key.get_secret_value().encode()
+    old_hash = hmac.new(secret, b"crm-erased-2025", hashlib.sha256).hexdigest()
+    async with transaction(db) as session:
+        session.add(ErasedIdentity(external_id_hash=old_hash, erased_at=T0 - timedelta(days=90)))
+    admin = await client_for("admin")
+    single = await admin.post(
+        "/v1/candidates", json={"full_name": "Back Again", "external_id": "crm-erased-2025"}
+    )
+    assert_problem(single, 409)
+    bulk = await admin.post(
+        "/v1/candidates/bulk",
+        json={"items": [{"external_id": "crm-erased-2025", "full_name": "Back Again"}]},
+        params={"atomic": "false"},
+    )
+    assert bulk.json()["results"][0]["status"] == "error"
+    listed = await admin.get("/v1/candidates", params={"limit": 200})
+    assert all(c["full_name"] != "Back Again" for c in listed.json()["items"])

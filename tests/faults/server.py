@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.test_cli import TEST_SECRET
 from tests.test_cli import debrief as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,7 @@ class Server:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "DEBRIEF_DATABASE_URL": self.database_url,
+            "DEBRIEF_SECRET_KEY": TEST_SECRET,
             "DEBRIEF_SCHEDULER_ENABLED": "false",
             "DEBRIEF_WEBHOOK_DELIVERY_ENABLED": "false",
             "DEBRIEF_RATE_LIMIT_PER_MINUTE": "0",

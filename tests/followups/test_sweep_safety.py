@@ -21,6 +21,7 @@ from app.db import Database
 from app.followups import jobs, repository
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
 from tests.postgres import wait_until_running
+from tests.test_cli import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +33,12 @@ def _as_ids(values: list[str]) -> list[uuid.UUID]:
 def _sweep_process(database_url: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "sweep", "--wait", "0"],
-        env={**os.environ, "DEBRIEF_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "DEBRIEF_DATABASE_URL": database_url,
+            "DEBRIEF_SECRET_KEY": TEST_SECRET,
+            "PYTHONPATH": str(ROOT),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
