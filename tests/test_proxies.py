@@ -67,6 +67,7 @@ async def bad_key(client: httpx.AsyncClient, forwarded_for: str | None = None) -
 def test_trusted_proxies_are_read_as_a_comma_separated_list_of_addresses_and_networks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DEBRIEF_ENVIRONMENT", "test")
     assert Settings().trusted_proxies == []
     monkeypatch.setenv("DEBRIEF_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")
     assert Settings().trusted_proxies == ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
