@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from app.config import DEFAULT_SECRET, KEY_PURPOSES, Settings, normalise_database_url
+
+
+@pytest.fixture(autouse=True)
+def _newcomers_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings as a newcomer's shell gives them: no DEBRIEF_* variables (CI exports a
+    secret) and no .env file (`make run` writes one in the checkout)."""
+    for name in list(os.environ):
+        if name.startswith("DEBRIEF_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.mark.parametrize(
