@@ -118,8 +118,8 @@ class Turns:
     asyncio's semaphore gives a freed place to the longest waiter. Pools' own queues do not
     (SQLAlchemy's, and asyncpg's, which is an asyncio.Queue): a request arriving just as a
     connection is returned takes it, and the waiter woken for it goes to the back of the
-    queue again. Under load that made a tenth of the queue refreshes wait three to eight
-    times the median. One semaphore per event loop, as asyncio's primitives are bound to one.
+    queue again. Under load that made the slowest queue refreshes wait several times the
+    median. One semaphore per event loop, as asyncio's primitives are bound to one.
     """
 
     def __init__(self, size: int) -> None:
@@ -199,7 +199,7 @@ class HotReadPool:
 
     SQLAlchemy's connection handling (pool checkout and return through greenlets, a
     Connection object, the reset on return) cost as much CPU as a one-row read itself
-    (`bench/hot_reads.py`: 0.26 ms a read through it, 0.13 ms here). When a connection is
+    (`bench/hot_reads.py` compares the two). When a connection is
     lost (PostgreSQL restarted), every idle one is replaced before its next use, as
     SQLAlchemy invalidates its pool, and the read fails with `ConnectionError`, answered
     503; so does a read that cannot get a connection at all. A query's own error (a timeout,

@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         scheduler = start_scheduler(app) if settings.scheduler_enabled else None
         # Everything built so far (models, schemas, routes, SQLAlchemy's metadata) lives as
         # long as the process: keep it out of the collector's full passes, which otherwise
-        # scan it about once a second under load and stall every request for ~100 ms.
+        # rescan it often under load and stall every request in flight while they run.
         gc.collect()
         gc.freeze()
         # A request allocates a few thousand objects, nearly all freed by reference counting:

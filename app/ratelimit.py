@@ -1,5 +1,5 @@
 """Token buckets kept in this process: a burst, then a steady rate. With several replicas
-each keeps its own, so the limits are per replica (documented in the README).
+each keeps its own, so the limits are per replica (documented in docs/operations.md).
 
 A table holds at most `max_entries` callers, least recently seen first: a new caller at the
 bound pushes out the one seen longest ago, in constant time, so a flood of new addresses

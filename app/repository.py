@@ -98,7 +98,7 @@ class Prepared:
         A page query must not take its size as a parameter: for `LIMIT $1` PostgreSQL
         prices its cached generic plan as if a tenth of the table were read, never picks it,
         and plans the statement afresh on every call (for the queue's four-table join the
-        planning cost three times the query). Page sizes are few (1 to 201)."""
+        planning cost more than the query). Page sizes are few (1 to 201)."""
         page = self._pages.get(rows)
         if page is None:
             page = self._pages[rows] = Prepared(self.stmt.limit(literal_column(str(int(rows)))))

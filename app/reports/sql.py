@@ -18,7 +18,7 @@ interpolated linearly between its neighbours.
   wrong row.
 
 The window way works on PostgreSQL too and gives the same answers, but sorts whole rows by
-group and value: at 300,000 interviews it took about half as long again.
+group and value, which is slower on large periods.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _REPLACES_PER_LEVEL = 12
 def seconds_between(later: Any, earlier: Any, dialect: Dialect) -> ColumnElement[Any]:
     """`later - earlier` in seconds (millisecond precision), as a float; NULL if either is."""
     if dialect == "postgresql":
-        # date_part() answers a float; extract() a numeric, about half again as slow.
+        # date_part() answers a float; extract() a numeric, which is slower to compute.
         return func.date_part("epoch", later - earlier, type_=Float)
     # julianday() keeps milliseconds; rounding the difference to whole milliseconds removes
     # the error of the floating-point day numbers, so equal spans compare equal.
@@ -101,7 +101,7 @@ def with_normalised_key(stmt: Select[Any], source: str) -> Select[Any]:
     """`stmt` with one more column, `key`: its column `source` in lower case without
     punctuation or whitespace, so 'Tell me about yourself?' and 'tell me about  yourself'
     share a key. One replace() per character, on both databases (PostgreSQL's translate()
-    does the same but, in a UTF-8 database, some eight times slower). SQLite's parser refuses
+    does the same but is much slower in a UTF-8 database). SQLite's parser refuses
     some 35 nested calls, hence a dozen per subquery level; both databases flatten the
     levels again when they plan."""
     removed = PUNCTUATION + WHITESPACE
