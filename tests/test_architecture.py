@@ -145,3 +145,16 @@ def test_no_repository_imports_a_service() -> None:
 def test_the_graph_sees_imports_inside_functions() -> None:
     # `debrief sweep` imports its job inside the command, as the CLI does for every command.
     assert any(target.endswith(".jobs") for target, _ in GRAPH["app.cli"])
+
+
+def test_routers_hold_no_sql() -> None:
+    queries = [
+        where(module, node.lineno)
+        for module, path in MODULES.items()
+        if module.rpartition(".")[2] in ("router", "public_router")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)  # not `router.delete(...)`
+        and node.func.id in ("select", "insert", "update", "delete", "text")
+    ]
+    assert queries == []
