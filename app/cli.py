@@ -199,7 +199,7 @@ def sweep(
     from dataclasses import asdict
 
     from app.clock import Clock
-    from app.followups.jobs import sweep as run_sweep
+    from app.sweep.jobs import sweep as run_sweep
 
     settings = _settings()
     counts = _with_database(

@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.dependencies import KeyCache, secret_of
 from app.auth.keys import hash_key
-from app.candidates.repository import BY_ID
 from app.candidates.schemas import CandidateOut
+from app.candidates.service import read_candidate
 from app.errors import (
     DATABASE_ERRORS,
     TooManyRequests,
@@ -123,7 +123,7 @@ def _match(path: str, query_string: bytes) -> tuple[_Route, Read] | None:
         return None
 
     async def candidate(app: Any) -> Response | None:
-        row = await BY_ID.one(app.state.db, candidate_id=candidate_id)
+        row = await read_candidate(app.state.db, candidate_id)
         if row is None:
             return None
         return object_response(CandidateOut.model_validate(row), version=row["version"])

@@ -15,7 +15,7 @@ from app.errors import NotFound, ServiceUnavailable, Unauthorized, problem_respo
 from app.http import json_response
 from app.migrations import schema_is_current
 from app.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
-from app.webhooks.repository import outbox_backlog
+from app.webhooks.service import outbox_backlog
 
 router = APIRouter(tags=["health"])
 

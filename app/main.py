@@ -37,10 +37,12 @@ from app.middleware import BodyLimitMiddleware, StorableTextMiddleware, Transact
 from app.migrations import head_revision
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi import finish as finish_openapi
+from app.privacy.router import router as privacy_router
 from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router
+from app.sweep.router import router as sweep_router
 from app.webhooks.delivery import Deliverer
 from app.webhooks.jobs import DeliveryLoop
 from app.webhooks.router import router as webhooks_router
@@ -148,13 +150,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         staff_router,
         api_keys_router,
         candidates_router,
+        privacy_router,
         clients_router,
         interviews_router,
         debriefs_router,
         followups.router,
         followups.queue_router,
         followups.settings_router,
-        followups.admin_router,
+        sweep_router,
         events_router,
         webhooks_router,
         audit_router,

@@ -7,7 +7,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
-from app.followups import jobs
+from app.sweep import jobs
 
 logger = logging.getLogger("debrief.scheduler")
 

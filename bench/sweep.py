@@ -36,8 +36,8 @@ from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database, transaction
-from app.followups import jobs
 from app.main import create_app
+from app.sweep import jobs
 from bench.common import (
     SECRET_KEY,
     drop_database,

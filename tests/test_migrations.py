@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import idempotency
 from app.auth.keys import hash_key
 from app.db import Database, UTCDateTime
-from app.followups import jobs
 from app.main import create_app
 from app.migrations import alembic_config, upgrade
 from app.models import IdempotencyRecord
+from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
 from tests.followups.test_queue_table import joined_rows, queue_rows

@@ -6,16 +6,16 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import select
 from starlette.responses import Response
 
+from app.audit import repository
 from app.auth.dependencies import AdminKey
 from app.db import Database
 from app.deps import DB
 from app.errors import problem_responses
 from app.http import Cursor, Limit, Page, json_response
-from app.models import ApiKey, AuditEntry
-from app.repository import read_all, read_page, where_equal
+from app.models import AuditEntry
+from app.repository import read_page
 from app.types import OutputModel, Timestamp
 
 router = APIRouter(
@@ -52,14 +52,9 @@ async def list_audit(
     cursor: Cursor = None,
 ) -> Response:
     """Who changed which object, when, and which fields, oldest first."""
-    stmt = where_equal(
-        select(AuditEntry.__table__),
-        (AuditEntry.object_type, object_type),
-        (AuditEntry.object_id, object_id),
-        (AuditEntry.actor, actor),
+    stmt = repository.select_entries(
+        object_type=object_type, object_id=object_id, actor=actor, since=since
     )
-    if since is not None:
-        stmt = stmt.where(AuditEntry.occurred_at >= since)
     rows, next_cursor = await read_page(db, stmt, key=AuditEntry.id, limit=limit, cursor=cursor)
     roles = await _roles_of_keys(db, {r["actor"] for r in rows})
     items = [AuditOut(**r, role=_role(r["actor"], roles)) for r in rows]
@@ -77,7 +72,7 @@ async def _roles_of_keys(db: Database, actors: set[str]) -> dict[str, str]:
                 ids.add(uuid.UUID(value))
     if not ids:
         return {}
-    rows = await read_all(db, select(ApiKey.id, ApiKey.role).where(ApiKey.id.in_(ids)))
+    rows = await repository.key_roles(db, ids)
     return {f"key:{row['id']}": row["role"] for row in rows}
 
 

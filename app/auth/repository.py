@@ -66,3 +66,9 @@ async def find_live_key_by_id(db: Database, key_id: uuid.UUID) -> RowMapping | N
         )
     )
     return await read_one(db, stmt)
+
+
+async def active_staff_member_exists(session: AsyncSession, staff_id: uuid.UUID) -> bool:
+    """Whether a key may belong to this staff member: they exist and are active."""
+    stmt = select(Staff.id).where(Staff.id == staff_id, Staff.active.is_(True))
+    return (await session.execute(stmt)).first() is not None

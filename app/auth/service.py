@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.keys import generate_key
+from app.db import Database
 from app.errors import Conflict, ValidationFailed
 from app.models import ApiKey
 from app.repository import get_for_update
-from app.staff.repository import staff_exists
 from app.types import Role
 
 
@@ -22,7 +23,7 @@ async def issue_key(
     """Create a key; returns it with its secret, which is never stored or shown again."""
     if role == "recruiter" and staff_id is None:
         raise ValidationFailed.field("staff_id", "a recruiter key must belong to a staff member")
-    if staff_id is not None and not await staff_exists(session, staff_id, active_only=True):
+    if staff_id is not None and not await repository.active_staff_member_exists(session, staff_id):
         raise ValidationFailed.field("staff_id", "no active staff member has this id")
     secret, prefix, key_hash = generate_key()
     key = ApiKey(
@@ -62,3 +63,8 @@ async def bootstrap_admin_key(*, session: AsyncSession, now: datetime) -> str | 
         session=session, name="first admin", role="admin", staff_id=None, now=now
     )
     return secret
+
+
+async def find_live_key(db: Database, key_hash: str) -> RowMapping | None:
+    """The unrevoked key with this hash whose staff member (if any) is still active."""
+    return await repository.find_live_key(db, key_hash)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app.auth import repository as keys
+from app.auth import service as keys
 from app.auth.keys import hash_key
 from app.board import repository, session
 from app.board.session import BoardUser
@@ -20,7 +20,7 @@ from app.debriefs.schemas import DebriefIn
 from app.deps import DB, AppSettings, Now, Session
 from app.errors import AppError
 from app.followups import service as followups
-from app.followups.repository import read_policy
+from app.followups.service import read_policy
 from app.pages import html_responses, message, page
 from app.ratelimit import RateLimiter, connection_bucket
 

@@ -175,3 +175,8 @@ def foreign_origin(request: Request, settings: Settings) -> bool:
 def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(scheme)
     return scheme, (host or "").lower(), None if port == default else port
+
+
+async def delete_expired(db: Database, now: datetime) -> int:
+    """Forget the sessions past their day (the sweep's part for the board)."""
+    return await repository.delete_expired_sessions(db, now)

@@ -7,10 +7,9 @@ from starlette.responses import Response
 
 from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
 from app.bulk import Atomic, BulkIn, BulkOut
-from app.candidates import erasure, export, repository, service
+from app.candidates import erasure, repository, service
 from app.candidates.schemas import (
     CandidateCreate,
-    CandidateExport,
     CandidateOut,
     CandidatePatch,
     flags_from,
@@ -73,7 +72,7 @@ async def list_candidates(
 
 @router.get("/{candidate_id:uuid}", response_model=CandidateOut, responses=problem_responses(404))
 async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await repository.BY_ID.one(db, candidate_id=candidate_id)
+    row = await service.read_candidate(db, candidate_id)
     if row is None:
         raise NotFound(f"There is no candidate with id {candidate_id}.")
     return object_response(CandidateOut.model_validate(row), version=row["version"])
@@ -148,16 +147,3 @@ async def erase_candidate(
         session=session, db=db, settings=settings, candidate_id=candidate_id, now=now
     )
     return Response(status_code=204)
-
-
-@router.get(
-    "/{candidate_id:uuid}/export",
-    response_model=CandidateExport,
-    responses=problem_responses(404),
-    summary="Everything held on one person",
-)
-async def export_candidate(candidate_id: uuid.UUID, db: DB, now: Now, _: AdminKey) -> Response:
-    """For a subject access request: the candidate, their interviews, debriefs, employer
-    feedback, follow-up steps, debrief links, the events about them with their webhook
-    deliveries and attempts, and the audit entries of all of these, as JSON."""
-    return json_response(await export.gather(db, candidate_id, now=now))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bulk
 from app.bulk import BulkOut
+from app.candidates import repository
 from app.candidates.erasure import erased_external_ids, refuse_if_erased
 from app.candidates.schemas import (
     CandidateCreate,
@@ -20,12 +22,13 @@ from app.candidates.schemas import (
 )
 from app.changes import apply_changes, patch_values
 from app.config import Settings
+from app.db import Database
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.http import require_if_match
 from app.models import Candidate
 from app.repository import external_id_taken, get_for_update
-from app.staff.repository import existing_staff_ids, staff_exists
+from app.staff.service import existing_staff_ids, staff_exists
 
 
 async def _check_references(
@@ -143,3 +146,8 @@ def _uuids(values: set[Any]) -> set[uuid.UUID]:
         except ValueError:
             continue  # the schema reports it
     return ids
+
+
+async def read_candidate(db: Database, candidate_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """One candidate with its overdue flags, outside a transaction (the hot read)."""
+    return await repository.BY_ID.one(db, candidate_id=candidate_id)

@@ -3,18 +3,17 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 from starlette.responses import Response
 
 from app.auth.dependencies import AdminOrIntegration, AnyKey
 from app.bulk import Atomic, BulkIn, BulkOut
-from app.clients import service
+from app.clients import repository, service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
 from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Client
-from app.repository import read_one, read_page
+from app.repository import read_page
 from app.types import ExternalId
 
 router = APIRouter(
@@ -42,11 +41,7 @@ async def list_clients(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    stmt = select(Client.__table__)
-    if external_id is not None:
-        stmt = stmt.where(Client.external_id == external_id)
-    if name is not None:
-        stmt = stmt.where(Client.name == name)
+    stmt = repository.select_clients(external_id=external_id, name=name)
     rows, next_cursor = await read_page(db, stmt, key=Client.id, limit=limit, cursor=cursor)
     return json_response(
         Page[ClientOut](items=[ClientOut.model_validate(r) for r in rows], next_cursor=next_cursor)
@@ -55,7 +50,7 @@ async def list_clients(
 
 @router.get("/{client_id:uuid}", response_model=ClientOut, responses=problem_responses(404))
 async def get_client(client_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, select(Client.__table__).where(Client.id == client_id))
+    row = await repository.read_client(db, client_id)
     if row is None:
         raise NotFound(f"There is no client with id {client_id}.")
     return object_response(ClientOut.model_validate(row), version=row["version"])

@@ -22,7 +22,6 @@ from app.db import Database
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
 from app.errors import Conflict, Gone, NotFound
-from app.followups import repository as followups_repository
 from app.followups import rules
 from app.followups import service as followups
 from app.models import Candidate, Client, Debrief, DebriefLink, Interview
@@ -199,12 +198,7 @@ async def next_steps(
     """What happens next, in plain words, from the agency's policy and the open steps."""
     policy = await followups.get_policy(session)
     tz = ZoneInfo(policy.timezone)
-    steps = {
-        s.kind: s
-        for s in await followups_repository.steps_of(
-            session, interview.id, statuses=("pending", "overdue")
-        )
-    }
+    steps = {s.kind: s for s in await followups.steps_still_open(session, interview.id)}
     facts = await followups.facts_for(session, interview)
     lines = []
     if interview.outcome == "pending":

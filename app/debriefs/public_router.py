@@ -20,7 +20,7 @@ from app.debriefs import links
 from app.debriefs.schemas import DebriefIn
 from app.deps import DB, AppSettings, Now, Session
 from app.errors import AppError, Gone, NotFound
-from app.followups.repository import read_policy
+from app.followups.service import read_policy
 from app.pages import html_responses, message, page
 from app.ratelimit import RateLimiter, connection_bucket
 

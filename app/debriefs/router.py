@@ -3,11 +3,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.responses import Response
 
 from app.auth.dependencies import AnyKey
-from app.debriefs import links, service
+from app.debriefs import links, repository, service
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefLinkOut,
@@ -20,8 +19,8 @@ from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.idempotency import NOT_REPLAYABLE
-from app.models import Debrief, EmployerFeedback, Interview
-from app.repository import read_one, read_page
+from app.models import EmployerFeedback
+from app.repository import read_page
 
 router = APIRouter(
     prefix="/v1/interviews/{interview_id:uuid}",
@@ -62,7 +61,7 @@ async def record_debrief(
 
 @router.get("/debrief", response_model=DebriefOut)
 async def get_debrief(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, select(Debrief.__table__).where(Debrief.interview_id == interview_id))
+    row = await repository.read_debrief(db, interview_id)
     if row is None:
         raise NotFound(f"Interview {interview_id} has no debrief yet (or does not exist).")
     return object_response(DebriefOut.model_validate(row), version=row["version"])
@@ -97,9 +96,9 @@ async def record_employer_feedback(
 async def list_employer_feedback(
     interview_id: uuid.UUID, db: DB, _: AnyKey, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
-    if await read_one(db, select(Interview.id).where(Interview.id == interview_id)) is None:
+    if not await repository.interview_exists(db, interview_id):
         raise NotFound(f"There is no interview with id {interview_id}.")
-    stmt = select(EmployerFeedback.__table__).where(EmployerFeedback.interview_id == interview_id)
+    stmt = repository.select_employer_feedback(interview_id)
     rows, next_cursor = await read_page(
         db, stmt, key=EmployerFeedback.id, limit=limit, cursor=cursor
     )
@@ -114,12 +113,7 @@ async def list_employer_feedback(
 async def get_employer_feedback(
     interview_id: uuid.UUID, feedback_id: uuid.UUID, db: DB, _: AnyKey
 ) -> Response:
-    row = await read_one(
-        db,
-        select(EmployerFeedback.__table__).where(
-            EmployerFeedback.id == feedback_id, EmployerFeedback.interview_id == interview_id
-        ),
-    )
+    row = await repository.read_employer_feedback(db, interview_id, feedback_id)
     if row is None:
         raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")
     return object_response(EmployerFeedbackOut.model_validate(row), version=row["version"])

@@ -1,22 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import bindparam, select
 from starlette.responses import Response
 
 from app.auth.dependencies import AdminOrIntegration
 from app.deps import DB
 from app.errors import ValidationFailed, problem_responses
+from app.events import repository
 from app.events.service import EVENT_TYPES
 from app.http import Limit, SeqCursor, json_response
-from app.models import Event
-from app.repository import Prepared, Row, read_all
 from app.types import OutputModel, Timestamp, iso
 
 router = APIRouter(
@@ -59,17 +56,7 @@ async def list_events(
                 "type", f"unknown event type: {', '.join(unknown)}", location="query"
             )
     after = int(cursor) if cursor else 0
-    rows: Sequence[Row]
-    if type is None and since is None:  # how a CRM polls: the prepared statement
-        rows = await _PAGE.limited(limit + 1).rows(db, after=after)
-    else:
-        stmt = select(*_COLUMNS)
-        if type:
-            stmt = stmt.where(Event.type.in_(type))
-        if since is not None:
-            stmt = stmt.where(Event.occurred_at >= since)
-        stmt = stmt.where(Event.seq > after).order_by(Event.seq).limit(limit + 1)
-        rows = await read_all(db, stmt)
+    rows = await repository.events_after(db, after, limit + 1, types=type, since=since)
     has_more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1]["seq"] if rows else after
@@ -84,7 +71,3 @@ async def list_events(
         for r in rows
     ]
     return json_response({"items": items, "next_cursor": str(last), "has_more": has_more})
-
-
-_COLUMNS = (Event.seq, Event.id, Event.type, Event.occurred_at, Event.data)
-_PAGE = Prepared(select(*_COLUMNS).where(Event.seq > bindparam("after")).order_by(Event.seq))

@@ -12,7 +12,6 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
-from app.events.service import EVENT_ORDER_LOCK
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
 from app.models import (
@@ -210,12 +209,11 @@ SELECT gen_random_uuid(), 'follow_up.overdue', :now,
 """)  # noqa: S608 - assembled from constants, never from input
 
 
-async def flag_overdue_with_events(session: AsyncSession, *, now: datetime) -> int:
-    """PostgreSQL: flag every pending step past due and insert its event, in one statement.
-    The first notice comes one of the step's own reminder intervals later."""
-    result = await session.execute(
-        _FLAG_WITH_EVENTS_SQL, {"now": now, "order_lock": EVENT_ORDER_LOCK}
-    )
+async def flag_overdue_with_events(session: AsyncSession, *, now: datetime, order_lock: int) -> int:
+    """PostgreSQL: flag every pending step past due and insert its event, in one statement,
+    under the event writers' `order_lock`. The first notice comes one of the step's own
+    reminder intervals later."""
+    result = await session.execute(_FLAG_WITH_EVENTS_SQL, {"now": now, "order_lock": order_lock})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

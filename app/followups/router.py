@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.auth.dependencies import AdminKey, AnyKey
 from app.deps import DB, Now, Session
-from app.errors import Conflict, NotFound, problem_responses
-from app.followups import jobs, queue, repository, service
+from app.errors import NotFound, problem_responses
+from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
 from app.followups.schemas import (
@@ -16,7 +16,6 @@ from app.followups.schemas import (
     OverdueDebrief,
     PolicyOut,
     Status,
-    SweepResult,
     WaiveIn,
 )
 from app.http import (
@@ -38,9 +37,6 @@ router = APIRouter(
 queue_router = APIRouter(tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429))
 settings_router = APIRouter(
     prefix="/v1/settings", tags=["settings"], responses=problem_responses(401, 403, 422, 429)
-)
-admin_router = APIRouter(
-    prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 429)
 )
 
 _steps = FollowUp.__table__
@@ -159,13 +155,3 @@ async def put_follow_up_policy(
     )
     out = PolicyOut(**policy.model_dump(), version=row.version, updated_at=row.updated_at)
     return json_response(out, etag=etag_for(row.version))
-
-
-@admin_router.post("/sweeps", response_model=SweepResult, responses=problem_responses(409))
-async def run_sweep(request: Request, _: AdminKey) -> Response:
-    """Run a sweep now (the scheduler's work) and answer its counts."""
-    state = request.app.state
-    counts = await jobs.sweep(state.db, state.clock.now, wait_seconds=30, settings=state.settings)
-    if not counts.swept:
-        raise Conflict("Another sweep has been running for 30 seconds; try again shortly.")
-    return json_response(SweepResult.model_validate(counts))

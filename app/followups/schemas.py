@@ -58,19 +58,6 @@ class PolicyOut(FollowUpPolicy):
     updated_at: datetime | None
 
 
-class SweepResult(OutputModel):
-    opened: int = Field(description="Interviews whose after-interview steps were opened.")
-    overdue: int = Field(description="Steps newly flagged overdue.")
-    reminders: int
-    escalated: int
-    erased: int = Field(description="Candidates erased by the retention policy (off by default).")
-    expired_answers: int = Field(
-        description="Stored Idempotency-Key answers past their 24 hours, deleted."
-    )
-    swept: bool = Field(description="False if another replica held the sweep lock.")
-    duration_ms: float
-
-
 class OverdueCandidate(OutputModel):
     id: uuid.UUID
     full_name: str

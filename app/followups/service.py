@@ -7,12 +7,14 @@ interviews and debriefs services (after a change), the routers, and the sweep.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.candidates.erased import refuse_if_candidate_erased
+from app.db import Database
 from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.followups import repository, rules
@@ -20,11 +22,14 @@ from app.followups.policy import FollowUpPolicy
 from app.followups.rules import InterviewFacts, Kind
 from app.followups.schemas import follow_up_payload
 from app.http import require_if_match
-from app.interviews.schemas import interview_payload
 from app.models import FollowUp, Interview, Setting
 
 SYSTEM = "system"
 OPEN = rules.OPEN_STATUSES
+
+# Marks a scheduled interview completed once its end has passed, with its event; the
+# interviews service owns that change and passes it in (interviews call follow-ups).
+MarkCompleted = Callable[[AsyncSession, Interview, datetime], Awaitable[None]]
 
 
 # ---------------------------------------------------------------------------- policy
@@ -33,6 +38,11 @@ OPEN = rules.OPEN_STATUSES
 async def get_policy(session: AsyncSession) -> FollowUpPolicy:
     policy, _ = await repository.load_policy(session)
     return policy
+
+
+async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | None]:
+    """The policy outside a transaction, with its version (0 while never changed)."""
+    return await repository.read_policy(db)
 
 
 async def replace_policy(
@@ -83,7 +93,12 @@ async def _already_done(
 
 
 async def open_steps(
-    session: AsyncSession, interview: Interview, *, policy: FollowUpPolicy, now: datetime
+    session: AsyncSession,
+    interview: Interview,
+    *,
+    policy: FollowUpPolicy,
+    now: datetime,
+    mark_completed: MarkCompleted,
 ) -> list[FollowUp]:
     """Open the steps the interview calls for now and does not have yet."""
     if interview.status in ("cancelled", "no_show"):
@@ -116,11 +131,7 @@ async def open_steps(
         opened.append(step)
     if ended and interview.follow_ups_opened_at is None:
         interview.follow_ups_opened_at = now
-        if interview.status == "scheduled":
-            interview.status = "completed"
-            interview.updated_at = now
-            await session.flush()
-            events.record(session, "interview.completed", interview_payload(interview), now=now)
+        await mark_completed(session, interview, now)
     await session.flush()
     for step in opened:
         events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
@@ -207,6 +218,11 @@ async def redate(
     await session.flush()
 
 
+async def steps_still_open(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:
+    """The pending and overdue steps of one interview."""
+    return await repository.steps_of(session, interview_id, statuses=OPEN)
+
+
 async def cancel_open_steps(session: AsyncSession, interview: Interview, *, now: datetime) -> int:
     steps = await repository.steps_of(session, interview.id, statuses=OPEN)
     await _finish(session, steps, status="cancelled", at=now, by=SYSTEM, now=now)
@@ -223,6 +239,7 @@ async def interview_changed(
     *,
     actor: str,
     now: datetime,
+    mark_completed: MarkCompleted,
     created: bool = False,
 ) -> None:
     """Bring an interview's steps in line with a change to it (or its creation)."""
@@ -238,7 +255,7 @@ async def interview_changed(
         await redate(session, interview, policy=policy, now=now)
     if "outcome" in changed_set and interview.outcome != "pending":
         await complete_kind(session, interview.id, "employer_follow_up", at=now, by=actor, now=now)
-    await open_steps(session, interview, policy=policy, now=now)
+    await open_steps(session, interview, policy=policy, now=now, mark_completed=mark_completed)
     if interview.stage == "final" and (created or changed_set & (_TIMING | {"stage", "status"})):
         for earlier in await repository.interviews_awaiting_prep(
             session, interview.candidate_id, interview.client_id

@@ -107,7 +107,9 @@ async def create_interview(
     events.record(session, "interview.scheduled", interview_payload(interview), now=now)
     if interview.outcome != "pending":
         events.record(session, "interview.outcome_recorded", interview_payload(interview), now=now)
-    await followups.interview_changed(session, interview, [], actor=actor, now=now, created=True)
+    await followups.interview_changed(
+        session, interview, [], actor=actor, now=now, mark_completed=mark_completed, created=True
+    )
     return interview
 
 
@@ -187,7 +189,18 @@ async def record_interview_change(
         events.record(session, "interview.cancelled", payload, now=now)
     if "outcome" in changed and interview.outcome != "pending":
         events.record(session, "interview.outcome_recorded", payload, now=now)
-    await followups.interview_changed(session, interview, changed, actor=actor, now=now)
+    await followups.interview_changed(
+        session, interview, changed, actor=actor, now=now, mark_completed=mark_completed
+    )
+
+
+async def mark_completed(session: AsyncSession, interview: Interview, now: datetime) -> None:
+    """A scheduled interview whose end has passed is completed (its steps are opening)."""
+    if interview.status == "scheduled":
+        interview.status = "completed"
+        interview.updated_at = now
+        await session.flush()
+        events.record(session, "interview.completed", interview_payload(interview), now=now)
 
 
 _UPSERT = TypeAdapter(InterviewUpsert)

@@ -45,3 +45,13 @@ async def update_staff(
     apply_changes(staff, values, now=now)
     await session.flush()
     return staff
+
+
+async def staff_exists(session: AsyncSession, staff_id: uuid.UUID) -> bool:
+    """Whether this staff member exists (active or not)."""
+    return await repository.staff_exists(session, staff_id)
+
+
+async def existing_staff_ids(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of these ids that are staff members."""
+    return await repository.existing_staff_ids(session, ids)

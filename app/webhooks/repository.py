@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -149,3 +150,18 @@ async def outbox_backlog(db: Database) -> tuple[int, int]:
     assert row is not None
     behind = (row["newest"] or 0) - row["slowest"] if row["slowest"] is not None else 0
     return int(row["pending"]), int(behind)
+
+
+def select_endpoints() -> AnySelect:
+    return select(WebhookEndpoint.__table__)
+
+
+async def read_endpoint(db: Database, endpoint_id: uuid.UUID) -> RowMapping | None:
+    return await read_one(
+        db, select(WebhookEndpoint.__table__).where(WebhookEndpoint.id == endpoint_id)
+    )
+
+
+async def endpoint_exists(db: Database, endpoint_id: uuid.UUID) -> bool:
+    stmt = select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id)
+    return await read_one(db, stmt) is not None

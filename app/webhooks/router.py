@@ -4,7 +4,6 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
 from app.auth.dependencies import AdminOrIntegration
@@ -13,7 +12,7 @@ from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.idempotency import NOT_REPLAYABLE
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.repository import read_all, read_one, read_page
+from app.repository import read_all, read_page
 from app.webhooks import repository, service
 from app.webhooks.delivery import Deliverer
 from app.webhooks.schemas import (
@@ -62,7 +61,7 @@ async def create_webhook(
 async def list_webhooks(
     db: DB, _: AdminOrIntegration, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
-    stmt = select(WebhookEndpoint.__table__)
+    stmt = repository.select_endpoints()
     rows, next_cursor = await read_page(
         db, stmt, key=WebhookEndpoint.id, limit=limit, cursor=cursor
     )
@@ -75,9 +74,7 @@ async def list_webhooks(
 
 @router.get("/{webhook_id:uuid}", response_model=WebhookOut, responses=problem_responses(404))
 async def get_webhook(webhook_id: uuid.UUID, db: DB, _: AdminOrIntegration) -> Response:
-    row = await read_one(
-        db, select(WebhookEndpoint.__table__).where(WebhookEndpoint.id == webhook_id)
-    )
+    row = await repository.read_endpoint(db, webhook_id)
     if row is None:
         raise NotFound(f"There is no webhook with id {webhook_id}.")
     return object_response(WebhookOut.model_validate(row), version=row["version"])
@@ -135,8 +132,7 @@ async def ping_webhook(
 ) -> Response:
     """Send a signed `webhook.test` message now and report how the endpoint answered.
     Nothing is stored, so no transaction is held open while the endpoint answers."""
-    stmt = select(WebhookEndpoint.__table__).where(WebhookEndpoint.id == webhook_id)
-    endpoint = await read_one(db, stmt)
+    endpoint = await repository.read_endpoint(db, webhook_id)
     if endpoint is None:
         raise NotFound(f"There is no webhook with id {webhook_id}.")
     deliverer: Deliverer = request.app.state.deliverer
@@ -165,10 +161,7 @@ async def list_deliveries(
     cursor: Cursor = None,
 ) -> Response:
     """Every delivery to this endpoint, oldest first, each with the log of its attempts."""
-    if (
-        await read_one(db, select(WebhookEndpoint.id).where(WebhookEndpoint.id == webhook_id))
-        is None
-    ):
+    if not await repository.endpoint_exists(db, webhook_id):
         raise NotFound(f"There is no webhook with id {webhook_id}.")
     rows, next_cursor = await read_page(
         db,

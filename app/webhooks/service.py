@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import apply_changes, patch_values
 from app.config import Settings
+from app.db import Database
 from app.errors import NotFound, ValidationFailed
 from app.http import require_if_match
 from app.ids import uuid7
@@ -156,3 +157,8 @@ async def redeliver(
     session.add(again)
     await session.flush()
     return again
+
+
+async def outbox_backlog(db: Database) -> tuple[int, int]:
+    """Deliveries waiting to be sent, and events the furthest-behind endpoint has not seen."""
+    return await repository.outbox_backlog(db)

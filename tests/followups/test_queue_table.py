@@ -17,8 +17,8 @@ from sqlalchemy import select, text
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.followups import jobs
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
+from app.sweep import jobs
 from tests.conftest import asyncpg_dsn
 from tests.factories import (
     create_candidate,

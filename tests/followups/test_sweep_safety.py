@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from app.clock import Clock
 from app.db import Database
 from app.followups import jobs, repository
+from app.sweep.jobs import sweep
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
 from tests.postgres import wait_until_running
 from tests.test_cli import TEST_SECRET
@@ -98,10 +99,10 @@ async def test_a_sweep_failing_halfway_leaves_nothing_half_done(
         for name in ("flag_overdue", "flag_overdue_with_events"):
             patched.setattr(repository, name, dies_after(getattr(repository, name)))
         with pytest.raises(ConnectionResetError):
-            await jobs.sweep(db, lambda: now)
+            await sweep(db, lambda: now)
     flagged, event_ids = await overdue_state(db)
     assert (flagged, event_ids) == (set(), [])  # the flags went with the events
-    counts = await jobs.sweep(db, lambda: now)
+    counts = await sweep(db, lambda: now)
     assert counts.overdue == 200
     flagged, event_ids = await overdue_state(db)
     assert len(flagged) == len(event_ids) == 200
@@ -121,7 +122,7 @@ async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: 
     assert set(_as_ids(event_ids)) == flagged  # whatever committed, committed whole
     assert len(event_ids) == len(set(event_ids))
     done_before = len(flagged)
-    counts = await jobs.sweep(db, Clock().now, wait_seconds=10)
+    counts = await sweep(db, Clock().now, wait_seconds=10)
     flagged, event_ids = await overdue_state(db)
     assert counts.overdue == 20000 - done_before  # the next sweep finishes the work
     assert len(flagged) == 20000

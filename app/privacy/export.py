@@ -9,13 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app import idempotency
-from app.candidates.repository import select_candidates
-from app.candidates.schemas import CandidateExport
+from app.candidates.service import read_candidate
 from app.db import Database
 from app.errors import NotFound
 from app.models import (
     AuditEntry,
-    Candidate,
     Debrief,
     DebriefLink,
     EmployerFeedback,
@@ -25,11 +23,12 @@ from app.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from app.repository import read_all, read_one
+from app.privacy.schemas import CandidateExport
+from app.repository import read_all
 
 
 async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> CandidateExport:
-    candidate = await read_one(db, select_candidates().where(Candidate.id == candidate_id))
+    candidate = await read_candidate(db, candidate_id)
     if candidate is None:
         raise NotFound(f"There is no candidate with id {candidate_id}.")
     theirs = select(Interview.id).where(Interview.candidate_id == candidate_id)

@@ -1,0 +1,35 @@
+"""SQL for debriefs and employer feedback."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
+
+from app.db import Database
+from app.models import Debrief, EmployerFeedback, Interview
+from app.repository import AnySelect, read_one
+
+
+async def read_debrief(db: Database, interview_id: uuid.UUID) -> RowMapping | None:
+    return await read_one(db, select(Debrief.__table__).where(Debrief.interview_id == interview_id))
+
+
+async def interview_exists(db: Database, interview_id: uuid.UUID) -> bool:
+    return await read_one(db, select(Interview.id).where(Interview.id == interview_id)) is not None
+
+
+def select_employer_feedback(interview_id: uuid.UUID) -> AnySelect:
+    return select(EmployerFeedback.__table__).where(EmployerFeedback.interview_id == interview_id)
+
+
+async def read_employer_feedback(
+    db: Database, interview_id: uuid.UUID, feedback_id: uuid.UUID
+) -> RowMapping | None:
+    return await read_one(
+        db,
+        select(EmployerFeedback.__table__).where(
+            EmployerFeedback.id == feedback_id, EmployerFeedback.interview_id == interview_id
+        ),
+    )

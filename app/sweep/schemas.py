@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.types import OutputModel
+
+
+class SweepResult(OutputModel):
+    opened: int = Field(description="Interviews whose after-interview steps were opened.")
+    overdue: int = Field(description="Steps newly flagged overdue.")
+    reminders: int
+    escalated: int
+    erased: int = Field(description="Candidates erased by the retention policy (off by default).")
+    expired_answers: int = Field(
+        description="Stored Idempotency-Key answers past their 24 hours, deleted."
+    )
+    swept: bool = Field(description="False if another replica held the sweep lock.")
+    duration_ms: float
