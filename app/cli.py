@@ -103,8 +103,9 @@ def serve(
     on_terminal = sys.stdout.isatty()
 
     async def bootstrap(db: Database) -> str | None:
-        async with transaction(db) as session:
-            secret = await bootstrap_admin_key(session=session, now=Clock().now())
+        now = Clock().now()
+        async with transaction(db, now=now) as session:
+            secret = await bootstrap_admin_key(session=session, now=now)
             if secret and not on_terminal:  # a failed write rolls the new key back
                 _write_secret_file(first_key_file, secret)
             return secret
@@ -175,9 +176,10 @@ def create_key(
     settings = _settings()
 
     async def work(db: Database) -> str:
-        async with transaction(db) as session:
+        now = Clock().now()
+        async with transaction(db, now=now) as session:
             key, secret = await issue_key(
-                session=session, name=name, role=role_value, staff_id=staff_uuid, now=Clock().now()
+                session=session, name=name, role=role_value, staff_id=staff_uuid, now=now
             )
             typer.echo(f"Created {role} key {key.id} ({key.prefix}…)", err=True)
             return secret

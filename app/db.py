@@ -394,9 +394,14 @@ async def rollback(session: AsyncSession) -> None:
 
 
 @asynccontextmanager
-async def transaction(db: Database) -> AsyncIterator[AsyncSession]:
-    """A unit of work for jobs and the command line: commits on success, else rolls back."""
+async def transaction(db: Database, *, now: datetime | None = None) -> AsyncIterator[AsyncSession]:
+    """A unit of work for jobs and the command line: commits on success, else rolls back.
+
+    `now` (the app's clock) is when the audit log says its changes were made; work that
+    changes audited objects must give it."""
     async with db.sessionmaker() as session:
+        if now is not None:
+            session.info["now"] = now
         try:
             yield session
         except BaseException:

@@ -108,7 +108,7 @@ async def forget_expired(
 
 async def purge_expired(db: Database, *, now: datetime) -> int:
     """The sweep's part: delete every stored answer older than 24 hours."""
-    async with transaction(db) as session:
+    async with transaction(db, now=now) as session:
         return await forget_expired(session, now=now)
 
 

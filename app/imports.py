@@ -97,7 +97,7 @@ Outcome = tuple[str, str | None]  # (created|updated|unchanged|error, why it was
 async def _upsert(
     db: Database, settings: Settings, kind: Kind, items: list[dict[str, Any]], now: datetime
 ) -> list[Outcome]:
-    async with transaction(db) as session:
+    async with transaction(db, now=now) as session:
         session.info["actor"] = ACTOR
         if kind == "candidates":
             out = await upsert_candidates(

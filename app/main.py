@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.deliverer = Deliverer(
             db,
             http,
-            app.state.clock.now,
+            lambda: app.state.clock.now(),  # the app's clock, whichever it is at the time
             attempt_seconds=settings.webhook_attempt_seconds,
             max_in_flight=settings.webhook_max_in_flight,
         )

@@ -8,6 +8,7 @@ DEBRIEF_TEST_FORBID_SKIPS=1 (set by CI) turns any skipped test into a failed run
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +22,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.auth.dependencies import KeyCache
 from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings, normalise_database_url
@@ -112,7 +114,6 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": "test",
         "scheduler_enabled": False,
         "webhook_delivery_enabled": False,
-        "api_key_cache_seconds": 0,
         "db_pool_size": 5,
         "rate_limit_per_minute": 100_000,
         "rate_limit_burst": 10_000,
@@ -126,6 +127,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(make_settings(database_url), clock=FrozenClock(T0))
     async with application.router.lifespan_context(application):
+        revocations = application.state.revocations
+        if revocations is not None:  # PostgreSQL: the key cache is used once it is listening
+            await asyncio.wait_for(revocations.connected.wait(), 30)
         yield application
 
 
@@ -141,13 +145,18 @@ async def wipe(db: Database) -> None:
 
 @pytest.fixture
 async def api(app: FastAPI) -> AsyncIterator[FastAPI]:
-    """The app with a fresh clock at T0; every row the test wrote is removed afterwards."""
+    """The app with a fresh clock at T0; every row the test wrote is removed afterwards, and
+    the key cache is emptied and put back as production has it (a test may change it)."""
     app.state.clock = FrozenClock(T0)
+    cache: KeyCache = app.state.key_cache
     try:
         yield app
     finally:
         await wipe(app.state.db)
-        app.state.key_cache.forget()
+        app.state.key_cache = cache
+        cache.ttl = app.state.settings.api_key_cache_seconds
+        cache.after_lookup = None
+        cache.forget()
 
 
 @pytest.fixture
@@ -170,7 +179,7 @@ def make_key(db: Database, clock: FrozenClock) -> KeyMaker:
     async def make(
         role: Role = "admin", *, staff_id: uuid.UUID | None = None, name: str = "test"
     ) -> str:
-        async with transaction(db) as session:
+        async with transaction(db, now=clock.now()) as session:
             if role == "recruiter" and staff_id is None:
                 staff = Staff(
                     full_name="Rosa Recruiter",

@@ -3,10 +3,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
+from app.auth.keys import hash_key
 from app.config import DEFAULT_SECRET, KEY_PURPOSES, Settings, normalise_database_url
+from tests.conftest import KeyMaker
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +89,22 @@ def test_each_use_of_the_secret_has_its_own_key() -> None:
     assert all(len(key) == 32 and b"k" * 32 not in key for key in keys)
     other = Settings(environment="test", secret_key="j" * 40)
     assert other.derived_key("board-session") != settings.derived_key("board-session")
+
+
+async def test_the_suite_runs_with_the_production_key_cache(
+    api: FastAPI, make_key: KeyMaker
+) -> None:
+    """Tests run what production runs: keys are cached for the default time, so the hot
+    reads are answered as they are in production (a test that compares both paths turns
+    the cache off for itself only)."""
+    production = Settings.model_fields["api_key_cache_seconds"].default
+    assert production > 0
+    assert api.state.settings.api_key_cache_seconds == api.state.key_cache.ttl == production
+    key = await make_key("integration")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        assert (await client.get("/v1/candidates")).status_code == 200
+    assert api.state.key_cache.get(hash_key(key)) is not None

@@ -35,7 +35,7 @@ class Answered(list[bool]):
 
 @pytest.fixture
 def fast(api: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Answered]:
-    """Keys cached as in production (the suite turns the cache off)."""
+    """Keys cached for a minute, with a spy on which requests the fast path answers."""
     saved = api.state.key_cache
     api.state.key_cache = KeyCache(60)
     answered = Answered()

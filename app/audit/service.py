@@ -8,7 +8,7 @@ automatic changes are not audited: each of them writes an event instead.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
@@ -51,7 +51,9 @@ SYSTEM = "system"
 
 def _when(session: Session) -> datetime:
     now: datetime | None = session.info.get("now")
-    return now or datetime.now(UTC)
+    if now is None:  # the clock is the only source of "now": a unit of work carries it
+        raise RuntimeError("an audited change needs its transaction's time (transaction(now=))")
+    return now
 
 
 def _row(

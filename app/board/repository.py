@@ -94,6 +94,6 @@ async def live_session(
 
 
 async def delete_expired_sessions(db: Database, now: datetime) -> int:
-    async with transaction(db) as session:
+    async with transaction(db, now=now) as session:
         result = await session.execute(delete(BoardSession).where(BoardSession.expires_at <= now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ async def open_ended_interviews(
     """Open the after-interview steps of every interview that has ended since the last sweep."""
     total = 0
     while True:
-        async with transaction(db) as session:
+        async with transaction(db, now=now) as session:
             policy = await service.get_policy(session)
             batch = await repository.ended_interviews_awaiting_steps(session, now, OPEN_BATCH)
             for interview in batch:
@@ -53,7 +53,7 @@ async def rebuild_stale_queue_rows(db: Database) -> int:
 
 async def flag_overdue(db: Database, now: datetime) -> int:
     """Flag every pending step past its due time as overdue, with its event, exactly once."""
-    async with transaction(db) as session:
+    async with transaction(db, now=now) as session:
         if not db.is_sqlite:
             return await repository.flag_overdue_with_events(
                 session, now=now, order_lock=events.EVENT_ORDER_LOCK
@@ -75,7 +75,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
     """Remind about steps still overdue, one interval apart, then escalate each once."""
     reminders = escalated = 0
     while True:
-        async with transaction(db) as session:
+        async with transaction(db, now=now) as session:
             steps = await repository.steps_needing_notice(session, now, NOTICE_BATCH)
             notices = []
             for step in steps:

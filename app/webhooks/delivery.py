@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
@@ -221,12 +221,12 @@ class Deliverer:
         """Fan out new events, claim what is due (as much as there is room for) and start
         sending it in `tasks`. Returns how many deliveries were started."""
         now = self.clock()
-        async with transaction(self.db) as session:
+        async with transaction(self.db, now=now) as session:
             await service.fan_out(session, now=now)
         room = min(CLAIM_BATCH, self.max_in_flight - self.in_flight)
         if room <= 0:
             return 0
-        async with transaction(self.db) as session:
+        async with transaction(self.db, now=now) as session:
             claimed = await repository.claim_due(
                 session,
                 now=now,
@@ -261,14 +261,12 @@ class Deliverer:
 
     async def _send(self, row: Any, now: datetime) -> Answer:
         body = body_for(row["type"], row["occurred_at"], row["data"])
-        headers = signed_headers(
-            str(row["event_id"]), body, secrets_of(row, now), datetime.now(UTC)
-        )
+        headers = signed_headers(str(row["event_id"]), body, secrets_of(row, now), self.clock())
         return await post(self.client, row["url"], body, headers, deadline=self.attempt_seconds)
 
     async def _record(self, row: Any, answer: Answer) -> None:
         now = self.clock()
-        async with transaction(self.db) as session:
+        async with transaction(self.db, now=now) as session:
             delivery = await session.get(WebhookDelivery, row["id"], with_for_update=True)
             if delivery is None or delivery.status != "pending":
                 return  # the endpoint was deleted meanwhile
@@ -332,6 +330,6 @@ class Deliverer:
             self.client,
             endpoint["url"],
             body,
-            signed_headers(str(uuid7()), body, keys, datetime.now(UTC)),
+            signed_headers(str(uuid7()), body, keys, now),
             deadline=self.attempt_seconds,
         )

@@ -6,8 +6,11 @@ from datetime import timedelta
 
 import httpx
 
+from app.clock import FrozenClock
+from app.types import iso
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_interview, patch_current
+from tests.followups.helpers import sweep
 from tests.test_conventions import assert_problem
 
 
@@ -75,3 +78,15 @@ async def test_only_admins_read_the_audit_log(
 ) -> None:
     for client in (recruiter, integration):
         assert_problem(await client.get("/v1/audit"), 403)
+
+
+async def test_changes_made_by_the_sweep_are_logged_at_the_clocks_time(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """A job's changes carry the app's clock, as a request's do (not the machine's time)."""
+    await create_interview(admin, starts_at=T0 + timedelta(hours=1))
+    swept_at = clock.advance(timedelta(hours=5))
+    assert (await sweep(admin))["opened"] > 0
+    opened = await entries(admin, object_type="follow_up")
+    assert opened
+    assert {(e["action"], e["occurred_at"]) for e in opened} == {("create", iso(swept_at))}

@@ -39,7 +39,7 @@ async def test_new_key_works_and_revoked_key_stops_working(
 async def test_revoking_is_immediate_even_with_a_key_cache(
     client_for: ClientMaker, api: FastAPI
 ) -> None:
-    api.state.key_cache.ttl = 60
+    ttl, api.state.key_cache.ttl = api.state.key_cache.ttl, 60
     try:
         admin = await client_for("admin")
         body = (
@@ -50,7 +50,7 @@ async def test_revoking_is_immediate_even_with_a_key_cache(
         await admin.delete(f"/v1/api-keys/{body['id']}")
         assert (await admin.get("/v1/candidates", headers=headers)).status_code == 401
     finally:
-        api.state.key_cache.ttl = 0
+        api.state.key_cache.ttl = ttl
 
 
 async def test_last_admin_key_cannot_be_revoked(admin: httpx.AsyncClient) -> None:

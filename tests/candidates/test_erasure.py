@@ -259,7 +259,7 @@ async def test_people_erased_before_per_purpose_keys_stay_erased(
     such a person is still refused, singly and in bulk, after the upgrade."""
     secret = api.state.settings.secret_key.get_secret_value().encode()
     old_hash = hmac.new(secret, b"crm-erased-2025", hashlib.sha256).hexdigest()
-    async with transaction(db) as session:
+    async with transaction(db, now=T0) as session:
         session.add(ErasedIdentity(external_id_hash=old_hash, erased_at=T0 - timedelta(days=90)))
     admin = await client_for("admin")
     single = await admin.post(

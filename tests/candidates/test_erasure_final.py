@@ -89,8 +89,8 @@ class EchoingReceiver(Receiver):
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[EchoingReceiver]:
-    server = EchoingReceiver(answer=200)
+async def receiver(clock: FrozenClock) -> AsyncIterator[EchoingReceiver]:
+    server = EchoingReceiver(answer=200, clock=clock)
     await server.start()
     yield server
     await server.stop()

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.clock import FrozenClock
 from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from app.webhooks.ssrf import GuardedTransport
@@ -14,8 +15,8 @@ from tests.webhooks.receiver import Receiver
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
+async def receiver(clock: FrozenClock) -> AsyncIterator[Receiver]:
+    server = Receiver(clock=clock)
     await server.start()
     yield server
     await server.stop()

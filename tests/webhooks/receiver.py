@@ -5,10 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from app.clock import Clock
+
+TOLERANCE = timedelta(minutes=5)  # what standardwebhooks accepts either side of its "now"
+
+
+class _Verifier(Webhook):
+    """`standardwebhooks`' verification as it is, except that the receiver's "now" is the
+    test's clock (the sender's), not the machine's: the library compares the message's
+    timestamp with `datetime.now()` in its private `__verify_timestamp`, replaced here."""
+
+    def __init__(self, secret: str, clock: Clock) -> None:
+        super().__init__(secret)
+        self._clock = clock
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:
+        try:
+            sent = datetime.fromtimestamp(float(timestamp_header), tz=UTC)
+        except ValueError as exc:
+            raise WebhookVerificationError("Invalid Signature Headers") from exc
+        if sent < self._clock.now() - TOLERANCE:
+            raise WebhookVerificationError("Message timestamp too old")
+        if sent > self._clock.now() + TOLERANCE:
+            raise WebhookVerificationError("Message timestamp too new")
+        return sent
 
 
 @dataclass
@@ -21,6 +47,8 @@ class Received:
 @dataclass
 class Receiver:
     secrets: list[str] = field(default_factory=list)
+    # The receiver's "now" for the timestamp check: the test's clock, which the sender uses.
+    clock: Clock = field(default_factory=Clock)
     answer: int = 204
     extra_headers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
@@ -63,7 +91,7 @@ class Receiver:
         """Every secret in force must verify the message on its own."""
         payload = None
         for secret in self.secrets:
-            payload = Webhook(secret).verify(body, headers)
+            payload = _Verifier(secret, self.clock).verify(body, headers)
         if payload is None:
             raise WebhookVerificationError("no secret configured")
         return payload

@@ -12,9 +12,10 @@ import pytest
 from app.clock import FrozenClock
 from app.db import transaction
 from app.main import create_app
+from app.types import iso
 from app.webhooks import repository, service
 from app.webhooks.delivery import RETRY_SCHEDULE, Deliverer, next_delay, retry_after_seconds
-from tests.conftest import make_settings
+from tests.conftest import T0, make_settings
 from tests.followups.helpers import all_events
 from tests.test_conventions import assert_problem
 from tests.webhooks.conftest import strict_deliverer
@@ -197,6 +198,44 @@ async def test_manual_redelivery_keeps_the_webhook_id(
     )
 
 
+async def test_deliveries_are_signed_and_logged_at_the_clocks_time(
+    crm: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    receiver: Receiver,
+    deliverer: Deliverer,
+    clock: FrozenClock,
+) -> None:
+    """The app's clock, not the machine's, dates what the sender signs and records: the
+    webhook-timestamp of a delivery and of a test ping, the attempt log, and the audit entry
+    of an endpoint that a 410 switched off."""
+    hook = await register(crm, receiver)
+    await crm.post("/v1/candidates", json={"full_name": "Amira Okafor"})
+    sent_at = clock.advance(timedelta(minutes=7))
+    assert await deliverer.run_once() == 1
+    (got,) = receiver.received
+    assert got.headers["webhook-timestamp"] == str(int(sent_at.timestamp()))
+    (delivery,) = await deliveries(crm, hook)
+    assert delivery["attempt_log"][0]["attempted_at"] == iso(sent_at)
+
+    pinged_at = clock.advance(timedelta(minutes=3))
+    assert (await crm.post(f"/v1/webhooks/{hook['id']}/test")).json()["ok"] is True
+    assert receiver.received[-1].headers["webhook-timestamp"] == str(int(pinged_at.timestamp()))
+
+    receiver.answer = 410
+    await crm.post("/v1/candidates", json={"full_name": "Someone Else"})
+    gone_at = clock.advance(timedelta(minutes=1))
+    assert await deliverer.run_once() == 1
+    audit = (
+        await admin.get("/v1/audit", params={"object_type": "webhook", "object_id": hook["id"]})
+    ).json()["items"]
+    assert (audit[0]["action"], audit[0]["occurred_at"]) == ("create", iso(T0))
+    assert [(e["actor"], e["occurred_at"], e["fields"]) for e in audit[1:]] == [
+        ("system", iso(sent_at), ["last_event_seq"]),  # events fanned out
+        ("system", iso(gone_at), ["last_event_seq"]),
+        ("system", iso(gone_at), ["disabled_reason", "enabled"]),  # switched off by the 410
+    ]
+
+
 async def test_test_ping(crm: httpx.AsyncClient, receiver: Receiver) -> None:
     hook = await register(crm, receiver)
     result = (await crm.post(f"/v1/webhooks/{hook['id']}/test")).json()
@@ -231,9 +270,9 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_after_its_lease
     await register(crm, receiver)
     await crm.post("/v1/candidates", json={"full_name": "Amira Okafor"})
     now = clock.now()
-    async with transaction(deliverer.db) as session:
+    async with transaction(deliverer.db, now=now) as session:
         await service.fan_out(session, now=now)
-    async with transaction(deliverer.db) as session:
+    async with transaction(deliverer.db, now=now) as session:
         claimed = await repository.claim_due(
             session, now=now, lease_until=now + timedelta(seconds=60), limit=10
         )
