@@ -105,7 +105,7 @@ async def _upsert(
             )
         else:
             out = await upsert_interviews(
-                session=session, items=items, atomic=False, actor=ACTOR, now=now
+                session=session, settings=settings, items=items, atomic=False, actor=ACTOR, now=now
             )
     return [(r.status, r.error.detail if r.error else None) for r in out.results]
 

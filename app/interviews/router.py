@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from app.auth.dependencies import AdminOrIntegration, AnyKey
 from app.bulk import Atomic, BulkIn, BulkOut
-from app.deps import DB, Now, Session
+from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
 from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.interviews import repository, service
@@ -111,12 +111,22 @@ async def update_interview(
     summary="Create or update up to 1,000 interviews by external_id",
 )
 async def bulk_upsert_interviews(
-    body: BulkIn, session: Session, now: Now, principal: AdminOrIntegration, atomic: bool = Atomic
+    body: BulkIn,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    principal: AdminOrIntegration,
+    atomic: bool = Atomic,
 ) -> Response:
     """One result per item (`created`, `updated`, `unchanged` or `error`), in one transaction.
     Sending the same items again changes nothing. With `atomic=false` good items are stored
     even if others are refused."""
     out = await service.upsert_interviews(
-        session=session, items=body.items, atomic=atomic, now=now, actor=principal.actor
+        session=session,
+        settings=settings,
+        items=body.items,
+        atomic=atomic,
+        now=now,
+        actor=principal.actor,
     )
     return json_response(out)

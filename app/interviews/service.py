@@ -12,8 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bulk import BulkOut, Outcome, validate_items
 from app.candidates.erased import refuse_if_candidate_erased
+from app.candidates.erasure import erased_external_ids
 from app.changes import apply_changes, patch_values
-from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
+from app.config import Settings
+from app.errors import (
+    AppError,
+    CandidateErased,
+    Conflict,
+    FieldError,
+    ValidationFailed,
+    validation_errors,
+)
 from app.events import service as events
 from app.followups import service as followups
 from app.http import require_if_match
@@ -214,7 +223,13 @@ _REFERENCES = {
 
 
 async def upsert_interviews(
-    *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, actor: str, now: datetime
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    items: list[dict[str, Any]],
+    atomic: bool,
+    actor: str,
+    now: datetime,
 ) -> BulkOut:
     """Create or update up to 1,000 interviews by external_id, each with its events and
     follow-up steps exactly as the single-object endpoints would."""
@@ -227,6 +242,12 @@ async def upsert_interviews(
     clients = await ids_by_external_id(
         session, Client, [i.client_external_id for _, i in valid if i.client_external_id]
     )
+    unknown = [
+        i.candidate_external_id
+        for _, i in valid
+        if i.candidate_external_id and i.candidate_external_id not in candidates
+    ]
+    erased = set(await erased_external_ids(session, settings, unknown))
     for index, item in valid:
         mark = events.checkpoint(session)
         try:
@@ -237,6 +258,7 @@ async def upsert_interviews(
                     existing.get(item.external_id),
                     candidates,
                     clients,
+                    erased,
                     actor=actor,
                     now=now,
                 )
@@ -271,10 +293,16 @@ async def _upsert_one(
     interview: Interview | None,
     candidates: dict[str, uuid.UUID],
     clients: dict[str, uuid.UUID],
+    erased: set[str],
     *,
     actor: str,
     now: datetime,
 ) -> tuple[Literal["created", "updated", "unchanged"], Interview]:
+    if item.candidate_external_id in erased:
+        raise CandidateErased(
+            "candidate_external_id belonged to a candidate who was erased; "
+            "nothing is recorded about an erased person."
+        )
     candidate_id = _reference(item, "candidate", candidates)
     client_id = _reference(item, "client", clients)
     fields = item.model_dump(include=item.model_fields_set - _REFERENCES, exclude_none=False)

@@ -419,12 +419,21 @@ async def test_every_write_about_an_erased_person_is_refused(
                     "format": "video",
                     "starts_at": (T0 + timedelta(days=3)).isoformat(),
                 },
+                {  # named by the CRM's id for them, which erasure took off the row
+                    "external_id": "iv-erased-3",
+                    "candidate_external_id": CRM_ID,
+                    "client_id": employer["id"],
+                    "job_title": "Controller",
+                    "stage": "first",
+                    "format": "video",
+                    "starts_at": (T0 + timedelta(days=4)).isoformat(),
+                },
             ]
         },
     )
     assert bulk.status_code == 200, bulk.text
     results = bulk.json()["results"]
-    assert [r["status"] for r in results] == ["error", "error"]
+    assert [r["status"] for r in results] == ["error", "error", "error"]
     assert all("erased" in r["error"]["detail"] for r in results)
     atomic = await integration.post(
         "/v1/interviews/bulk", json={"items": [{"external_id": "iv-erased-1", "next_step": "x"}]}
