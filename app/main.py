@@ -14,6 +14,12 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
+from app.api.health import router as health_router
+from app.api.hot_reads import HotReads
+from app.api.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
+from app.api.observability import RequestContextMiddleware, configure_logging
+from app.api.openapi import finish as finish_openapi
+from app.api.ratelimit import RateLimiter
 from app.audit import service as audit
 from app.audit.router import router as audit_router
 from app.auth.dependencies import KeyCache
@@ -29,16 +35,10 @@ from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
-from app.fastpath import HotReads
 from app.followups import router as followups
-from app.health import router as health_router
 from app.interviews.router import router as interviews_router
-from app.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
 from app.migrations import head_revision
-from app.observability import RequestContextMiddleware, configure_logging
-from app.openapi import finish as finish_openapi
 from app.privacy.router import router as privacy_router
-from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
 from app.staff.router import router as staff_router

@@ -15,9 +15,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.api.responses import parse_time_cursor, time_cursor
 from app.db import Database
 from app.errors import NotFound
-from app.http import parse_time_cursor, time_cursor
 
 M = TypeVar("M")
 

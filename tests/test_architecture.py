@@ -38,7 +38,13 @@ DOMAINS = frozenset(
         "webhooks",
     }
 )
-SHARED_PACKAGES = frozenset({"models"})
+SHARED_PACKAGES = frozenset(
+    {
+        "api",  # HTTP conventions: responses, middleware, idempotency, limits, hot reads
+        "cli",  # the `debrief` command and the CSV import
+        "models",  # ORM tables
+    }
+)
 
 
 def module_name(path: Path) -> str:
@@ -144,7 +150,7 @@ def test_no_repository_imports_a_service() -> None:
 
 def test_the_graph_sees_imports_inside_functions() -> None:
     # `debrief sweep` imports its job inside the command, as the CLI does for every command.
-    assert any(target.endswith(".jobs") for target, _ in GRAPH["app.cli"])
+    assert any(target.endswith(".jobs") for target, _ in GRAPH["app.cli.commands"])
 
 
 def test_routers_hold_no_sql() -> None:

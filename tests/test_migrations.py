@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app import idempotency
+from app.api import idempotency
 from app.auth.keys import hash_key
 from app.db import Database, UTCDateTime
 from app.main import create_app

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.api.observability import configure_logging
 from app.auth.tokens import new_link_token
 from app.clock import FrozenClock
 from app.main import create_app
-from app.observability import configure_logging
 from tests.conftest import T0, make_settings, on_postgres
 from tests.factories import create_interview
 from tests.followups.helpers import sweep

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from app.ratelimit import RateLimiter, client_bucket
+from app.api.ratelimit import RateLimiter, client_bucket
 from tests.conftest import ClientMaker
 from tests.test_conventions import assert_problem
 

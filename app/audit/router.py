@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from app.api.dependencies import DB
+from app.api.responses import Cursor, Limit, Page, json_response
 from app.audit import repository
 from app.auth.dependencies import AdminKey
 from app.db import Database
-from app.deps import DB
 from app.errors import problem_responses
-from app.http import Cursor, Limit, Page, json_response
 from app.models import AuditEntry
 from app.repository import read_page
 from app.types import OutputModel, Timestamp

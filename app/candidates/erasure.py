@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import idempotency
+from app.api import idempotency
 from app.audit import service as audit
 from app.config import Settings
 from app.db import Database, add_post_commit_hook, transaction

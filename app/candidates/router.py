@@ -5,8 +5,10 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.bulk import Atomic, BulkIn, BulkOut
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
-from app.bulk import Atomic, BulkIn, BulkOut
 from app.candidates import erasure, repository, service
 from app.candidates.schemas import (
     CandidateCreate,
@@ -14,9 +16,7 @@ from app.candidates.schemas import (
     CandidatePatch,
     flags_from,
 )
-from app.deps import DB, AppSettings, Now, Session
 from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Candidate
 from app.repository import read_page
 from app.types import CandidateStatus, Email, ExternalId

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from app.api.dependencies import DB
+from app.api.responses import Limit, SeqCursor, json_response
 from app.auth.dependencies import AdminOrIntegration
-from app.deps import DB
 from app.errors import ValidationFailed, problem_responses
 from app.events import repository
 from app.events.service import EVENT_TYPES
-from app.http import Limit, SeqCursor, json_response
 from app.types import OutputModel, Timestamp, iso
 
 router = APIRouter(

@@ -10,9 +10,9 @@ from datetime import datetime
 import orjson
 from starlette.responses import Response
 
+from app.api.responses import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
 from app.db import Database
 from app.followups import repository
-from app.http import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
 
 
 async def overdue_queue(

@@ -5,8 +5,17 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now, Session
+from app.api.responses import (
+    IfMatch,
+    Limit,
+    Page,
+    TimeCursor,
+    etag_for,
+    json_response,
+    object_response,
+)
 from app.auth.dependencies import AdminKey, AnyKey
-from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
@@ -17,15 +26,6 @@ from app.followups.schemas import (
     PolicyOut,
     Status,
     WaiveIn,
-)
-from app.http import (
-    IfMatch,
-    Limit,
-    Page,
-    TimeCursor,
-    etag_for,
-    json_response,
-    object_response,
 )
 from app.models import FollowUp
 from app.repository import read_one, read_page_by_time

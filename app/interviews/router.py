@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.bulk import Atomic, BulkIn, BulkOut
+from app.api.dependencies import DB, Now, Session
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
-from app.bulk import Atomic, BulkIn, BulkOut
-from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.interviews import repository, service
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewPatch
 from app.models import Interview

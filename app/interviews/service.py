@@ -10,13 +10,13 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.bulk import BulkOut, Outcome, validate_items
+from app.api.bulk import BulkOut, Outcome, validate_items
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
-from app.changes import apply_changes, patch_values
 from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.followups import service as followups
-from app.http import require_if_match
 from app.interviews.schemas import (
     InterviewCreate,
     InterviewPatch,

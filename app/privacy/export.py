@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import idempotency
+from app.api import idempotency
 from app.candidates.service import read_candidate
 from app.db import Database
 from app.errors import NotFound

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import BeforeValidator
 
-from app.deps import Now
+from app.api.dependencies import Now
 from app.errors import ValidationFailed
 from app.types import within_calendar, within_calendar_day
 

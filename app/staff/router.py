@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now, Session
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
-from app.deps import DB, Now, Session
 from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.models import Staff
 from app.repository import read_one, read_page
 from app.staff import repository, service

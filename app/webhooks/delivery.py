@@ -27,10 +27,10 @@ import orjson
 from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
+from app.api.observability import WEBHOOK_ATTEMPTS
 from app.db import Database, transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.observability import WEBHOOK_ATTEMPTS
 from app.types import iso
 from app.webhooks import repository, service
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.responses import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
 from app.auth.dependencies import KeyCache, secret_of
 from app.auth.keys import hash_key
 from app.candidates.schemas import CandidateOut
@@ -34,7 +35,6 @@ from app.errors import (
     database_error_response,
 )
 from app.followups.queue import overdue_queue
-from app.http import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
 
 _CANDIDATE = re.compile(r"^/v1/candidates/([0-9a-fA-F-]{32,36})$")
 _QUEUE = "/v1/debriefs/overdue"

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import idempotency
+from app.api import idempotency
 from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
 from app.db import Database, commit, rollback

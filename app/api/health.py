@@ -9,12 +9,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import PlainTextResponse, Response
 
+from app.api.dependencies import DB, AppSettings
+from app.api.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
+from app.api.responses import json_response
 from app.auth.dependencies import secret_of
-from app.deps import DB, AppSettings
 from app.errors import NotFound, ServiceUnavailable, Unauthorized, problem_responses
-from app.http import json_response
 from app.migrations import schema_is_current
-from app.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
 from app.webhooks.service import outbox_backlog
 
 router = APIRouter(tags=["health"])

@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",

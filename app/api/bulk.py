@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.patch import apply_changes
 from app.audit import service as audit
-from app.changes import apply_changes
 from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.ids import uuid7

@@ -225,8 +225,8 @@ def import_csv(
     from rich.console import Console
     from rich.progress import Progress
 
+    from app.cli.csv_import import Kind, columns, import_rows, read, unknown_columns
     from app.clock import Clock
-    from app.imports import Kind, columns, import_rows, read, unknown_columns
 
     if kind not in ("candidates", "interviews"):
         typer.echo("KIND must be candidates or interviews", err=True)
@@ -293,7 +293,3 @@ def main() -> None:
 
     install()
     cli(prog_name="debrief")
-
-
-if __name__ == "__main__":
-    main()

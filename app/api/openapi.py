@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app import idempotency
+from app.api import idempotency
 from app.errors import FieldError, Problem
 
 API = "/v1/"
@@ -70,7 +70,7 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in paths.items():
         for operation in operations.values():
             # Any request can be answered 422 with a problem document: a query parameter or
-            # body text no database can store (`app.middleware.StorableTextMiddleware`), or
+            # body text no database can store (`app.api.middleware.StorableTextMiddleware`), or
             # a value the database refuses; pages document theirs beside it.
             refused = operation["responses"].setdefault("422", problem(UNPROCESSABLE))
             content = refused.setdefault("content", {})
