@@ -279,7 +279,7 @@ async def _integrity(request: Request, exc: Exception) -> Response:
 
 
 # Errors from the database: SQLAlchemy's (wrapping asyncpg's or sqlite3's), asyncpg's own
-# from the hot-read pool (`app.db.HotReadPool`), a lost connection, or every pooled
+# from the hot-read pool (`app.db.hot_read_pool.HotReadPool`), a lost connection, or every pooled
 # connection busy for the pool's whole timeout. Each is answered by `database_error`.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,

@@ -30,14 +30,14 @@ from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
 from app.config import Settings, get_settings, use_settings
-from app.db import Database
+from app.db.engine import Database
+from app.db.migrations import head_revision
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.followups import router as followups
 from app.interviews.router import router as interviews_router
-from app.migrations import head_revision
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler

@@ -24,9 +24,11 @@ from sqlalchemy import text
 from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings, normalise_database_url
-from app.db import Base, Database, transaction
+from app.db.base import Base
+from app.db.engine import Database
+from app.db.migrations import upgrade
+from app.db.transaction import transaction
 from app.main import create_app
-from app.migrations import upgrade
 from app.models import Staff
 from app.types import Role
 

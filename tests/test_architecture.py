@@ -42,6 +42,7 @@ SHARED_PACKAGES = frozenset(
     {
         "api",  # HTTP conventions: responses, middleware, idempotency, limits, hot reads
         "cli",  # the `debrief` command and the CSV import
+        "db",  # engines, base, column types, the unit of commit, query helpers, migrations
         "models",  # ORM tables
     }
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.migrations import head_revision
+from app.db.migrations import head_revision
 
 
 async def test_healthz_needs_no_key(anonymous: httpx.AsyncClient) -> None:

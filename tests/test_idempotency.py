@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.clock import FrozenClock
-from app.db import Base, Database
+from app.db.base import Base
+from app.db.engine import Database
 from app.main import create_app
 from tests.conftest import T0, ClientMaker, make_settings
 from tests.factories import create_interview

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.api import idempotency
 from app.auth.keys import hash_key
-from app.db import Database, UTCDateTime
+from app.db.columns import UTCDateTime
+from app.db.engine import Database
+from app.db.migrations import alembic_config, upgrade
 from app.main import create_app
-from app.migrations import alembic_config, upgrade
 from app.models import IdempotencyRecord
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres

@@ -13,8 +13,12 @@ import asyncpg
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app import db as app_db
-from app.db import Database, HotReadPool, Turns
+from app.db import engine as engine_module
+from app.db import hot_read_pool
+from app.db import turns as turns_module
+from app.db.engine import Database
+from app.db.hot_read_pool import HotReadPool
+from app.db.turns import Turns
 
 
 @pytest.mark.postgres
@@ -62,7 +66,8 @@ async def test_a_read_that_waits_too_long_for_a_connection_gives_up(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As the pool's own timeout did: the request is answered 503 (see `app.errors`).
-    monkeypatch.setattr(app_db, "POOL_TIMEOUT", 0.2)
+    monkeypatch.setattr(turns_module, "POOL_TIMEOUT", 0.2)
+    monkeypatch.setattr(engine_module, "POOL_TIMEOUT", 0.2)
     db = Database(database_url, pool_size=1)
     held, release = asyncio.Event(), asyncio.Event()
 
@@ -123,7 +128,7 @@ async def test_turns_go_to_the_longest_waiter_and_time_out() -> None:
 async def test_a_turn_not_given_within_the_timeout_fails_as_a_pool_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app_db, "POOL_TIMEOUT", 0.05)
+    monkeypatch.setattr(turns_module, "POOL_TIMEOUT", 0.05)
     turns = Turns(1)
     place = await turns.take()
     with pytest.raises(PoolTimeout):
@@ -182,13 +187,13 @@ async def test_a_lost_hot_read_connection_replaces_the_idle_ones(
     # failing one read each.
     async with _hot_reads(database_url, 3) as (_db, pool):
         before = await _backends(pool, 3)
-        fetch = app_db._ReadConnection.fetch
+        fetch = hot_read_pool._ReadConnection.fetch
 
-        async def lost_once(self: app_db._ReadConnection, *args: Any) -> Any:
-            monkeypatch.setattr(app_db._ReadConnection, "fetch", fetch)
+        async def lost_once(self: hot_read_pool._ReadConnection, *args: Any) -> Any:
+            monkeypatch.setattr(hot_read_pool._ReadConnection, "fetch", fetch)
             raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
 
-        monkeypatch.setattr(app_db._ReadConnection, "fetch", lost_once)
+        monkeypatch.setattr(hot_read_pool._ReadConnection, "fetch", lost_once)
         with pytest.raises(ConnectionError):
             await pool.fetch("SELECT 1", [])
         assert (await _backends(pool, 3)).isdisjoint(before)

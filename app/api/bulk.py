@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.patch import apply_changes
 from app.audit import service as audit
+from app.db.queries import by_external_ids
 from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.ids import uuid7
-from app.repository import by_external_ids
 from app.types import InputModel, OutputModel
 
 MAX_ITEMS = 1000

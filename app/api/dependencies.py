@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 
 
 async def get_db(request: Request) -> Database:

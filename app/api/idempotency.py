@@ -30,7 +30,9 @@ from fastapi import Depends, Request
 from sqlalchemy import RowMapping, delete, insert, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.queries import read_all, read_one
+from app.db.transaction import transaction
 from app.errors import Conflict
 from app.ids import uuid7
 from app.models import (
@@ -45,7 +47,6 @@ from app.models import (
     Interview,
     WebhookDelivery,
 )
-from app.repository import read_all, read_one
 
 HEADER = "idempotency-key"
 KEEP_FOR = timedelta(hours=24)

@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api import idempotency
 from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
-from app.db import Database, commit, rollback
+from app.db.engine import Database
+from app.db.transaction import commit, rollback
 from app.errors import (
     DATABASE_ERRORS,
     AppError,

@@ -12,10 +12,10 @@ from app.api.dependencies import DB
 from app.api.responses import Cursor, Limit, Page, json_response
 from app.audit import repository
 from app.auth.dependencies import AdminKey
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import read_page
 from app.errors import problem_responses
 from app.models import AuditEntry
-from app.repository import read_page
 from app.types import OutputModel, Timestamp
 
 router = APIRouter(

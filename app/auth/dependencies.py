@@ -13,7 +13,7 @@ from app.api.ratelimit import RateLimiter, connection_bucket
 from app.auth import repository
 from app.auth.keys import hash_key
 from app.auth.principal import Principal
-from app.db import Database
+from app.db.engine import Database
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from app.types import Role
 

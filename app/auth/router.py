@@ -11,9 +11,9 @@ from app.api.responses import Cursor, Limit, Page, json_response
 from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from app.db.queries import read_one, read_page
 from app.errors import NotFound, problem_responses
 from app.models import ApiKey
-from app.repository import read_one, read_page
 from app.types import Role
 
 router = APIRouter(

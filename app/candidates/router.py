@@ -16,9 +16,9 @@ from app.candidates.schemas import (
     CandidatePatch,
     flags_from,
 )
+from app.db.queries import read_page
 from app.errors import NotFound, problem_responses
 from app.models import Candidate
-from app.repository import read_page
 from app.types import CandidateStatus, Email, ExternalId
 
 router = APIRouter(

@@ -23,11 +23,11 @@ from app.candidates.schemas import (
     candidate_payload,
 )
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import external_id_taken, get_for_update
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.models import Candidate
-from app.repository import external_id_taken, get_for_update
 from app.staff.service import existing_staff_ids, staff_exists
 
 

@@ -15,7 +15,8 @@ import typer
 from pydantic import SecretStr, ValidationError
 
 from app.config import Settings, get_settings
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.types import Role
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
 @cli.command()
 def migrate() -> None:
     """Apply database migrations up to the newest."""
-    from app.migrations import upgrade
+    from app.db.migrations import upgrade
 
     settings = _settings()
     asyncio.run(upgrade(settings.database_url))

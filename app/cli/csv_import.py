@@ -16,7 +16,8 @@ from typing import Any, Literal
 from app.candidates.schemas import CandidateUpsert
 from app.candidates.service import upsert_candidates
 from app.config import Settings
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.interviews.schemas import InterviewUpsert
 from app.interviews.service import upsert_interviews
 

@@ -11,9 +11,9 @@ from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, objec
 from app.auth.dependencies import AdminOrIntegration, AnyKey
 from app.clients import repository, service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
+from app.db.queries import read_page
 from app.errors import NotFound, problem_responses
 from app.models import Client
-from app.repository import read_page
 from app.types import ExternalId
 
 router = APIRouter(

@@ -14,9 +14,9 @@ from app.api.bulk import BulkOut
 from app.api.patch import apply_changes, patch_values
 from app.api.responses import require_if_match
 from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
+from app.db.queries import external_id_taken, get_for_update
 from app.errors import Conflict
 from app.models import Client
-from app.repository import external_id_taken, get_for_update
 
 
 async def _check_external_id(

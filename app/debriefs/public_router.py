@@ -18,7 +18,7 @@ from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.html_pages import html_responses, message, page
 from app.api.ratelimit import RateLimiter, connection_bucket
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.debriefs import links
 from app.debriefs.schemas import DebriefIn
 from app.errors import AppError, Gone, NotFound

@@ -9,6 +9,7 @@ from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AnyKey
+from app.db.queries import read_page
 from app.debriefs import links, repository, service
 from app.debriefs.schemas import (
     DebriefIn,
@@ -20,7 +21,6 @@ from app.debriefs.schemas import (
 )
 from app.errors import NotFound, problem_responses
 from app.models import EmployerFeedback
-from app.repository import read_page
 
 router = APIRouter(
     prefix="/v1/interviews/{interview_id:uuid}",

@@ -11,7 +11,7 @@ import orjson
 from starlette.responses import Response
 
 from app.api.responses import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
-from app.db import Database
+from app.db.engine import Database
 from app.followups import repository
 
 

@@ -16,6 +16,7 @@ from app.api.responses import (
     object_response,
 )
 from app.auth.dependencies import AdminKey, AnyKey
+from app.db.queries import read_one, read_page_by_time
 from app.errors import NotFound, problem_responses
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
@@ -28,7 +29,6 @@ from app.followups.schemas import (
     WaiveIn,
 )
 from app.models import FollowUp
-from app.repository import read_one, read_page_by_time
 from app.types import Timestamp
 
 router = APIRouter(

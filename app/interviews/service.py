@@ -14,6 +14,7 @@ from app.api.bulk import BulkOut, Outcome, validate_items
 from app.api.patch import apply_changes, patch_values
 from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
+from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
 from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.followups import service as followups
@@ -24,7 +25,6 @@ from app.interviews.schemas import (
     interview_payload,
 )
 from app.models import Candidate, Client, Interview
-from app.repository import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
 
 DEFAULT_DURATION_MINUTES = 60
 

@@ -35,7 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import read_one
 from app.errors import NotFound
 from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
 from app.reports import questions as clustering
@@ -74,7 +75,6 @@ from app.reports.sql import (
     utc_date,
     with_normalised_key,
 )
-from app.repository import read_one
 from app.types import Outcome, Stage
 
 _interviews: Table = Interview.__table__  # type: ignore[assignment]

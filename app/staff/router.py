@@ -9,9 +9,9 @@ from app.api.dependencies import DB, Now, Session
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
+from app.db.queries import read_one, read_page
 from app.errors import NotFound, problem_responses
 from app.models import Staff
-from app.repository import read_one, read_page
 from app.staff import repository, service
 from app.staff.schemas import StaffCreate, StaffOut, StaffPatch
 from app.types import Email

@@ -23,7 +23,7 @@ from app.api.observability import SWEEP_SECONDS, SWEEP_STEPS
 from app.board import session as board_sessions
 from app.candidates import erasure
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.followups import jobs as followups
 from app.followups import service as followups_service
 from app.interviews import service as interviews

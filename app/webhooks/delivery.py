@@ -28,7 +28,8 @@ from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
 from app.api.observability import WEBHOOK_ATTEMPTS
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.types import iso

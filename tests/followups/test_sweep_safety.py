@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import Clock
-from app.db import Database
+from app.db.engine import Database
 from app.followups import jobs, repository
 from app.sweep.jobs import sweep
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.clock import FrozenClock
-from app.db import transaction
+from app.db.transaction import transaction
 from app.main import create_app
 from app.webhooks import repository, service
 from app.webhooks.delivery import RETRY_SCHEDULE, Deliverer, next_delay, retry_after_seconds

@@ -16,7 +16,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.api.responses import parse_time_cursor, time_cursor
-from app.db import Database
+from app.db.engine import Database
 from app.errors import NotFound
 
 M = TypeVar("M")

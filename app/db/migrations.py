@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.db import Database
+from app.db.engine import Database
 
 
 def migrations_dir() -> Path:
@@ -19,7 +19,7 @@ def migrations_dir() -> Path:
     configured = os.environ.get("DEBRIEF_MIGRATIONS_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "migrations"
+    return Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
