@@ -41,6 +41,7 @@ from app.interviews.router import router as interviews_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
+from app.schemas.fields import cache_phone_patterns
 from app.staff.router import router as staff_router
 from app.sweep.router import router as sweep_router
 from app.webhooks.delivery import Deliverer
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or get_settings()
     use_settings(settings)  # what request validators read (the default phone region)
     audit.install()
+    cache_phone_patterns()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

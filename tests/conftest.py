@@ -30,7 +30,7 @@ from app.db.migrations import upgrade
 from app.db.transaction import transaction
 from app.main import create_app
 from app.models import Staff
-from app.types import Role
+from app.schemas.fields import Role
 
 # A Wednesday, inside business hours in London.
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)

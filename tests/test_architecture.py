@@ -1,7 +1,8 @@
 """The layers, read from the source: the import graph of `app/` built with `ast`.
 
 A domain is a package under `app/` that owns a part of the product; the modules at the top
-of `app/` (db, errors, clock, config, http ...) and `app/models` are shared infrastructure.
+of `app/` (errors, clock, config ...) and the packages in SHARED_PACKAGES (db, api, schemas,
+cli, models) are shared infrastructure.
 Imports inside functions count: they are how a cycle hides. So do imports under
 `TYPE_CHECKING`: a layer that needs another's types depends on it.
 
@@ -44,6 +45,7 @@ SHARED_PACKAGES = frozenset(
         "cli",  # the `debrief` command and the CSV import
         "db",  # engines, base, column types, the unit of commit, query helpers, migrations
         "models",  # ORM tables
+        "schemas",  # base models and field types the domains' schemas are built from
     }
 )
 

@@ -24,7 +24,7 @@ from app.db.queries import by_external_ids
 from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.ids import uuid7
-from app.types import InputModel, OutputModel
+from app.schemas.base import InputModel, OutputModel
 
 MAX_ITEMS = 1000
 M = TypeVar("M", bound=BaseModel)

@@ -16,7 +16,8 @@ from app.db.engine import Database
 from app.db.queries import read_page
 from app.errors import problem_responses
 from app.models import AuditEntry
-from app.types import OutputModel, Timestamp
+from app.schemas.base import OutputModel
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422, 429)

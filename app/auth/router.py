@@ -14,7 +14,7 @@ from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from app.db.queries import read_one, read_page
 from app.errors import NotFound, problem_responses
 from app.models import ApiKey
-from app.types import Role
+from app.schemas.fields import Role
 
 router = APIRouter(
     prefix="/v1/api-keys", tags=["api-keys"], responses=problem_responses(401, 403, 422, 429)

@@ -14,7 +14,7 @@ from app.db.engine import Database
 from app.db.queries import get_for_update
 from app.errors import Conflict, ValidationFailed
 from app.models import ApiKey
-from app.types import Role
+from app.schemas.fields import Role
 
 
 async def issue_key(

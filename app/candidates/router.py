@@ -19,7 +19,7 @@ from app.candidates.schemas import (
 from app.db.queries import read_page
 from app.errors import NotFound, problem_responses
 from app.models import Candidate
-from app.types import CandidateStatus, Email, ExternalId
+from app.schemas.fields import CandidateStatus, Email, ExternalId
 
 router = APIRouter(
     prefix="/v1/candidates", tags=["candidates"], responses=problem_responses(401, 403, 422, 429)

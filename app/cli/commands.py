@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.transaction import transaction
-from app.types import Role
+from app.schemas.fields import Role
 
 T = TypeVar("T")
 
@@ -291,6 +291,8 @@ def export_openapi(
 
 def main() -> None:
     from app.audit.service import install
+    from app.schemas.fields import cache_phone_patterns
 
     install()
+    cache_phone_patterns()  # the CSV import validates phones in this process
     cli(prog_name="debrief")

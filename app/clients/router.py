@@ -14,7 +14,7 @@ from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
 from app.db.queries import read_page
 from app.errors import NotFound, problem_responses
 from app.models import Client
-from app.types import ExternalId
+from app.schemas.fields import ExternalId
 
 router = APIRouter(
     prefix="/v1/clients", tags=["clients"], responses=problem_responses(401, 403, 422, 429)

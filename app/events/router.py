@@ -14,7 +14,8 @@ from app.auth.dependencies import AdminOrIntegration
 from app.errors import ValidationFailed, problem_responses
 from app.events import repository
 from app.events.service import EVENT_TYPES
-from app.types import OutputModel, Timestamp, iso
+from app.schemas.base import OutputModel, iso
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422, 429)

@@ -29,7 +29,7 @@ from app.followups.schemas import (
     WaiveIn,
 )
 from app.models import FollowUp
-from app.types import Timestamp
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/follow-ups", tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429)

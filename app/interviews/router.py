@@ -14,7 +14,7 @@ from app.errors import NotFound, problem_responses
 from app.interviews import repository, service
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewPatch
 from app.models import Interview
-from app.types import ExternalId, InterviewStatus, Outcome, Stage, Timestamp
+from app.schemas.fields import ExternalId, InterviewStatus, Outcome, Stage, Timestamp
 
 router = APIRouter(
     prefix="/v1/interviews", tags=["interviews"], responses=problem_responses(401, 403, 422, 429)

@@ -75,7 +75,7 @@ from app.reports.sql import (
     utc_date,
     with_normalised_key,
 )
-from app.types import Outcome, Stage
+from app.schemas.fields import Outcome, Stage
 
 _interviews: Table = Interview.__table__  # type: ignore[assignment]
 _candidates: Table = Candidate.__table__  # type: ignore[assignment]

@@ -12,9 +12,9 @@ from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import read_one, read_page
 from app.errors import NotFound, problem_responses
 from app.models import Staff
+from app.schemas.fields import Email
 from app.staff import repository, service
 from app.staff.schemas import StaffCreate, StaffOut, StaffPatch
-from app.types import Email
 
 router = APIRouter(
     prefix="/v1/staff", tags=["staff"], responses=problem_responses(401, 403, 422, 429)

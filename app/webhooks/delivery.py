@@ -32,7 +32,7 @@ from app.db.engine import Database
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.types import iso
+from app.schemas.base import iso
 from app.webhooks import repository, service
 
 logger = logging.getLogger("debrief.webhooks")

@@ -1,17 +1,14 @@
-"""Validated field types shared by the input schemas: text limits, phones, emails, zones."""
+"""Validated field types shared by the schemas: text limits, times, phones, emails, zones,
+URLs, currencies, and the names of stages and statuses."""
 
 from __future__ import annotations
 
 import re
-import uuid
 import zoneinfo
-from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-import orjson
 import phonenumbers
 import phonenumbers.phonenumberutil
 import phonenumbers.re_util
@@ -19,9 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     HttpUrl,
     StringConstraints,
     TypeAdapter,
@@ -30,17 +25,7 @@ from pydantic import (
 )
 
 from app.config import get_settings
-
-
-class InputModel(BaseModel):
-    """Request bodies: unknown fields are refused, text is trimmed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+from app.schemas.currencies import CURRENCY_CODES
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
@@ -49,37 +34,6 @@ ExternalId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=r"^[^\s]+$"),
 ]
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC as the API writes it: 2026-03-04T10:00:00Z (microseconds only when there are some).
-
-    Written by orjson: a feed page or a queue page writes a hundred of these, and
-    `isoformat()` with `astimezone` costs three times as much per value."""
-    if moment is None:
-        return None
-    if type(moment) is not datetime:  # a subclass (as test clocks make), which orjson refuses
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
-
-
-def as_json(source: Any, fields: Iterable[str]) -> dict[str, Any]:
-    """These fields of an object or row as the API writes them (for event payloads, where
-    thousands are built at once and a schema round trip per row would cost too much)."""
-    read = source.__getitem__ if isinstance(source, Mapping) else source.__getattribute__
-    data: dict[str, Any] = {}
-    for name in fields:
-        value = read(name)
-        if isinstance(value, datetime):
-            value = iso(value)
-        elif isinstance(value, uuid.UUID | Decimal):
-            value = str(value)
-        elif isinstance(value, date):
-            value = value.isoformat()
-        data[name] = value
-    return data
 
 
 # The instants the service takes: a UTC time from 1900 up to the end of 2999. The rules add
@@ -128,12 +82,15 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(
 Day = Annotated[date, AfterValidator(within_calendar_day)]
 
 
-# phonenumbers looks its metadata patterns up in re's cache on every match, many times per
-# number; compiling each once per process makes validating a number cheaper.
-if hasattr(phonenumbers.phonenumberutil, "re_compile"):
-    phonenumbers.phonenumberutil.re_compile = lru_cache(maxsize=None)(
-        phonenumbers.re_util.re_compile
-    )
+def cache_phone_patterns() -> None:
+    """Compile each of phonenumbers' metadata patterns once per process (create_app calls it).
+
+    phonenumbers looks its patterns up in re's cache on every match, many times per number;
+    compiling each once makes validating a number cheaper."""
+    if hasattr(phonenumbers.phonenumberutil, "re_compile"):
+        phonenumbers.phonenumberutil.re_compile = lru_cache(maxsize=None)(
+            phonenumbers.re_util.re_compile
+        )
 
 
 @lru_cache(maxsize=65536)
@@ -210,173 +167,10 @@ def _http_url(value: str) -> str:
 
 WebUrl = Annotated[str, StringConstraints(max_length=500), AfterValidator(_http_url)]
 
-# ISO 4217 codes in circulation.
-_CURRENCIES = frozenset(
-    [
-        "AED",
-        "AFN",
-        "ALL",
-        "AMD",
-        "ANG",
-        "AOA",
-        "ARS",
-        "AUD",
-        "AWG",
-        "AZN",
-        "BAM",
-        "BBD",
-        "BDT",
-        "BGN",
-        "BHD",
-        "BIF",
-        "BMD",
-        "BND",
-        "BOB",
-        "BRL",
-        "BSD",
-        "BTN",
-        "BWP",
-        "BYN",
-        "BZD",
-        "CAD",
-        "CDF",
-        "CHF",
-        "CLP",
-        "CNY",
-        "COP",
-        "CRC",
-        "CUP",
-        "CVE",
-        "CZK",
-        "DJF",
-        "DKK",
-        "DOP",
-        "DZD",
-        "EGP",
-        "ERN",
-        "ETB",
-        "EUR",
-        "FJD",
-        "FKP",
-        "GBP",
-        "GEL",
-        "GHS",
-        "GIP",
-        "GMD",
-        "GNF",
-        "GTQ",
-        "GYD",
-        "HKD",
-        "HNL",
-        "HTG",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "IQD",
-        "IRR",
-        "ISK",
-        "JMD",
-        "JOD",
-        "JPY",
-        "KES",
-        "KGS",
-        "KHR",
-        "KMF",
-        "KPW",
-        "KRW",
-        "KWD",
-        "KYD",
-        "KZT",
-        "LAK",
-        "LBP",
-        "LKR",
-        "LRD",
-        "LSL",
-        "LYD",
-        "MAD",
-        "MDL",
-        "MGA",
-        "MKD",
-        "MMK",
-        "MNT",
-        "MOP",
-        "MRU",
-        "MUR",
-        "MVR",
-        "MWK",
-        "MXN",
-        "MYR",
-        "MZN",
-        "NAD",
-        "NGN",
-        "NIO",
-        "NOK",
-        "NPR",
-        "NZD",
-        "OMR",
-        "PAB",
-        "PEN",
-        "PGK",
-        "PHP",
-        "PKR",
-        "PLN",
-        "PYG",
-        "QAR",
-        "RON",
-        "RSD",
-        "RUB",
-        "RWF",
-        "SAR",
-        "SBD",
-        "SCR",
-        "SDG",
-        "SEK",
-        "SGD",
-        "SHP",
-        "SLE",
-        "SOS",
-        "SRD",
-        "SSP",
-        "STN",
-        "SVC",
-        "SYP",
-        "SZL",
-        "THB",
-        "TJS",
-        "TMT",
-        "TND",
-        "TOP",
-        "TRY",
-        "TTD",
-        "TWD",
-        "TZS",
-        "UAH",
-        "UGX",
-        "USD",
-        "UYU",
-        "UZS",
-        "VED",
-        "VES",
-        "VND",
-        "VUV",
-        "WST",
-        "XAF",
-        "XCD",
-        "XCG",
-        "XOF",
-        "XPF",
-        "YER",
-        "ZAR",
-        "ZMW",
-        "ZWG",
-    ]
-)
-
 
 def _currency(value: str) -> str:
     code = value.upper()
-    if code not in _CURRENCIES:
+    if code not in CURRENCY_CODES:
         raise ValueError("not an ISO 4217 currency code, e.g. GBP")
     return code
 
