@@ -19,6 +19,7 @@ from app.api.hot_reads import HotReads
 from app.api.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
 from app.api.observability import RequestContextMiddleware, configure_logging
 from app.api.openapi import finish as finish_openapi
+from app.api.problems import install_error_handlers
 from app.api.ratelimit import RateLimiter
 from app.audit import service as audit
 from app.audit.router import router as audit_router
@@ -34,7 +35,6 @@ from app.db.engine import Database
 from app.db.migrations import head_revision
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
-from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.followups import router as followups
 from app.interviews.router import router as interviews_router

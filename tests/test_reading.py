@@ -65,7 +65,7 @@ async def test_a_freed_connection_goes_to_the_longest_waiter(database_url: str) 
 async def test_a_read_that_waits_too_long_for_a_connection_gives_up(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As the pool's own timeout did: the request is answered 503 (see `app.errors`).
+    # As the pool's own timeout did: the request is answered 503 (see `app.api.problems`).
     monkeypatch.setattr(turns_module, "POOL_TIMEOUT", 0.2)
     monkeypatch.setattr(engine_module, "POOL_TIMEOUT", 0.2)
     db = Database(database_url, pool_size=1)
@@ -240,7 +240,7 @@ async def test_a_hot_read_without_a_database_to_connect_to_is_unavailable(
     database_url: str,
 ) -> None:
     # Refused, too many connections, a database that is not there: answered 503 as the
-    # SQLAlchemy reads are (ConnectionError is one of `app.errors.DATABASE_ERRORS`).
+    # SQLAlchemy reads are (ConnectionError is one of `app.api.problems.DATABASE_ERRORS`).
     missing = f"{database_url.rsplit('/', 1)[0]}/debrief_no_such_database"
     async with _hot_reads(missing, 1) as (_db, pool):
         with pytest.raises(ConnectionError):

@@ -19,9 +19,10 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.patch import apply_changes
+from app.api.problems import validation_errors
 from app.audit import service as audit
 from app.db.queries import by_external_ids
-from app.errors import FieldError, ValidationFailed, validation_errors
+from app.errors import FieldError, ValidationFailed
 from app.events import service as events
 from app.ids import uuid7
 from app.schemas.base import InputModel, OutputModel

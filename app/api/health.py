@@ -11,10 +11,11 @@ from starlette.responses import PlainTextResponse, Response
 
 from app.api.dependencies import DB, AppSettings
 from app.api.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
+from app.api.problems import problem_responses
 from app.api.responses import json_response
 from app.auth.dependencies import secret_of
 from app.db.migrations import schema_is_current
-from app.errors import NotFound, ServiceUnavailable, Unauthorized, problem_responses
+from app.errors import NotFound, ServiceUnavailable, Unauthorized
 from app.webhooks.service import outbox_backlog
 
 router = APIRouter(tags=["health"])

@@ -23,17 +23,13 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.problems import DATABASE_ERRORS, app_error_response, database_error_response
 from app.api.responses import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
 from app.auth.dependencies import KeyCache, secret_of
 from app.auth.keys import hash_key
 from app.candidates.schemas import CandidateOut
 from app.candidates.service import read_candidate
-from app.errors import (
-    DATABASE_ERRORS,
-    TooManyRequests,
-    app_error_response,
-    database_error_response,
-)
+from app.errors import TooManyRequests
 from app.followups.queue import overdue_queue
 
 _CANDIDATE = re.compile(r"^/v1/candidates/([0-9a-fA-F-]{32,36})$")

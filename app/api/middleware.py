@@ -21,20 +21,18 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import idempotency
+from app.api.problems import DATABASE_ERRORS, database_error, problem_response
 from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
 from app.db.engine import Database
 from app.db.transaction import commit, rollback
 from app.errors import (
-    DATABASE_ERRORS,
     AppError,
     BadRequest,
     Conflict,
     FieldError,
     PreconditionFailed,
     ValidationFailed,
-    database_error,
-    problem_response,
 )
 
 logger = logging.getLogger("debrief.http")

@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from app.api import idempotency
-from app.errors import FieldError, Problem
+from app.api.problems import Problem
+from app.errors import FieldError
 
 API = "/v1/"
 BODY_METHODS = ("post", "put", "patch")

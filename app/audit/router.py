@@ -9,12 +9,12 @@ from pydantic import Field
 from starlette.responses import Response
 
 from app.api.dependencies import DB
+from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
 from app.audit import repository
 from app.auth.dependencies import AdminKey
 from app.db.engine import Database
 from app.db.queries import read_page
-from app.errors import problem_responses
 from app.models import AuditEntry
 from app.schemas.base import OutputModel
 from app.schemas.fields import Timestamp

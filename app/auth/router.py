@@ -7,12 +7,13 @@ from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
+from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
 from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from app.db.queries import read_one, read_page
-from app.errors import NotFound, problem_responses
+from app.errors import NotFound
 from app.models import ApiKey
 from app.schemas.fields import Role
 

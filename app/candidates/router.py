@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
 from app.candidates import erasure, repository, service
@@ -17,7 +18,7 @@ from app.candidates.schemas import (
     flags_from,
 )
 from app.db.queries import read_page
-from app.errors import NotFound, problem_responses
+from app.errors import NotFound
 from app.models import Candidate
 from app.schemas.fields import CandidateStatus, Email, ExternalId
 

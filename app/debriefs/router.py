@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
+from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AnyKey
 from app.db.queries import read_page
@@ -19,7 +20,7 @@ from app.debriefs.schemas import (
     EmployerFeedbackOut,
     EmployerFeedbackPatch,
 )
-from app.errors import NotFound, problem_responses
+from app.errors import NotFound
 from app.models import EmployerFeedback
 
 router = APIRouter(

@@ -9,9 +9,10 @@ from pydantic import Field
 from starlette.responses import Response
 
 from app.api.dependencies import DB
+from app.api.problems import problem_responses
 from app.api.responses import Limit, SeqCursor, json_response
 from app.auth.dependencies import AdminOrIntegration
-from app.errors import ValidationFailed, problem_responses
+from app.errors import ValidationFailed
 from app.events import repository
 from app.events.service import EVENT_TYPES
 from app.schemas.base import OutputModel, iso

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
+from app.api.problems import problem_responses
 from app.api.responses import (
     IfMatch,
     Limit,
@@ -17,7 +18,7 @@ from app.api.responses import (
 )
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import read_one, read_page_by_time
-from app.errors import NotFound, problem_responses
+from app.errors import NotFound
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.bulk import BulkOut, Outcome, validate_items
 from app.api.patch import apply_changes, patch_values
+from app.api.problems import validation_errors
 from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
-from app.errors import AppError, Conflict, FieldError, ValidationFailed, validation_errors
+from app.errors import AppError, Conflict, FieldError, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
 from app.interviews.schemas import (

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now
+from app.api.problems import problem_responses
 from app.api.responses import json_response
 from app.auth.dependencies import StaffKey
-from app.errors import problem_responses
 from app.reports import service
 from app.reports.params import Bucket, OptionalRange, ReportRange
 from app.reports.schemas import (

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
+from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import read_one, read_page
-from app.errors import NotFound, problem_responses
+from app.errors import NotFound
 from app.models import Staff
 from app.schemas.fields import Email
 from app.staff import repository, service
