@@ -1,5 +1,5 @@
 """The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
-overdue first. The route answers it, and so does the fast path (`app/fastpath.py`) when the
+overdue first. The route answers it, and so does the fast path (`app/api/hot_reads.py`) when the
 caller's key is already verified: both call `overdue_queue`, so both give the same bytes."""
 
 from __future__ import annotations
