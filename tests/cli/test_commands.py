@@ -15,7 +15,7 @@ import httpx
 
 from tests.conftest import ClientMaker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # What an install has in .env after `make run`: outside `test`, nothing starts without one.
 TEST_SECRET = "a-test-install-secret-of-more-than-32-characters"
 

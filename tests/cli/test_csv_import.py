@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_cli import debrief
+from tests.cli.test_commands import debrief
 
 CANDIDATES = """external_id,full_name,email,phone,job_search_active
 crm-1,Amira Okafor,amira@mail.co.uk,07911 123456,yes
