@@ -14,6 +14,13 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
+from app.api.health import router as health_router
+from app.api.hot_reads import HotReads
+from app.api.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
+from app.api.observability import RequestContextMiddleware, configure_logging
+from app.api.openapi import finish as finish_openapi
+from app.api.problems import install_error_handlers
+from app.api.ratelimit import RateLimiter
 from app.audit import service as audit
 from app.audit.router import router as audit_router
 from app.auth.dependencies import KeyCache
@@ -24,23 +31,17 @@ from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
 from app.config import Settings, get_settings, use_settings
-from app.db import Database
+from app.db.engine import Database
+from app.db.migrations import head_revision
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
-from app.errors import install_error_handlers
 from app.events.router import router as events_router
-from app.fastpath import HotReads
 from app.followups import router as followups
-from app.health import router as health_router
 from app.interviews.router import router as interviews_router
-from app.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
-from app.migrations import head_revision
-from app.observability import RequestContextMiddleware, configure_logging
-from app.openapi import finish as finish_openapi
 from app.privacy.router import router as privacy_router
-from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
+from app.schemas.fields import cache_phone_patterns
 from app.staff.router import router as staff_router
 from app.sweep.router import router as sweep_router
 from app.webhooks.delivery import Deliverer
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or get_settings()
     use_settings(settings)  # what request validators read (the default phone region)
     audit.install()
+    cache_phone_patterns()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -36,7 +36,7 @@ from app.auth.service import issue_key
 from app.candidates.schemas import CandidateUpsert
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import transaction
+from app.db.transaction import transaction
 from app.ids import uuid7
 from app.main import create_app
 from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed

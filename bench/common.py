@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from app.db.migrations import upgrade
 from app.ids import uuid7
-from app.migrations import upgrade
 
 # The benchmarks' own DEBRIEF_SECRET_KEY: a fixed value, so scratch databases kept between
 # runs stay readable; never used outside a benchmark's scratch database.

@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    # The same uvicorn settings as `debrief serve` (app/cli.py).
+    # The same uvicorn settings as `debrief serve` (app/cli/commands.py).
     uvicorn.run(
         "bench.floor:create_app",
         factory=True,

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.hot_reads            # about half a minute; PostgreSQL only
 
-The reference is how `app.repository.Prepared` ran a hot read before `Database.hot_pool`:
+The reference is how `app.db.queries.Prepared` ran a hot read before `Database.hot_pool`:
 a connection of the autocommit read engine (`Database.reading()`), its asyncpg connection,
 `fetch`. The other is `Database.hot_pool.fetch`, what it does now. Both run the same
 prepared statements on the same database, ten at a time in one event loop (uvloop, as the
@@ -23,7 +23,7 @@ from typing import Any
 
 import uvloop
 
-from app.db import Database
+from app.db.engine import Database
 from bench.common import SERVER_URL
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hot_reads.json"

@@ -54,7 +54,7 @@ import httpx
 import orjson
 
 from app.ids import uuid7
-from app.types import iso
+from app.schemas.base import iso
 from bench.common import SECRET_KEY, SERVER_URL, database_url, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -49,10 +49,10 @@ import httpx
 from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import transaction
+from app.db.migrations import upgrade
+from app.db.transaction import transaction
 from app.ids import uuid7
 from app.main import create_app
-from app.migrations import upgrade
 from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed, utc_now
 
 PG_NAME = "debrief_bench_reports"

@@ -35,7 +35,8 @@ import httpx
 from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.main import create_app
 from app.sweep import jobs
 from bench.common import (

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401 - registers every table
 from app.config import get_settings
-from app.db import Base
+from app.db.base import Base
 
 config = context.config
 if config.config_file_name is not None:

@@ -26,11 +26,13 @@ from app.auth.dependencies import KeyCache
 from app.auth.service import issue_key
 from app.clock import FrozenClock
 from app.config import Settings, normalise_database_url
-from app.db import Base, Database, transaction
+from app.db.base import Base
+from app.db.engine import Database
+from app.db.migrations import upgrade
+from app.db.transaction import transaction
 from app.main import create_app
-from app.migrations import upgrade
 from app.models import Staff
-from app.types import Role
+from app.schemas.fields import Role
 
 # A Wednesday, inside business hours in London.
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)

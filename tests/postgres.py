@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import TextClause, text
 
-from app.db import Database
+from app.db.engine import Database
 
 _RUNNING = text(
     "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"

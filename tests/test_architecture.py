@@ -1,7 +1,8 @@
 """The layers, read from the source: the import graph of `app/` built with `ast`.
 
 A domain is a package under `app/` that owns a part of the product; the modules at the top
-of `app/` (db, errors, clock, config, http ...) and `app/models` are shared infrastructure.
+of `app/` (errors, clock, config ...) and the packages in SHARED_PACKAGES (db, api, schemas,
+cli, models) are shared infrastructure.
 Imports inside functions count: they are how a cycle hides. So do imports under
 `TYPE_CHECKING`: a layer that needs another's types depends on it.
 
@@ -38,7 +39,15 @@ DOMAINS = frozenset(
         "webhooks",
     }
 )
-SHARED_PACKAGES = frozenset({"models"})
+SHARED_PACKAGES = frozenset(
+    {
+        "api",  # HTTP conventions: responses, middleware, idempotency, limits, hot reads
+        "cli",  # the `debrief` command and the CSV import
+        "db",  # engines, base, column types, the unit of commit, query helpers, migrations
+        "models",  # ORM tables
+        "schemas",  # base models and field types the domains' schemas are built from
+    }
+)
 
 
 def module_name(path: Path) -> str:
@@ -144,7 +153,7 @@ def test_no_repository_imports_a_service() -> None:
 
 def test_the_graph_sees_imports_inside_functions() -> None:
     # `debrief sweep` imports its job inside the command, as the CLI does for every command.
-    assert any(target.endswith(".jobs") for target, _ in GRAPH["app.cli"])
+    assert any(target.endswith(".jobs") for target, _ in GRAPH["app.cli.commands"])
 
 
 def test_routers_hold_no_sql() -> None:

@@ -13,7 +13,7 @@ import app
 APP = Path(app.__file__).parent
 CLOCK = APP / "clock.py"
 # Where the real clock is made: the app's wiring, and the command line (which has no app).
-WIRING = {APP / "main.py", APP / "cli.py"}
+WIRING = {APP / "main.py", APP / "cli" / "commands.py"}
 # Not "now": version 7 UUIDs carry the machine's milliseconds only to sort ids in the order
 # they were made; nothing reads a time back from an id.
 NOT_NOW = {APP / "ids.py": {"time.time_ns"}}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.types import iso
+from app.schemas.base import iso
 from tests.conftest import T0
 from tests.factories import create_candidate, create_interview
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, read_all, where_equal
 from app.models import ApiKey, AuditEntry
-from app.repository import AnySelect, read_all, where_equal
 
 
 def select_entries(

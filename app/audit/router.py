@@ -8,15 +8,16 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from app.api.dependencies import DB
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, Limit, Page, json_response
 from app.audit import repository
 from app.auth.dependencies import AdminKey
-from app.db import Database
-from app.deps import DB
-from app.errors import problem_responses
-from app.http import Cursor, Limit, Page, json_response
+from app.db.engine import Database
+from app.db.queries import read_page
 from app.models import AuditEntry
-from app.repository import read_page
-from app.types import OutputModel, Timestamp
+from app.schemas.base import OutputModel
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422, 429)

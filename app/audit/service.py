@@ -15,6 +15,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
+from app.api.observability import request_id
 from app.ids import uuid7
 from app.models import (
     ApiKey,
@@ -30,7 +31,6 @@ from app.models import (
     Staff,
     WebhookEndpoint,
 )
-from app.observability import request_id
 
 AUDITED: dict[type[Any], str] = {
     Candidate: "candidate",

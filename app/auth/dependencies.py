@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.api.ratelimit import RateLimiter, connection_bucket
 from app.auth import repository
 from app.auth.keys import hash_key
 from app.auth.principal import Principal
-from app.db import Database
+from app.db.engine import Database
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
-from app.ratelimit import RateLimiter, connection_bucket
-from app.types import Role
+from app.schemas.fields import Role
 
 # Query parameters that would put a credential into logs, browser history and proxies.
 _CREDENTIAL_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from app.types import Role
+from app.schemas.fields import Role
 
 
 @dataclass(frozen=True, slots=True)

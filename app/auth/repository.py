@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, read_one
 from app.models import ApiKey, Staff
-from app.repository import AnySelect, read_one
 
 _KEY_COLUMNS = (
     ApiKey.id,

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import KeyCache
-from app.db import Database, add_post_commit_hook
+from app.db.engine import Database
+from app.db.transaction import add_post_commit_hook
 from app.models import ApiKey
 
 CHANNEL = "debrief_key_revoked"

@@ -5,16 +5,17 @@ import uuid
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now, Session
+from app.api.idempotency import NOT_REPLAYABLE
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, Limit, Page, json_response
 from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
-from app.deps import DB, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, Limit, Page, json_response
-from app.idempotency import NOT_REPLAYABLE
+from app.db.queries import read_one, read_page
+from app.errors import NotFound
 from app.models import ApiKey
-from app.repository import read_one, read_page
-from app.types import Role
+from app.schemas.fields import Role
 
 router = APIRouter(
     prefix="/v1/api-keys", tags=["api-keys"], responses=problem_responses(401, 403, 422, 429)

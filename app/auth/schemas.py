@@ -5,7 +5,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.types import InputModel, OutputModel, Role
+from app.schemas.base import InputModel, OutputModel
+from app.schemas.fields import Role
 
 
 class ApiKeyCreate(InputModel):

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.keys import generate_key
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import get_for_update
 from app.errors import Conflict, ValidationFailed
 from app.models import ApiKey
-from app.repository import get_for_update
-from app.types import Role
+from app.schemas.fields import Role
 
 
 async def issue_key(

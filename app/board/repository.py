@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.queries import read_all, read_one, where_equal
+from app.db.transaction import transaction
 from app.models import ApiKey, BoardSession, Candidate, Client, FollowUp, Interview, Staff
-from app.repository import read_all, read_one, where_equal
 
 LIMIT = 300
 

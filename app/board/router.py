@@ -11,18 +11,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.html_pages import html_responses, message, page
+from app.api.ratelimit import RateLimiter, connection_bucket
 from app.auth import service as keys
 from app.auth.keys import hash_key
 from app.board import repository, session
 from app.board.session import BoardUser
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
-from app.deps import DB, AppSettings, Now, Session
 from app.errors import AppError
 from app.followups import service as followups
 from app.followups.service import read_policy
-from app.pages import html_responses, message, page
-from app.ratelimit import RateLimiter, connection_bucket
 
 router = APIRouter(prefix="/board", tags=["board"])
 sign_ins = RateLimiter(per_minute=10, burst=10)

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from app.auth.principal import Principal
 from app.board import repository
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.models import BoardSession
 
 COOKIE = "debrief_board"

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import idempotency
+from app.api import idempotency
 from app.audit import service as audit
 from app.config import Settings
-from app.db import Database, add_post_commit_hook, transaction
+from app.db.engine import Database
+from app.db.transaction import add_post_commit_hook, transaction
 from app.errors import CandidateErased, NotFound
 from app.events import service as events
 from app.models import (

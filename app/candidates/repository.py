@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.db.queries import AnySelect, Prepared, where_equal
 from app.models import Candidate, FollowUp
-from app.repository import AnySelect, Prepared, where_equal
 
 
 class _joined(FunctionElement[str]):

@@ -5,8 +5,11 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.bulk import Atomic, BulkIn, BulkOut
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
-from app.bulk import Atomic, BulkIn, BulkOut
 from app.candidates import erasure, repository, service
 from app.candidates.schemas import (
     CandidateCreate,
@@ -14,12 +17,10 @@ from app.candidates.schemas import (
     CandidatePatch,
     flags_from,
 )
-from app.deps import DB, AppSettings, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.db.queries import read_page
+from app.errors import NotFound
 from app.models import Candidate
-from app.repository import read_page
-from app.types import CandidateStatus, Email, ExternalId
+from app.schemas.fields import CandidateStatus, Email, ExternalId
 
 router = APIRouter(
     prefix="/v1/candidates", tags=["candidates"], responses=problem_responses(401, 403, 422, 429)

@@ -7,18 +7,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from app.types import (
-    CandidateStatus,
-    Email,
-    ExternalId,
-    InputModel,
-    Name,
-    OutputModel,
-    Phone,
-    TimeZoneName,
-    WebUrl,
-    as_json,
-)
+from app.schemas.base import InputModel, OutputModel, as_json
+from app.schemas.fields import CandidateStatus, Email, ExternalId, Name, Phone, TimeZoneName, WebUrl
 
 
 class CandidateCreate(InputModel):

@@ -10,8 +10,10 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bulk
-from app.bulk import BulkOut
+from app.api import bulk
+from app.api.bulk import BulkOut
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
 from app.candidates import repository
 from app.candidates.erasure import erased_external_ids, refuse_if_erased
 from app.candidates.schemas import (
@@ -20,14 +22,12 @@ from app.candidates.schemas import (
     CandidateUpsert,
     candidate_payload,
 )
-from app.changes import apply_changes, patch_values
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import external_id_taken, get_for_update
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
-from app.http import require_if_match
 from app.models import Candidate
-from app.repository import external_id_taken, get_for_update
 from app.staff.service import existing_staff_ids, staff_exists
 
 

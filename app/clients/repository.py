@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, read_one
 from app.models import Client
-from app.repository import AnySelect, read_one
 
 
 def select_clients(*, external_id: str | None = None, name: str | None = None) -> AnySelect:

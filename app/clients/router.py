@@ -5,16 +5,17 @@ import uuid
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from app.api.bulk import Atomic, BulkIn, BulkOut
+from app.api.dependencies import DB, Now, Session
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
-from app.bulk import Atomic, BulkIn, BulkOut
 from app.clients import repository, service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
-from app.deps import DB, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.db.queries import read_page
+from app.errors import NotFound
 from app.models import Client
-from app.repository import read_page
-from app.types import ExternalId
+from app.schemas.fields import ExternalId
 
 router = APIRouter(
     prefix="/v1/clients", tags=["clients"], responses=problem_responses(401, 403, 422, 429)

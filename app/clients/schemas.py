@@ -5,7 +5,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.types import ExternalId, InputModel, Name, OutputModel
+from app.schemas.base import InputModel, OutputModel
+from app.schemas.fields import ExternalId, Name
 
 
 class ClientCreate(InputModel):

@@ -9,14 +9,14 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bulk
-from app.bulk import BulkOut
-from app.changes import apply_changes, patch_values
+from app.api import bulk
+from app.api.bulk import BulkOut
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
 from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
+from app.db.queries import external_id_taken, get_for_update
 from app.errors import Conflict
-from app.http import require_if_match
 from app.models import Client
-from app.repository import external_id_taken, get_for_update
 
 
 async def _check_external_id(

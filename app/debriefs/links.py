@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import link_token_hash, new_link_token
 from app.candidates.erased import refuse_if_candidate_erased
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import get_for_update, read_one
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
 from app.errors import Conflict, Gone, NotFound
 from app.followups import rules
 from app.followups import service as followups
 from app.models import Candidate, Client, Debrief, DebriefLink, Interview
-from app.repository import get_for_update, read_one
 
 State = Literal["open", "used", "expired"]
 

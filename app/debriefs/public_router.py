@@ -14,15 +14,15 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.html_pages import html_responses, message, page
+from app.api.ratelimit import RateLimiter, connection_bucket
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.debriefs import links
 from app.debriefs.schemas import DebriefIn
-from app.deps import DB, AppSettings, Now, Session
 from app.errors import AppError, Gone, NotFound
 from app.followups.service import read_policy
-from app.pages import html_responses, message, page
-from app.ratelimit import RateLimiter, connection_bucket
 
 router = APIRouter(tags=["candidate form"])
 

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, read_one
 from app.models import Debrief, EmployerFeedback, Interview
-from app.repository import AnySelect, read_one
 
 
 async def read_debrief(db: Database, interview_id: uuid.UUID) -> RowMapping | None:

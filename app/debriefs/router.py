@@ -5,7 +5,12 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.idempotency import NOT_REPLAYABLE
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AnyKey
+from app.db.queries import read_page
 from app.debriefs import links, repository, service
 from app.debriefs.schemas import (
     DebriefIn,
@@ -15,12 +20,8 @@ from app.debriefs.schemas import (
     EmployerFeedbackOut,
     EmployerFeedbackPatch,
 )
-from app.deps import DB, AppSettings, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
-from app.idempotency import NOT_REPLAYABLE
+from app.errors import NotFound
 from app.models import EmployerFeedback
-from app.repository import read_page
 
 router = APIRouter(
     prefix="/v1/interviews/{interview_id:uuid}",

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from app.types import CurrencyCode, InputModel, LongText, Outcome, OutputModel, Timestamp
+from app.schemas.base import InputModel, OutputModel
+from app.schemas.fields import CurrencyCode, LongText, Outcome, Timestamp
 
 Channel = Literal["phone", "email", "sms", "web_form", "in_person"]
 StillInterested = Literal["yes", "no", "unsure"]

@@ -9,8 +9,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
-from app.changes import apply_changes, patch_values
+from app.db.queries import get_for_update
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefOut,
@@ -21,10 +23,8 @@ from app.debriefs.schemas import (
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
-from app.http import require_if_match
 from app.interviews.service import record_interview_change
 from app.models import Debrief, EmployerFeedback, Interview
-from app.repository import get_for_update
 
 ReceivedVia = Literal["staff", "integration", "candidate_link"]
 

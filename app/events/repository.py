@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import Prepared, Row, read_all
 from app.models import Event
-from app.repository import Prepared, Row, read_all
 
 _COLUMNS = (Event.seq, Event.id, Event.type, Event.occurred_at, Event.data)
 # How a CRM polls (no filter): one statement compiled once.

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from app.api.dependencies import DB
+from app.api.problems import problem_responses
+from app.api.responses import Limit, SeqCursor, json_response
 from app.auth.dependencies import AdminOrIntegration
-from app.deps import DB
-from app.errors import ValidationFailed, problem_responses
+from app.errors import ValidationFailed
 from app.events import repository
 from app.events.service import EVENT_TYPES
-from app.http import Limit, SeqCursor, json_response
-from app.types import OutputModel, Timestamp, iso
+from app.schemas.base import OutputModel, iso
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422, 429)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import add_post_commit_hook, add_pre_commit_hook
+from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
 from app.ids import uuid7
 from app.models import Event
 

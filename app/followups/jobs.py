@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from app.db import Database, transaction
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.events import service as events
 from app.followups import repository, rules, service
 from app.followups.schemas import follow_up_payload

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 import holidays
 from pydantic import Field, StringConstraints, model_validator
 
-from app.types import InputModel, TimeZoneName
+from app.schemas.base import InputModel
+from app.schemas.fields import TimeZoneName
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

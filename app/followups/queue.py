@@ -1,5 +1,5 @@
 """The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
-overdue first. The route answers it, and so does the fast path (`app/fastpath.py`) when the
+overdue first. The route answers it, and so does the fast path (`app/api/hot_reads.py`) when the
 caller's key is already verified: both call `overdue_queue`, so both give the same bytes."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from datetime import datetime
 import orjson
 from starlette.responses import Response
 
-from app.db import Database
+from app.api.responses import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
+from app.db.engine import Database
 from app.followups import repository
-from app.http import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
 
 
 async def overdue_queue(

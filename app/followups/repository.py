@@ -11,7 +11,8 @@ from sqlalchemy import Table, bindparam, func, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, Prepared, read_one, uuid_text, where_equal
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
 from app.models import (
@@ -23,7 +24,6 @@ from app.models import (
     Interview,
     Setting,
 )
-from app.repository import AnySelect, Prepared, read_one, uuid_text, where_equal
 
 POLICY_KEY = "follow_up_policy"
 _steps: Table = FollowUp.__table__  # type: ignore[assignment]

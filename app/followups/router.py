@@ -5,9 +5,20 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now, Session
+from app.api.problems import problem_responses
+from app.api.responses import (
+    IfMatch,
+    Limit,
+    Page,
+    TimeCursor,
+    etag_for,
+    json_response,
+    object_response,
+)
 from app.auth.dependencies import AdminKey, AnyKey
-from app.deps import DB, Now, Session
-from app.errors import NotFound, problem_responses
+from app.db.queries import read_one, read_page_by_time
+from app.errors import NotFound
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
@@ -18,18 +29,8 @@ from app.followups.schemas import (
     Status,
     WaiveIn,
 )
-from app.http import (
-    IfMatch,
-    Limit,
-    Page,
-    TimeCursor,
-    etag_for,
-    json_response,
-    object_response,
-)
 from app.models import FollowUp
-from app.repository import read_one, read_page_by_time
-from app.types import Timestamp
+from app.schemas.fields import Timestamp
 
 router = APIRouter(
     prefix="/v1/follow-ups", tags=["follow-ups"], responses=problem_responses(401, 403, 422, 429)

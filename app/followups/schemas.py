@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
-from app.types import InputModel, OutputModel, as_json
+from app.schemas.base import InputModel, OutputModel, as_json
 
 Status = Literal["pending", "overdue", "done", "waived", "cancelled"]
 

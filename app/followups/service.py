@@ -13,15 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
-from app.db import Database
+from app.db.engine import Database
 from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.followups import repository, rules
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import InterviewFacts, Kind
 from app.followups.schemas import follow_up_payload
-from app.http import require_if_match
 from app.models import FollowUp, Interview, Setting
 
 SYSTEM = "system"

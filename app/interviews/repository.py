@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.db.queries import AnySelect, where_equal
 from app.models import Interview
-from app.repository import AnySelect, where_equal
 
 
 def select_interviews(

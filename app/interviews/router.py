@@ -5,16 +5,17 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.bulk import Atomic, BulkIn, BulkOut
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
-from app.bulk import Atomic, BulkIn, BulkOut
-from app.deps import DB, AppSettings, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.db.queries import read_one, read_page
+from app.errors import NotFound
 from app.interviews import repository, service
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewPatch
 from app.models import Interview
-from app.repository import read_one, read_page
-from app.types import ExternalId, InterviewStatus, Outcome, Stage, Timestamp
+from app.schemas.fields import ExternalId, InterviewStatus, Outcome, Stage, Timestamp
 
 router = APIRouter(
     prefix="/v1/interviews", tags=["interviews"], responses=problem_responses(401, 403, 422, 429)

@@ -6,16 +6,15 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from app.types import (
+from app.schemas.base import InputModel, OutputModel
+from app.schemas.fields import (
     Day,
     Email,
     ExternalId,
-    InputModel,
     InterviewFormat,
     InterviewStatus,
     Name,
     Outcome,
-    OutputModel,
     Phone,
     Stage,
     Timestamp,

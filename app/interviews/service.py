@@ -10,22 +10,17 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.bulk import BulkOut, Outcome, validate_items
+from app.api.bulk import BulkOut, Outcome, validate_items
+from app.api.patch import apply_changes, patch_values
+from app.api.problems import validation_errors
+from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
 from app.candidates.erasure import erased_external_ids
-from app.changes import apply_changes, patch_values
 from app.config import Settings
-from app.errors import (
-    AppError,
-    CandidateErased,
-    Conflict,
-    FieldError,
-    ValidationFailed,
-    validation_errors,
-)
+from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
+from app.errors import AppError, CandidateErased, Conflict, FieldError, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
-from app.http import require_if_match
 from app.interviews.schemas import (
     InterviewCreate,
     InterviewPatch,
@@ -33,7 +28,6 @@ from app.interviews.schemas import (
     interview_payload,
 )
 from app.models import Candidate, Client, Interview
-from app.repository import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
 
 DEFAULT_DURATION_MINUTES = 60
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from app.db import Base
+from app.db.base import Base
 from app.ids import uuid7
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import idempotency
+from app.api import idempotency
 from app.candidates.service import read_candidate
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import read_all
 from app.errors import NotFound
 from app.models import (
     AuditEntry,
@@ -24,7 +25,6 @@ from app.models import (
     WebhookDelivery,
 )
 from app.privacy.schemas import CandidateExport
-from app.repository import read_all
 
 
 async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> CandidateExport:

@@ -5,10 +5,10 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now
+from app.api.problems import problem_responses
+from app.api.responses import json_response
 from app.auth.dependencies import AdminKey
-from app.deps import DB, Now
-from app.errors import problem_responses
-from app.http import json_response
 from app.privacy import export
 from app.privacy.schemas import CandidateExport
 

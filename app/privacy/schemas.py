@@ -10,7 +10,7 @@ from app.candidates.schemas import CandidateOut
 from app.debriefs.schemas import DebriefOut, EmployerFeedbackOut
 from app.followups.schemas import FollowUpOut
 from app.interviews.schemas import InterviewOut
-from app.types import OutputModel
+from app.schemas.base import OutputModel
 from app.webhooks.schemas import DeliveryOut
 
 

@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import BeforeValidator
 
-from app.deps import Now
+from app.api.dependencies import Now
 from app.errors import ValidationFailed
-from app.types import within_calendar, within_calendar_day
+from app.schemas.fields import within_calendar, within_calendar_day
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731

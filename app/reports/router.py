@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now
+from app.api.problems import problem_responses
+from app.api.responses import json_response
 from app.auth.dependencies import StaffKey
-from app.deps import DB, Now
-from app.errors import problem_responses
-from app.http import json_response
 from app.reports import service
 from app.reports.params import Bucket, OptionalRange, ReportRange
 from app.reports.schemas import (

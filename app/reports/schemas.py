@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import ConfigDict, Field
 
-from app.types import OutputModel
+from app.schemas.base import OutputModel
 
 
 class ReportModel(OutputModel):

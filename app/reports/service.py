@@ -35,7 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import read_one
 from app.errors import NotFound
 from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
 from app.reports import questions as clustering
@@ -74,8 +75,7 @@ from app.reports.sql import (
     utc_date,
     with_normalised_key,
 )
-from app.repository import read_one
-from app.types import Outcome, Stage
+from app.schemas.fields import Outcome, Stage
 
 _interviews: Table = Interview.__table__  # type: ignore[assignment]
 _candidates: Table = Candidate.__table__  # type: ignore[assignment]

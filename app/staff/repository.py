@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.queries import AnySelect
 from app.models import Staff
-from app.repository import AnySelect
 
 
 def select_staff(*, active: bool | None = None, email: str | None = None) -> AnySelect:

@@ -5,16 +5,17 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.dependencies import DB, Now, Session
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
-from app.deps import DB, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.db.queries import read_one, read_page
+from app.errors import NotFound
 from app.models import Staff
-from app.repository import read_one, read_page
+from app.schemas.fields import Email
 from app.staff import repository, service
 from app.staff.schemas import StaffCreate, StaffOut, StaffPatch
-from app.types import Email
 
 router = APIRouter(
     prefix="/v1/staff", tags=["staff"], responses=problem_responses(401, 403, 422, 429)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from app.types import Email, InputModel, Name, OutputModel
+from app.schemas.base import InputModel, OutputModel
+from app.schemas.fields import Email, Name
 
 
 class StaffCreate(InputModel):

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.changes import apply_changes, patch_values
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
+from app.db.queries import get_for_update
 from app.errors import Conflict
-from app.http import require_if_match
 from app.models import Staff
-from app.repository import get_for_update
 from app.staff import repository
 from app.staff.schemas import StaffCreate, StaffPatch
 

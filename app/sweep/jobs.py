@@ -18,15 +18,15 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from app import idempotency
+from app.api import idempotency
+from app.api.observability import SWEEP_SECONDS, SWEEP_STEPS
 from app.board import session as board_sessions
 from app.candidates import erasure
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.followups import jobs as followups
 from app.followups import service as followups_service
 from app.interviews import service as interviews
-from app.observability import SWEEP_SECONDS, SWEEP_STEPS
 
 logger = logging.getLogger("debrief.sweep")
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.problems import problem_responses
+from app.api.responses import json_response
 from app.auth.dependencies import AdminKey
-from app.errors import Conflict, problem_responses
-from app.http import json_response
+from app.errors import Conflict
 from app.sweep import jobs
 from app.sweep.schemas import SweepResult
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.types import OutputModel
+from app.schemas.base import OutputModel
 
 
 class SweepResult(OutputModel):

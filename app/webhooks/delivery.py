@@ -27,11 +27,12 @@ import orjson
 from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
-from app.db import Database, transaction
+from app.api.observability import WEBHOOK_ATTEMPTS
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.observability import WEBHOOK_ATTEMPTS
-from app.types import iso
+from app.schemas.base import iso
 from app.webhooks import repository, service
 
 logger = logging.getLogger("debrief.webhooks")

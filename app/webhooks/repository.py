@@ -12,9 +12,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db.engine import Database
+from app.db.queries import AnySelect, read_one
 from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.repository import AnySelect, read_one
 
 
 async def last_event_seq(session: AsyncSession) -> int:

@@ -6,13 +6,14 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.dependencies import DB, AppSettings, Now, Session
+from app.api.idempotency import NOT_REPLAYABLE
+from app.api.problems import problem_responses
+from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration
-from app.deps import DB, AppSettings, Now, Session
-from app.errors import NotFound, problem_responses
-from app.http import Cursor, IfMatch, Limit, Page, json_response, object_response
-from app.idempotency import NOT_REPLAYABLE
+from app.db.queries import read_all, read_page
+from app.errors import NotFound
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.repository import read_all, read_page
 from app.webhooks import repository, service
 from app.webhooks.delivery import Deliverer
 from app.webhooks.schemas import (

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from app.events.service import EVENT_TYPES
-from app.types import InputModel, OutputModel
+from app.schemas.base import InputModel, OutputModel
 
 Url = Annotated[str, StringConstraints(min_length=8, max_length=2000, strip_whitespace=True)]
 Description = Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)]

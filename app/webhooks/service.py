@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.changes import apply_changes, patch_values
+from app.api.patch import apply_changes, patch_values
+from app.api.responses import require_if_match
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.errors import NotFound, ValidationFailed
-from app.http import require_if_match
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import repository, ssrf

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.columns
 from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 revision: str = '0002'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('type', sa.String(length=64), nullable=False),
-    sa.Column('occurred_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_events')),
     sa.UniqueConstraint('id', name=op.f('uq_events_id'))
@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_settings'))
     )
     op.create_table('follow_ups',
@@ -46,20 +46,20 @@ def upgrade() -> None:
     sa.Column('candidate_id', sa.Uuid(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('due_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('opened_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('overdue_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('overdue_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=80), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
-    sa.Column('escalated_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_notice_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_notice_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('waived_reason', sa.String(length=500), nullable=True),
     sa.Column('reminder_interval_seconds', sa.Integer(), nullable=False),
     sa.Column('max_reminders', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], name=op.f('fk_follow_ups_candidate_id_candidates')),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_follow_ups_interview_id_interviews')),
@@ -73,7 +73,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_follow_ups_pending_due', ['due_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     with op.batch_alter_table('interviews', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('follow_ups_opened_at', app.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('follow_ups_opened_at', app.db.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_interviews_awaiting_follow_ups', ['ends_at'], unique=False, postgresql_where=sa.text("follow_ups_opened_at IS NULL AND status IN ('scheduled', 'completed')"), sqlite_where=sa.text("follow_ups_opened_at IS NULL AND status IN ('scheduled', 'completed')"))
 
     # ### end Alembic commands ###

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.columns
 from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 revision: str = '0003'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('headers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_keys_scope_key'))
     )
@@ -43,12 +43,12 @@ def upgrade() -> None:
     sa.Column('event_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('secret', sa.String(length=100), nullable=False),
     sa.Column('previous_secret', sa.String(length=100), nullable=True),
-    sa.Column('previous_secret_expires_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('previous_secret_expires_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('disabled_reason', sa.String(length=500), nullable=True),
     sa.Column('last_event_seq', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
     )
@@ -59,12 +59,12 @@ def upgrade() -> None:
     sa.Column('event_type', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_status_code', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
-    sa.Column('delivered_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_webhook_deliveries_event_id_events')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
@@ -76,7 +76,7 @@ def upgrade() -> None:
     op.create_table('webhook_attempts',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('delivery_id', sa.Uuid(), nullable=False),
-    sa.Column('attempted_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempted_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('duration_ms', sa.Integer(), nullable=False),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.columns
 from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 
 revision: str = '0004'
@@ -26,10 +26,10 @@ def upgrade() -> None:
     sa.Column('interview_id', sa.Uuid(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('purpose', sa.String(length=32), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=80), nullable=False),
-    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', app.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_debrief_links_interview_id_interviews')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_debrief_links')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_debrief_links_token_hash'))

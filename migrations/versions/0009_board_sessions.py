@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.columns
 
 revision: str = '0009'
 down_revision: str | None = '0008'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     op.create_table('board_sessions',
     sa.Column('id_hash', sa.String(length=64), nullable=False),
     sa.Column('api_key_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', app.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], name=op.f('fk_board_sessions_api_key_id_api_keys'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_board_sessions'))
     )

@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 
 from app.clock import FrozenClock
-from app.types import iso
+from app.schemas.base import iso
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_interview, patch_current
 from tests.followups.helpers import sweep

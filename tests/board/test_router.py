@@ -17,13 +17,14 @@ from fastapi import FastAPI
 from pydantic import AnyHttpUrl
 from sqlalchemy import select, text
 
+from app.api.ratelimit import RateLimiter
 from app.auth.keys import hash_key
 from app.board import router as board_router
 from app.clock import FrozenClock
 from app.config import DEFAULT_SECRET
-from app.db import Base, Database
+from app.db.base import Base
+from app.db.engine import Database
 from app.models import ApiKey, BoardSession
-from app.ratelimit import RateLimiter
 from tests.conftest import T0, KeyMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
 from tests.followups.helpers import steps, sweep

@@ -16,7 +16,9 @@ import httpx
 from sqlalchemy import select, text
 
 from app.clock import FrozenClock
-from app.db import Base, Database, transaction
+from app.db.base import Base
+from app.db.engine import Database
+from app.db.transaction import transaction
 from app.models import Candidate, ErasedIdentity
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_interview, patch_current

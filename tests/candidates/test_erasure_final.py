@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import inspect, text
 
 from app.clock import FrozenClock
-from app.db import Database
+from app.db.engine import Database
 from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from tests.conftest import T0, KeyMaker, make_settings

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.db import Base, Database
+from app.db.base import Base
+from app.db.engine import Database
 from app.models import IdempotencyRecord
 from tests.conftest import T0
 from tests.factories import create_candidate, create_client, create_interview

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_cli import TEST_SECRET
-from tests.test_cli import debrief as run_cli
+from tests.cli.test_commands import TEST_SECRET
+from tests.cli.test_commands import debrief as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from app.db import Database
+from app.db.engine import Database
 from app.models import AuditEntry, Candidate, Event
 from tests.faults.server import Server, debrief
 from tests.postgres import wait_until_running

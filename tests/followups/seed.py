@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from app.db import Database
+from app.db.engine import Database
 from app.ids import uuid7
 from app.models import Candidate, Client, Event, FollowUp, Interview
 

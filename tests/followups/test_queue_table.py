@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.clock import FrozenClock
-from app.db import Database
+from app.db.engine import Database
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
 from app.sweep import jobs
 from tests.conftest import asyncpg_dsn

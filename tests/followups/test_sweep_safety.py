@@ -17,12 +17,12 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import Clock
-from app.db import Database
+from app.db.engine import Database
 from app.followups import jobs, repository
 from app.sweep.jobs import sweep
+from tests.cli.test_commands import TEST_SECRET
 from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
 from tests.postgres import wait_until_running
-from tests.test_cli import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.db import Database
+from app.db.engine import Database
 from app.ids import uuid7
 from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
 from tests.conftest import T0

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from app.db import Database
+from app.db.engine import Database
 from tests.conftest import ClientMaker
 from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.db import Database
+from app.db.engine import Database
 from tests.reports.seed import Agency
 
 FEB = {"from": "2026-02-01", "to": "2026-02-28"}

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.db import Database
+from app.db.engine import Database
 from app.reports.questions import Group, cluster, significant_words
 from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem

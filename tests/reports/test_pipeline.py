@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.db import Database
+from app.db.engine import Database
 from tests.reports.seed import Agency
 
 ZERO = {"pending": 0, "next_round": 0, "offer": 0, "rejected": 0, "withdrawn": 0}

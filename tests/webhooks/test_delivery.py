@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from app.clock import FrozenClock
-from app.db import transaction
+from app.db.transaction import transaction
 from app.main import create_app
-from app.types import iso
+from app.schemas.base import iso
 from app.webhooks import repository, service
 from app.webhooks.delivery import RETRY_SCHEDULE, Deliverer, next_delay, retry_after_seconds
 from tests.conftest import T0, make_settings

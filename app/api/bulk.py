@@ -1,0 +1,190 @@
+"""Bulk upserts by external_id: up to 1,000 items, a result per item, one transaction.
+
+Each item is validated on its own, so one bad item is reported at its index instead of
+failing the parse of the whole call. With `?atomic=true` (the default) any bad item means
+nothing is stored (422, naming `items.<index>.<field>`); with `?atomic=false` the good items
+are stored and the bad ones reported.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.patch import apply_changes
+from app.api.problems import validation_errors
+from app.audit import service as audit
+from app.db.queries import by_external_ids
+from app.errors import FieldError, ValidationFailed
+from app.events import service as events
+from app.ids import uuid7
+from app.schemas.base import InputModel, OutputModel
+
+MAX_ITEMS = 1000
+M = TypeVar("M", bound=BaseModel)
+Status = Literal["created", "updated", "unchanged", "error"]
+
+
+class BulkIn(InputModel):
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description="Up to 1,000 objects, each with its `external_id`.",
+    )
+
+
+class ItemError(OutputModel):
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ItemResult(OutputModel):
+    index: int
+    status: Status
+    id: uuid.UUID | None = None
+    error: ItemError | None = None
+
+
+class BulkOut(OutputModel):
+    results: list[ItemResult]
+
+
+Atomic = Query(
+    default=True,
+    description="true: all or nothing (422 if any item is bad). false: store the good ones.",
+)
+
+
+class Outcome:
+    """The results of one bulk call, filled in item by item."""
+
+    def __init__(self, count: int) -> None:
+        self.results: dict[int, ItemResult] = {}
+        self.count = count
+
+    def fail(self, index: int, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        self.results[index] = ItemResult(
+            index=index, status="error", error=ItemError(detail=detail, errors=list(errors))
+        )
+
+    def fail_field(self, index: int, field: str, message: str) -> None:
+        error = FieldError(field=field, location="body", message=message, type="value_error")
+        self.fail(index, f"{field}: {message}", [error])
+
+    def done(self, index: int, status: Status, object_id: uuid.UUID) -> None:
+        self.results[index] = ItemResult(index=index, status=status, id=object_id)
+
+    def failed(self, index: int) -> bool:
+        return index in self.results and self.results[index].status == "error"
+
+    def raise_if_any_failed(self) -> None:
+        """For atomic calls: one bad item and nothing is stored."""
+        bad = sorted((i, r) for i, r in self.results.items() if r.status == "error")
+        if not bad:
+            return
+        errors = []
+        for index, result in bad:
+            assert result.error is not None
+            for error in result.error.errors or [
+                FieldError(
+                    field="", location="body", message=result.error.detail, type="value_error"
+                )
+            ]:
+                field = f"items.{index}.{error.field}".rstrip(".")
+                errors.append(error.model_copy(update={"field": field}))
+        raise ValidationFailed(
+            f"{len(bad)} of {self.count} items are not valid; nothing was stored.", errors=errors
+        )
+
+    def out(self) -> BulkOut:
+        return BulkOut(results=[self.results[i] for i in range(self.count)])
+
+
+def validate_items(
+    items: list[dict[str, Any]], adapter: TypeAdapter[M], outcome: Outcome
+) -> list[tuple[int, M]]:
+    """Each item through its schema; the bad ones are recorded in `outcome`. Items repeating
+    an external_id already in this call are refused too."""
+    valid: list[tuple[int, M]] = []
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(items):
+        try:
+            model = adapter.validate_python(raw)
+        except ValidationError as exc:
+            errors = validation_errors(exc.errors(), location="body")
+            outcome.fail(index, "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+            continue
+        external_id = getattr(model, "external_id", None)
+        if external_id in first_index:
+            outcome.fail_field(
+                index, "external_id", f"repeats item {first_index[external_id]} of this call"
+            )
+            continue
+        if external_id is not None:
+            first_index[external_id] = index
+        valid.append((index, model))
+    return valid
+
+
+async def upsert(
+    *,
+    session: AsyncSession,
+    model: type[Any],
+    items: list[dict[str, Any]],
+    adapter: TypeAdapter[M],
+    atomic: bool,
+    now: datetime,
+    refuse: Callable[[M], tuple[str, str] | None] = lambda _: None,
+    events_as: tuple[str, Callable[[Any], dict[str, Any]]] | None = None,
+) -> BulkOut:
+    """Create or update rows of `model` by external_id. `refuse` names a field at fault and
+    why (after the schema passed); `events_as` is (the event prefix, the payload builder)."""
+    outcome = Outcome(len(items))
+    valid = validate_items(items, adapter, outcome)
+    wanted = [getattr(m, "external_id") for _, m in valid]  # noqa: B009 - M is any schema with it
+    existing = await by_external_ids(session, model, wanted)
+    created: list[dict[str, Any]] = []
+    updated: list[tuple[Any, list[str]]] = []
+    for index, item in valid:
+        refused = refuse(item)
+        if refused is not None:
+            outcome.fail_field(index, *refused)
+            continue
+        row = existing.get(getattr(item, "external_id"))  # noqa: B009
+        if row is None:
+            values = {
+                "id": uuid7(),
+                **item.model_dump(),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            created.append(values)
+            outcome.done(index, "created", values["id"])
+            continue
+        changed = apply_changes(row, item.model_dump(include=item.model_fields_set), now=now)
+        if changed:
+            updated.append((row, changed))
+        outcome.done(index, "updated" if changed else "unchanged", row.id)
+    if atomic:
+        outcome.raise_if_any_failed()
+    if created:  # one multi-row INSERT, without building an ORM object per row
+        await session.execute(insert(model.__table__), created)
+        await audit.record(session, model, "create", ((v["id"], v) for v in created))
+    await session.flush()
+    if events_as is not None:
+        prefix, payload = events_as
+        for values in created:
+            events.record(session, f"{prefix}.created", payload(values), now=now)
+        for row, changed in updated:
+            events.record(
+                session, f"{prefix}.updated", {**payload(row), "changed": changed}, now=now
+            )
+    return outcome.out()

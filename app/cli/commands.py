@@ -1,0 +1,300 @@
+"""The `debrief` command: serve, migrate, create-key, export-openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import SecretStr, ValidationError
+
+from app.config import Settings, get_settings
+from app.db.engine import Database
+from app.db.transaction import transaction
+from app.schemas.fields import Role
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    name="debrief",
+    help="Debrief: post-interview follow-ups for recruitment agencies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        # The messages only: pydantic's own text repeats the input, secret included.
+        problems = "\n".join(f"  {error['msg']}" for error in exc.errors())
+        typer.echo(f"Configuration error:\n{problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.database_url, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+    from app.db.migrations import upgrade
+
+    settings = _settings()
+    asyncio.run(upgrade(settings.database_url))
+    typer.echo("Database schema is up to date.")
+
+
+class _SecretFileError(Exception):
+    pass
+
+
+def _write_secret_file(path: Path, secret: str) -> None:
+    """Write `secret` to `path`, readable by its owner only (never through a symlink)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # a file that existed keeps its mode otherwise
+            os.write(fd, (secret + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _SecretFileError(f"Cannot write the first admin key to {path} ({exc}).") from exc
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    first_key_file: Annotated[
+        Path,
+        typer.Option(
+            envvar="DEBRIEF_FIRST_KEY_FILE",
+            help="Where a new install's first admin key is written (mode 600) when the output "
+            "is not a terminal, so that it never reaches a log.",
+        ),
+    ] = Path("debrief-first-admin-key.txt"),
+) -> None:
+    """Serve the API. On a new install with no keys, first creates an admin key: shown once on
+    a terminal, otherwise written to --first-key-file (only its path is printed)."""
+    import uvicorn
+
+    from app.auth.service import bootstrap_admin_key
+    from app.clock import Clock
+
+    settings = _settings()
+    on_terminal = sys.stdout.isatty()
+
+    async def bootstrap(db: Database) -> str | None:
+        now = Clock().now()
+        async with transaction(db, now=now) as session:
+            secret = await bootstrap_admin_key(session=session, now=now)
+            if secret and not on_terminal:  # a failed write rolls the new key back
+                _write_secret_file(first_key_file, secret)
+            return secret
+
+    try:
+        secret = _with_database(settings, bootstrap)
+    except _SecretFileError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo(
+            "Give a writable --first-key-file, or run `debrief create-key --name admin "
+            "--role admin` first.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    except Exception as exc:  # the usual cause: migrations not applied yet
+        typer.echo(f"Cannot open the database ({type(exc).__name__}: {exc}).", err=True)
+        typer.echo("Run `debrief migrate` first.", err=True)
+        raise typer.Exit(1) from exc
+    if secret and on_terminal:
+        typer.echo("\n" + "=" * 72)
+        typer.echo("No API keys existed, so an admin key was created. It is shown ONCE:")
+        typer.echo(f"\n    {secret}\n")
+        typer.echo(f"Try:  curl -H 'Authorization: Bearer <key>' http://{host}:{port}/v1/staff")
+        typer.echo("=" * 72 + "\n")
+    elif secret:
+        typer.echo(
+            f"No API keys existed, so an admin key was created and written to "
+            f"{first_key_file.resolve()} (readable by this user only). Read it, store it, "
+            "then delete the file."
+        )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        # uvicorn's own proxy handling would believe X-Forwarded-* from 127.0.0.1 (or
+        # FORWARDED_ALLOW_IPS); only DEBRIEF_TRUSTED_PROXIES decides, in the app.
+        proxy_headers=False,
+        access_log=False,  # the app writes its own access line, without raw paths
+    )
+
+
+@cli.command("create-key")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'CRM sync'.")],
+    role: Annotated[str, typer.Option(help="admin, recruiter or integration.")],
+    staff_id: Annotated[
+        str | None, typer.Option(help="Staff member (required for recruiter).")
+    ] = None,
+) -> None:
+    """Create an API key; the key alone is printed on the last line."""
+    import uuid
+
+    from app.auth.service import issue_key
+    from app.clock import Clock
+    from app.errors import AppError
+
+    if role not in ("admin", "recruiter", "integration"):
+        typer.echo("--role must be admin, recruiter or integration", err=True)
+        raise typer.Exit(2)
+    try:
+        staff_uuid = uuid.UUID(staff_id) if staff_id else None
+    except ValueError as exc:
+        typer.echo("--staff-id must be a staff member's id (a UUID)", err=True)
+        raise typer.Exit(2) from exc
+    settings = _settings()
+
+    async def work(db: Database) -> str:
+        now = Clock().now()
+        async with transaction(db, now=now) as session:
+            key, secret = await issue_key(
+                session=session, name=name, role=role_value, staff_id=staff_uuid, now=now
+            )
+            typer.echo(f"Created {role} key {key.id} ({key.prefix}…)", err=True)
+            return secret
+
+    role_value: Role = role  # type: ignore[assignment]
+    try:
+        secret = _with_database(settings, work)
+    except AppError as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(secret)
+
+
+@cli.command()
+def sweep(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another replica's sweep.")] = 30,
+) -> None:
+    """Run one follow-up sweep now and print its counts as JSON."""
+    from dataclasses import asdict
+
+    from app.clock import Clock
+    from app.sweep.jobs import sweep as run_sweep
+
+    settings = _settings()
+    counts = _with_database(
+        settings, lambda db: run_sweep(db, Clock().now, wait_seconds=wait, settings=settings)
+    )
+    typer.echo(json.dumps(asdict(counts)))
+    if not counts.swept:
+        typer.echo("Another sweep held the lock; nothing was done here.", err=True)
+        raise typer.Exit(3)
+
+
+@cli.command("import")
+def import_csv(
+    kind: Annotated[str, typer.Argument(help="candidates or interviews")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A CSV file.")
+    ],
+) -> None:
+    """Create or update candidates or interviews from a CSV file (headings = field names).
+
+    Rows match existing ones by external_id. A bad row is reported with its line and reason
+    and never stops the others; the exit code is 1 if any row was rejected."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app.cli.csv_import import Kind, columns, import_rows, read, unknown_columns
+    from app.clock import Clock
+
+    if kind not in ("candidates", "interviews"):
+        typer.echo("KIND must be candidates or interviews", err=True)
+        raise typer.Exit(2)
+    what: Kind = "candidates" if kind == "candidates" else "interviews"
+    headings, rows = read(file)
+    unknown = unknown_columns(what, headings)
+    if unknown or "external_id" not in headings:
+        typer.echo(
+            f"Unknown columns: {', '.join(unknown)}" if unknown else "No external_id column.",
+            err=True,
+        )
+        typer.echo(f"Columns for {what}: {', '.join(columns(what))}", err=True)
+        raise typer.Exit(2)
+    with file.open(encoding="utf-8-sig") as lines:
+        total = max(sum(1 for _ in lines) - 1, 0)
+    settings = _settings()
+    console = Console(stderr=True)
+    with Progress(console=console, transient=False) as bar:
+        task = bar.add_task(f"Importing {kind}", total=total)
+        report = _with_database(
+            settings,
+            lambda db: import_rows(
+                db, settings, what, rows, clock=Clock().now, progress=lambda n: bar.advance(task, n)
+            ),
+        )
+    typer.echo(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
+    )
+    for line, reason in report.rejected:
+        typer.echo(f"  line {line}: {reason}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@cli.command("export-openapi")
+def export_openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = Path(
+        "openapi/openapi.json"
+    ),
+    check: Annotated[bool, typer.Option(help="Fail if the file differs from the app.")] = False,
+) -> None:
+    """Write the OpenAPI document generated from the app (or check it is up to date)."""
+    from app.main import create_app
+
+    # The document does not depend on the secret: a throwaway one, so a fresh clone needs none.
+    settings = Settings(secret_key=SecretStr(secrets.token_urlsafe(48)))
+    document = json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != document:
+            typer.echo(f"{output} is out of date: run `debrief export-openapi`.", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} matches the app.")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document)
+    typer.echo(f"Wrote {output}.")
+
+
+def main() -> None:
+    from app.audit.service import install
+    from app.schemas.fields import cache_phone_patterns
+
+    install()
+    cache_phone_patterns()  # the CSV import validates phones in this process
+    cli(prog_name="debrief")

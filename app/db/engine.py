@@ -1,0 +1,116 @@
+"""The engines of one process: the write engine and session factory, and the autocommit
+read engine.
+
+Reads that need no transaction use `Database.reading()`, a connection of the autocommit
+engine, so a read costs one round trip to the database. On PostgreSQL the hot reads
+(`app.db.queries.Prepared`) go further: `Database.hot_pool` is an asyncpg pool of their own
+(`app.db.hot_read_pool`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.db.hot_read_pool import HotReadPool
+from app.db.turns import POOL_TIMEOUT, Turns
+
+
+def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (it would not BEGIN
+        # before SELECT), and make concurrent writers wait instead of failing.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    if write:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # IMMEDIATE takes the write lock up front, so two writers queue on
+            # busy_timeout instead of deadlocking when a reader upgrades to a writer.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Database:
+    """The engines and session factory of one process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        options: dict[str, Any] = {}
+        if not self.is_sqlite:
+            # A fixed pool: overflow connections would be opened and closed per request.
+            options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
+        options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
+        self.engine = create_async_engine(url, **options)
+        self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
+        self.hot_pool: HotReadPool | None = None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, write=True)
+            _configure_sqlite(self.read_engine, write=False)
+        else:
+            self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns = Turns(pool_size)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of the autocommit read engine; on PostgreSQL, taken in turn."""
+        if self.is_sqlite:
+            async with self.read_engine.connect() as conn:
+                yield conn
+            return
+        turns = await self._turns.take()
+        try:
+            async with self.read_engine.connect() as conn:
+                yield conn
+        finally:
+            turns.release()
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    async def forget_old_pages(self) -> None:
+        """SQLite: fold the write-ahead log into the database and truncate it, so old
+        versions of changed rows stop existing on disk (deleted pages are zeroed already)."""
+        if not self.is_sqlite:
+            return
+        async with self.reading() as conn:
+            for _ in range(20):
+                busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                if busy is not None and busy[0] == 0:
+                    return
+                await asyncio.sleep(0.05)
+
+    async def dispose(self) -> None:
+        try:
+            if self.hot_pool is not None:
+                await self.hot_pool.close()
+        finally:
+            await self.engine.dispose()
+            await self.read_engine.dispose()

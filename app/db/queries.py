@@ -1,0 +1,213 @@
+"""Query helpers every domain repository shares: one-row reads, keyset pages, 404s."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy import ColumnElement, Select, Uuid, literal_column, select, tuple_
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from app.api.responses import parse_time_cursor, time_cursor
+from app.db.engine import Database
+from app.errors import NotFound
+
+M = TypeVar("M")
+
+
+class Row(Protocol):
+    """A result row read by column name (a RowMapping, or an asyncpg record)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+# A SELECT of any columns.
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def where_equal(stmt: AnySelect, *pairs: tuple[Any, Any]) -> AnySelect:
+    """Add `column = value` for every pair whose value was given (filters left out are None)."""
+    for column, value in pairs:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+async def read_one(db: Database, stmt: AnySelect) -> RowMapping | None:
+    """One row through the autocommit read engine: a single round trip."""
+    async with db.reading() as conn:
+        result = await conn.execute(stmt)
+        row: RowMapping | None = result.mappings().first()
+        return row
+
+
+async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
+    async with db.reading() as conn:
+        result = await conn.execute(stmt)
+        return list(result.mappings().all())
+
+
+class uuid_text(FunctionElement[Any]):
+    """A UUID column of a `Prepared` page, read as text on PostgreSQL: the server writes the
+    36 characters, which costs less than turning hundreds of UUID objects a page into
+    strings in Python. Elsewhere it is the column itself (SQLite gives `uuid.UUID`s through
+    SQLAlchemy), so a caller writes `str(value)`, which returns a string unchanged."""
+
+    type = Uuid()
+    inherit_cache = True
+
+
+@compiles(uuid_text)
+def _uuid_column(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(uuid_text, "postgresql")
+def _uuid_as_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+class Prepared:
+    """A SELECT built once and run many times with named parameters (`bindparam`): the hot
+    reads. Building a statement costs more than running it on a warm connection.
+
+    On PostgreSQL it is compiled once to SQL text and run on a connection of asyncpg's own
+    pool (`Database.hot_pool`; asyncpg keeps the statement prepared), with no SQLAlchemy
+    connection handling or result processing. That is safe because the columns read this
+    way need none (UUIDs, text, numbers, `timestamptz` which asyncpg returns in UTC, and
+    JSON, decoded as SQLAlchemy's engines decode it). On SQLite it runs through SQLAlchemy.
+    """
+
+    def __init__(self, stmt: AnySelect) -> None:
+        self.stmt = stmt
+        self._postgres: tuple[str, list[str], dict[str, Any]] | None = None
+        self._pages: dict[int, Prepared] = {}
+
+    def limited(self, rows: int) -> Prepared:
+        """This query with `LIMIT <rows>` written into its SQL, built once per page size.
+
+        A page query must not take its size as a parameter: for `LIMIT $1` PostgreSQL
+        prices its cached generic plan as if a tenth of the table were read, never picks it,
+        and plans the statement afresh on every call (for the queue's four-table join the
+        planning cost more than the query). Page sizes are few (1 to 201)."""
+        page = self._pages.get(rows)
+        if page is None:
+            page = self._pages[rows] = Prepared(self.stmt.limit(literal_column(str(int(rows)))))
+        return page
+
+    def _compiled(self, dialect: Any) -> tuple[str, list[str], dict[str, Any]]:
+        if self._postgres is None:
+            compiled = self.stmt.compile(dialect=dialect)
+            names = list(compiled.positiontup or [])
+            self._postgres = (str(compiled), names, compiled.params)
+        return self._postgres
+
+    async def all(self, db: Database, **params: Any) -> list[Mapping[str, Any]]:
+        return [dict(row) for row in await self.rows(db, **params)]
+
+    async def rows(self, db: Database, **params: Any) -> Sequence[Row]:
+        """The rows as the driver gives them (asyncpg records on PostgreSQL), each read by
+        column name: for a page that is turned into JSON at once, with no dict per row."""
+        if db.hot_pool is None:
+            async with db.reading() as conn:
+                result = await conn.execute(self.stmt, params)
+                return cast(Sequence[Row], result.mappings().all())
+        sql, names, defaults = self._compiled(db.read_engine.dialect)
+        args = [params[n] if n in params else defaults[n] for n in names]
+        return cast(Sequence[Row], await db.hot_pool.fetch(sql, args))
+
+    async def one(self, db: Database, **params: Any) -> Mapping[str, Any] | None:
+        rows = await self.all(db, **params)
+        return rows[0] if rows else None
+
+
+async def read_page(
+    db: Database,
+    stmt: AnySelect,
+    *,
+    key: InstrumentedAttribute[uuid.UUID],
+    limit: int,
+    cursor: uuid.UUID | None,
+) -> tuple[list[RowMapping], str | None]:
+    """A keyset page ordered by `key` (time-ordered ids): stable while rows are added."""
+    if cursor is not None:
+        stmt = stmt.where(key > cursor)
+    rows = await read_all(db, stmt.order_by(key).limit(limit + 1))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, str(rows[-1][key.key])
+    return rows, None
+
+
+async def read_page_by_time(
+    db: Database,
+    stmt: AnySelect,
+    *,
+    at: ColumnElement[datetime],
+    at_key: str,
+    tiebreak: ColumnElement[uuid.UUID],
+    tiebreak_key: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[RowMapping], str | None]:
+    """A keyset page ordered by a time, then an id (e.g. most overdue first)."""
+    if cursor:
+        stmt = stmt.where(tuple_(at, tiebreak) > tuple_(*parse_time_cursor(cursor)))
+    rows = await read_all(db, stmt.order_by(at, tiebreak).limit(limit + 1))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        return rows, time_cursor(last[at_key], last[tiebreak_key])
+    return rows, None
+
+
+async def get_for_update(
+    session: AsyncSession, model: type[M], object_id: uuid.UUID, label: str
+) -> M:
+    """Load an object in the write transaction, locked until it ends (`FOR UPDATE` on
+    PostgreSQL; SQLite's write lock already covers it), or 404. Two requests creating the
+    same thing under it (two first debriefs of one interview) then run one after the other
+    instead of both inserting."""
+    obj = await session.get(model, object_id, with_for_update=True)
+    if obj is None:
+        raise NotFound(f"There is no {label} with id {object_id}.")
+    return obj
+
+
+async def external_id_taken(
+    session: AsyncSession, model: Any, external_id: str, *, excluding: uuid.UUID | None = None
+) -> bool:
+    stmt = select(model.id).where(model.external_id == external_id)
+    if excluding is not None:
+        stmt = stmt.where(model.id != excluding)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def by_external_ids(
+    session: AsyncSession, model: Any, external_ids: list[str]
+) -> dict[str, Any]:
+    """Objects of `model` with these external ids, loaded for change."""
+    if not external_ids:
+        return {}
+    result = await session.execute(select(model).where(model.external_id.in_(external_ids)))
+    return {row.external_id: row for row in result.scalars()}
+
+
+async def ids_by_external_id(
+    session: AsyncSession, model: Any, external_ids: list[str]
+) -> dict[str, uuid.UUID]:
+    if not external_ids:
+        return {}
+    stmt = select(model.external_id, model.id).where(model.external_id.in_(external_ids))
+    return {
+        external_id: object_id for external_id, object_id in (await session.execute(stmt)).all()
+    }

@@ -1,0 +1,1 @@
+"""What the domains' schemas are built from: base models, JSON writing, field types."""

@@ -1,0 +1,238 @@
+"""The hot reads (`GET /v1/candidates/{id}` and `GET /v1/debriefs/overdue` with a cached key)
+answer exactly as the FastAPI routes do, and leave everything else to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.api.hot_reads import HotReads
+from app.api.ratelimit import RateLimiter
+from app.auth.dependencies import KeyCache
+from app.clock import FrozenClock
+from app.db.queries import Prepared
+from tests.conftest import T0, ClientMaker
+from tests.factories import create_candidate, create_client, create_interview, create_staff
+from tests.followups.helpers import sweep
+from tests.test_conventions import assert_problem
+
+QUEUE = "/v1/debriefs/overdue"
+
+
+class Answered(list[bool]):
+    """Per GET of a candidate (or, in `queue`, of the queue) that the fast path tried:
+    whether it answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[bool] = []
+
+
+@pytest.fixture
+def fast(api: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Answered]:
+    """Keys cached for a minute, with a spy on which requests the fast path answers."""
+    saved = api.state.key_cache
+    api.state.key_cache = KeyCache(60)
+    answered = Answered()
+    original = HotReads.answer
+
+    async def spy(self: HotReads, scope: Any, route: Any, read: Any) -> Any:
+        response = await original(self, scope, route, read)
+        if scope["path"] == QUEUE:
+            answered.queue.append(response is not None)
+        elif scope["path"].startswith("/v1/candidates/"):
+            answered.append(response is not None)
+        return response
+
+    monkeypatch.setattr(HotReads, "answer", spy)
+    yield answered
+    api.state.key_cache = saved
+
+
+async def test_the_fast_answer_is_the_routes_answer(
+    fast: Answered, client_for: ClientMaker
+) -> None:
+    admin = await client_for("admin")
+    created = (
+        await admin.post(
+            "/v1/candidates", json={"full_name": "Lena Fox", "email": "lena@mail.co.uk"}
+        )
+    ).json()
+    url = f"/v1/candidates/{created['id']}"
+    crm = await client_for("integration")
+    first = await crm.get(url)  # the key is not cached yet: the route answers and caches it
+    second = await crm.get(url)
+    assert fast == [False, True]
+    assert second.status_code == first.status_code == 200
+    assert second.content == first.content
+    for header in ("etag", "content-type", "content-length"):
+        assert second.headers[header] == first.headers[header]
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+    assert second.json()["full_name"] == "Lena Fox"
+
+
+async def test_what_the_fast_path_cannot_answer_goes_to_the_route(
+    fast: Answered, client_for: ClientMaker, anonymous: httpx.AsyncClient
+) -> None:
+    admin = await client_for("admin")
+    await admin.get("/v1/candidates")  # caches the key
+    missing = await admin.get("/v1/candidates/01890000-0000-7000-8000-000000000000")
+    assert_problem(missing, 404)
+    assert_problem(await anonymous.get("/v1/candidates/01890000-0000-7000-8000-000000000000"), 401)
+    assert fast == [False, False]
+    assert_problem(await admin.get("/v1/candidates/not-a-uuid"), 404)  # not even tried
+    assert_problem(await admin.get(f"/v1/candidates/{'0' * 32}?x=1"), 404)
+    assert fast == [False, False]
+
+
+async def test_a_revoked_key_is_refused_at_once(
+    fast: Answered, admin: httpx.AsyncClient, client_for: ClientMaker
+) -> None:
+    crm = await client_for("integration")
+    created = (await crm.post("/v1/candidates", json={"full_name": "Sam Reed"})).json()
+    url = f"/v1/candidates/{created['id']}"
+    assert (await crm.get(url)).status_code == 200
+    keys = (await admin.get("/v1/api-keys", params={"role": "integration"})).json()["items"]
+    for key in keys:
+        await admin.delete(f"/v1/api-keys/{key['id']}")
+    assert_problem(await crm.get(url), 401)
+    assert fast == [True, False]
+
+
+async def test_the_fast_path_keeps_the_rate_limit(
+    api: FastAPI, fast: Answered, client_for: ClientMaker
+) -> None:
+    crm = await client_for("integration")
+    created = (await crm.post("/v1/candidates", json={"full_name": "Ola Berg"})).json()
+    url = f"/v1/candidates/{created['id']}"
+    saved = api.state.key_limiter
+    api.state.key_limiter = RateLimiter(per_minute=60, burst=3)
+    try:
+        statuses = [(await crm.get(url)).status_code for _ in range(4)]
+        limited = await crm.get(url)
+    finally:
+        api.state.key_limiter = saved
+    assert statuses == [200, 200, 200, 429]
+    assert_problem(limited, 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert fast[1:] == [True, True, True, True]
+
+
+async def _queue_of_two(admin: httpx.AsyncClient, clock: FrozenClock) -> dict[str, str]:
+    """Two overdue debrief calls, one owned by a recruiter at a named client."""
+    rosa = await create_staff(admin)
+    acme = await create_client(admin, name="Acme Ltd")
+    early = await create_candidate(
+        admin, full_name="Early Bird", phone="+447911123456", owner_id=rosa["id"]
+    )
+    late = await create_candidate(admin, full_name="Late Comer")
+    starts = T0 - timedelta(hours=3)
+    await create_interview(
+        admin, starts_at=starts - timedelta(days=1), candidate_id=early["id"], client_id=acme["id"]
+    )
+    await create_interview(admin, starts_at=starts, candidate_id=late["id"])
+    clock.set(datetime(2026, 3, 5, 9, 0, 0, 250_000, tzinfo=UTC))
+    await sweep(admin)
+    return {"owner_id": rosa["id"], "client_id": acme["id"]}
+
+
+async def test_the_fast_queue_is_the_routes_queue(
+    api: FastAPI,
+    fast: Answered,
+    admin: httpx.AsyncClient,
+    client_for: ClientMaker,
+    clock: FrozenClock,
+) -> None:
+    ids = await _queue_of_two(admin, clock)
+    recruiter = await client_for("recruiter")
+    first_page = (await recruiter.get(QUEUE, params={"limit": 1})).json()
+    assert len(first_page["items"]) == 1
+    assert first_page["next_cursor"]
+    variants: list[dict[str, Any]] = [
+        {},
+        {"owner_id": ids["owner_id"]},
+        {"client_id": ids["client_id"].upper(), "limit": 200},
+        {"limit": 1},
+        {"limit": 1, "cursor": first_page["next_cursor"]},
+    ]
+    for params in variants:
+        api.state.key_cache = KeyCache(0)  # nothing cached: the route answers
+        by_route = await recruiter.get(QUEUE, params=params)
+        api.state.key_cache = KeyCache(60)
+        await recruiter.get(QUEUE, params=params)  # the route again, which caches the key
+        by_fast = await recruiter.get(QUEUE, params=params)
+        assert by_route.status_code == by_fast.status_code == 200
+        assert by_fast.content == by_route.content, params
+        assert by_fast.headers["content-type"] == by_route.headers["content-type"]
+        assert by_fast.json()["items"], params
+    assert fast.queue == [False] + [False, False, True] * len(variants)
+    whole = by_fast.json()["items"][0]
+    assert whole["candidate"]["full_name"] == "Late Comer"
+    assert whole["due_at"] == "2026-03-04T17:00:00Z"  # written as every other time is
+    assert whole["overdue_seconds"] == 16 * 3600
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("limit=0", 422),
+        ("limit=201", 422),
+        ("limit=07", 200),
+        ("owner_id=not-an-id", 422),
+        ("owner_id=", 422),
+        ("cursor=123", 422),
+        ("limit=1&limit=2", 200),
+        ("colour=red", 200),
+        ("api_key=dbr_secret", 400),
+    ],
+)
+async def test_a_queue_request_the_fast_path_does_not_read_goes_to_the_route(
+    fast: Answered, client_for: ClientMaker, query: str, status: int
+) -> None:
+    recruiter = await client_for("recruiter")
+    assert (await recruiter.get(QUEUE)).status_code == 200  # the route; the key is cached now
+    assert (await recruiter.get(QUEUE)).status_code == 200  # the fast path
+    response = await recruiter.get(f"{QUEUE}?{query}")
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert_problem(response, status)
+    assert fast.queue == [False, True]  # the third was not even tried
+
+
+async def test_the_fast_queue_keeps_the_rate_limit(
+    api: FastAPI, fast: Answered, client_for: ClientMaker
+) -> None:
+    recruiter = await client_for("recruiter")
+    saved = api.state.key_limiter
+    api.state.key_limiter = RateLimiter(per_minute=60, burst=2)
+    try:
+        statuses = [(await recruiter.get(QUEUE)).status_code for _ in range(3)]
+    finally:
+        api.state.key_limiter = saved
+    assert statuses == [200, 200, 429]
+    assert fast.queue == [False, True, True]
+
+
+async def test_a_database_failure_on_the_fast_path_is_answered_503_once(
+    fast: Answered, client_for: ClientMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not sent on to the route: it would wait for a connection a second time.
+    reads: list[str] = []
+
+    async def refused(self: Prepared, db: object, **params: object) -> list[Any]:
+        reads.append("read")
+        raise ConnectionRefusedError("the database is restarting")
+
+    recruiter = await client_for("recruiter")
+    assert (await recruiter.get(QUEUE)).status_code == 200  # the route; the key is cached now
+    monkeypatch.setattr(Prepared, "rows", refused)
+    response = await recruiter.get(QUEUE)
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "2"
+    assert fast.queue == [False, True]
+    assert reads == ["read"]
