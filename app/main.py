@@ -59,13 +59,13 @@ Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem doc
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     use_settings(settings)  # what request validators read (the default phone region)
-    audit.install()
     cache_phone_patterns()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        audit.install(db)
         app.state.db = db
         revocations = None
         if not db.is_sqlite and settings.api_key_cache_seconds > 0:

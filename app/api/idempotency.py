@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.engine import Database
 from app.db.queries import read_all, read_one
 from app.db.transaction import transaction
+from app.db.unit_of_work import unit_of_work
 from app.errors import Conflict
 from app.ids import uuid7
 from app.models import (
@@ -228,7 +229,7 @@ async def subjects(session: AsyncSession, *texts: str | bytes) -> set[uuid.UUID]
     the transaction records. Read in the change's own transaction, so what it created counts.
     """
     found: set[uuid.UUID] = {
-        e["candidate_id"] for e in session.info.get("events", ()) if e.get("candidate_id")
+        e["candidate_id"] for e in unit_of_work(session).events if e.get("candidate_id")
     }
     ids = sorted(ids_in(*texts))
     for start in range(0, len(ids), _CHUNK):

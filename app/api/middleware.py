@@ -25,7 +25,8 @@ from app.api.problems import DATABASE_ERRORS, database_error, problem_response
 from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
 from app.db.engine import Database
-from app.db.transaction import commit, rollback
+from app.db.transaction import commit, open_unit_of_work, rollback
+from app.db.unit_of_work import unit_of_work
 from app.errors import (
     AppError,
     BadRequest,
@@ -135,12 +136,13 @@ class TransactionMiddleware:
     async def _transaction(self, scope: Scope, receive: Receive) -> list[Message]:
         db: Database = scope["app"].state.db
         async with db.sessionmaker() as session:
+            open_unit_of_work(session, db, now=None)
             reply = await self._run(scope, receive, session)
             return await self._finish(session, reply, scope)
 
     async def _run(self, scope: Scope, receive: Receive, session: AsyncSession) -> _Reply:
         scope.setdefault("state", {})["db_session"] = session
-        session.info["now"] = scope["app"].state.clock.now()
+        unit_of_work(session).now = scope["app"].state.clock.now()
         reply = _Reply()
         try:
             await self.app(scope, receive, reply)
@@ -176,6 +178,7 @@ class TransactionMiddleware:
             now = app.state.clock.now()
             db: Database = app.state.db
             async with db.sessionmaker() as session:
+                open_unit_of_work(session, db, now=None)
                 if not await idempotency.lock(session, owner, key):
                     await rollback(session)
                     return _problem_messages(_still_running(), scope)

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app.api.observability import request_id
+from app.db.engine import Database
+from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.ids import uuid7
 from app.models import (
     ApiKey,
@@ -46,23 +48,22 @@ AUDITED: dict[type[Any], str] = {
     DebriefLink: "debrief_link",
 }
 _BOOKKEEPING = {"updated_at", "version", "created_at"}
-SYSTEM = "system"
 
 
-def _when(session: Session) -> datetime:
-    now: datetime | None = session.info.get("now")
-    if now is None:  # the clock is the only source of "now": a unit of work carries it
+def _when(work: UnitOfWork) -> datetime:
+    if work.now is None:  # the clock is the only source of "now": a unit of work carries it
         raise RuntimeError("an audited change needs its transaction's time (transaction(now=))")
-    return now
+    return work.now
 
 
 def _row(
     session: Session, action: str, object_type: str, object_id: Any, fields: Iterable[str]
 ) -> dict[str, Any]:
+    work = unit_of_work(session)
     return {
         "id": uuid7(),
-        "occurred_at": _when(session),
-        "actor": session.info.get("actor", SYSTEM),
+        "occurred_at": _when(work),
+        "actor": work.actor,
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id),
@@ -114,7 +115,7 @@ async def record(
         await session.execute(insert(AuditEntry), rows)
 
 
-def install() -> None:
-    """Listen to every ORM session's flushes (once per process)."""
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+def install(db: Database) -> None:
+    """Listen to the flushes of `db`'s sessions."""
+    if not event.contains(db.session_class, "after_flush", _after_flush):
+        event.listen(db.session_class, "after_flush", _after_flush)

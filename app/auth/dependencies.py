@@ -14,6 +14,7 @@ from app.auth import repository
 from app.auth.keys import hash_key
 from app.auth.principal import Principal
 from app.db.engine import Database
+from app.db.unit_of_work import unit_of_work
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from app.schemas.fields import Role
 
@@ -151,7 +152,7 @@ def _bind(request: Request, principal: Principal) -> Principal:
     state["principal"] = principal
     session = state.get("db_session")
     if session is not None:  # the audit log names who made the change
-        session.info["actor"] = principal.actor
+        unit_of_work(session).actor = principal.actor
     return principal
 
 

@@ -18,6 +18,7 @@ from app.auth import service as keys
 from app.auth.keys import hash_key
 from app.board import repository, session
 from app.board.session import BoardUser
+from app.db.unit_of_work import unit_of_work
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
 from app.errors import AppError
@@ -185,7 +186,7 @@ async def _signed_in(
         return None, values
     write = request.scope.get("state", {}).get("db_session")
     if write is not None:  # the audit log names who made the change
-        write.info["actor"] = user.principal.actor
+        unit_of_work(write).actor = user.principal.actor
     return user, values
 
 

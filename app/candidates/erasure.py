@@ -229,8 +229,7 @@ async def retention_sweep(
     """Erase everyone inactive longer than the policy keeps them. Run again: nothing new."""
     erased = 0
     while True:
-        async with transaction(db, now=now) as session:
-            session.info["actor"] = "system:retention"
+        async with transaction(db, now=now, actor="system:retention") as session:
             batch = await inactive_candidates(
                 session, inactive_since=now - timedelta(days=retention_days), limit=100
             )

@@ -41,8 +41,11 @@ def _settings() -> Settings:
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    from app.audit.service import install
+
     async def run() -> T:
         db = Database(settings.database_url, pool_size=2)
+        install(db)  # what the command changes is audited, as through the API
         try:
             return await work(db)
         finally:
@@ -292,9 +295,7 @@ def export_openapi(
 
 
 def main() -> None:
-    from app.audit.service import install
     from app.schemas.fields import cache_phone_patterns
 
-    install()
     cache_phone_patterns()  # the CSV import validates phones in this process
     cli(prog_name="debrief")

@@ -98,8 +98,7 @@ Outcome = tuple[str, str | None]  # (created|updated|unchanged|error, why it was
 async def _upsert(
     db: Database, settings: Settings, kind: Kind, items: list[dict[str, Any]], now: datetime
 ) -> list[Outcome]:
-    async with transaction(db, now=now) as session:
-        session.info["actor"] = ACTOR
+    async with transaction(db, now=now, actor=ACTOR) as session:
         if kind == "candidates":
             out = await upsert_candidates(
                 session=session, settings=settings, items=items, atomic=False, now=now

@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from app.db.hot_read_pool import HotReadPool
 from app.db.turns import POOL_TIMEOUT, Turns
+from app.db.unit_of_work import Notifier
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
@@ -74,7 +76,14 @@ class Database:
             _configure_sqlite(self.read_engine, write=False)
         else:
             self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A Session class of this database's own: listeners on its events (the audit log's)
+        # hear this database's sessions only, not another app's in the same process.
+        self.session_class: type[Session] = type("DatabaseSession", (Session,), {})
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=self.session_class
+        )
+        # Told after each commit that wrote events (wakes this app's webhook sender).
+        self.events_committed = Notifier()
         self._turns = Turns(pool_size)
 
     @asynccontextmanager

@@ -1,12 +1,12 @@
 """The unit of commit.
 
 Writes run in one transaction per request or job (`transaction`), committed in one place
-(`commit`), never by services.
+(`commit`), never by services. Each carries a `UnitOfWork` (app.db.unit_of_work).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -15,34 +15,38 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.db.engine import Database
-
-PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+from app.db.unit_of_work import (
+    SYSTEM,
+    PostCommitHook,
+    PreCommitHook,
+    UnitOfWork,
+    bind,
+    unit_of_work,
+)
 
 
 def add_pre_commit_hook(session: AsyncSession, hook: PreCommitHook) -> None:
     """Run `hook` once, just before this session's transaction commits."""
-    hooks: list[PreCommitHook] = session.info.setdefault("pre_commit", [])
+    hooks = unit_of_work(session).pre_commit
     if hook not in hooks:
         hooks.append(hook)
-
-
-PostCommitHook = Callable[[], Awaitable[None] | None]
 
 
 def add_post_commit_hook(session: AsyncSession, hook: PostCommitHook) -> None:
     """Run `hook` after this session's transaction has committed (never on rollback); a
     coroutine function is awaited before the answer goes out."""
-    hooks: list[PostCommitHook] = session.info.setdefault("post_commit", [])
+    hooks = unit_of_work(session).post_commit
     if hook not in hooks:
         hooks.append(hook)
 
 
 async def commit(session: AsyncSession) -> None:
     """The one place a transaction commits: pre-commit hooks (the event outbox), then COMMIT."""
-    hooks: list[PreCommitHook] = session.info.pop("pre_commit", [])
+    work = unit_of_work(session)
+    hooks, work.pre_commit = work.pre_commit, []
     for hook in hooks:
         await hook(session)
-    after: list[PostCommitHook] = session.info.pop("post_commit", [])
+    after, work.post_commit = work.post_commit, []
     await session.commit()
     for done in after:
         result = done()
@@ -51,19 +55,27 @@ async def commit(session: AsyncSession) -> None:
 
 
 async def rollback(session: AsyncSession) -> None:
-    session.info.clear()
+    unit_of_work(session).discard()
     await session.rollback()
 
 
+def open_unit_of_work(
+    session: AsyncSession, db: Database, *, now: datetime | None, actor: str = SYSTEM
+) -> UnitOfWork:
+    """Give a session just opened on `db` its unit of work."""
+    return bind(session, UnitOfWork(db.events_committed, now=now, actor=actor))
+
+
 @asynccontextmanager
-async def transaction(db: Database, *, now: datetime | None = None) -> AsyncIterator[AsyncSession]:
+async def transaction(
+    db: Database, *, now: datetime | None = None, actor: str = SYSTEM
+) -> AsyncIterator[AsyncSession]:
     """A unit of work for jobs and the command line: commits on success, else rolls back.
 
     `now` (the app's clock) is when the audit log says its changes were made; work that
-    changes audited objects must give it."""
+    changes audited objects must give it. `actor` is who the audit log says made them."""
     async with db.sessionmaker() as session:
-        if now is not None:
-            session.info["now"] = now
+        open_unit_of_work(session, db, now=now, actor=actor)
         try:
             yield session
         except BaseException:

@@ -20,6 +20,7 @@ from app.candidates.erased import refuse_if_candidate_erased
 from app.config import Settings
 from app.db.engine import Database
 from app.db.queries import get_for_update, read_one
+from app.db.unit_of_work import unit_of_work
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
 from app.errors import Conflict, Gone, NotFound
@@ -166,7 +167,7 @@ async def submit(
     ).scalar_one()
     if state_of(link.used_at, link.expires_at, now) != "open":
         raise Gone("This link has already been used or has expired.")
-    session.info["actor"] = f"candidate_link:{link.id}"
+    unit_of_work(session).actor = f"candidate_link:{link.id}"
     debrief, _, _ = await debriefs.record_debrief(
         session=session,
         interview_id=link.interview_id,

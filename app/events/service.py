@@ -8,7 +8,7 @@ never finds a gap filled in later, and a rolled-back change leaves no event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
+from app.db.unit_of_work import unit_of_work
 from app.ids import uuid7
 from app.models import Event
 
@@ -60,8 +61,7 @@ def record(
     """Queue an event for this transaction; `data` must be JSON-ready."""
     assert event_type in EVENT_TYPES, event_type
     event_id = uuid7()
-    pending: list[dict[str, Any]] = session.info.setdefault("events", [])
-    pending.append(
+    unit_of_work(session).events.append(
         {
             "id": event_id,
             "type": event_type,
@@ -90,34 +90,21 @@ async def take_order_lock(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_ORDER_LOCK})
 
 
-_commit_listeners: list[Callable[[], None]] = []
-
-
-def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
-    """Call `listener` after each commit that wrote events in this process (to wake the
-    webhook sender at once); returns the function that stops it."""
-    _commit_listeners.append(listener)
-    return lambda: _commit_listeners.remove(listener)
-
-
-def _notify() -> None:
-    for listener in list(_commit_listeners):
-        listener()
-
-
 async def _write_pending(session: AsyncSession) -> None:
-    pending: list[dict[str, Any]] = session.info.pop("events", [])
+    work = unit_of_work(session)
+    pending, work.events = work.events, []
     if not pending:
         return
     await take_order_lock(session)
     await session.execute(insert(Event), pending)
-    add_post_commit_hook(session, _notify)
+    # Wakes the webhook sender of the app that wrote them.
+    add_post_commit_hook(session, work.events_committed.notify)
 
 
 def checkpoint(session: AsyncSession) -> int:
     """How many events are queued now; `rewind` drops those queued after (a savepoint undone)."""
-    return len(session.info.get("events", []))
+    return len(unit_of_work(session).events)
 
 
 def rewind(session: AsyncSession, checkpoint: int) -> None:
-    del session.info.get("events", [])[checkpoint:]
+    del unit_of_work(session).events[checkpoint:]

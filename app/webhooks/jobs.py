@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import anyio
 
-from app.events import service as events
 from app.webhooks.delivery import Deliverer
 
 logger = logging.getLogger("debrief.webhooks")
@@ -27,7 +26,7 @@ class DeliveryLoop:
         self._stop_listening: Callable[[], None] = lambda: None
 
     def start(self) -> None:
-        self._stop_listening = events.on_commit(self._wake.set)
+        self._stop_listening = self.deliverer.db.events_committed.subscribe(self._wake.set)
         self.deliverer.on_room = self._wake.set
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 

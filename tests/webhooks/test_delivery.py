@@ -402,3 +402,36 @@ async def test_the_delivery_loop_sends_right_after_the_commit(
                 break
             await asyncio.sleep(0.05)
     assert [r.body["type"] for r in receiver.received] == ["candidate.created"]
+
+
+async def test_a_commit_in_another_app_does_not_wake_this_apps_delivery_loop(
+    api: Any, database_url: str, make_key: Any, receiver: Receiver, integration: httpx.AsyncClient
+) -> None:
+    """Each app hears its own commits only: two apps in one process share no listeners."""
+    settings = make_settings(
+        database_url,
+        webhook_allow_private_targets=True,
+        webhook_delivery_enabled=True,
+        webhook_poll_seconds=30,
+    )
+    app = create_app(settings, clock=api.state.clock)
+    key = await make_key("integration")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://t",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as client,
+    ):
+        await register(client, receiver)
+        await asyncio.sleep(0.5)  # its loop has looked once and now waits to be woken or to poll
+        await integration.post("/v1/candidates", json={"full_name": "Amira Okafor"})
+        await asyncio.sleep(1)
+        assert receiver.received == []  # written by the other app: sent at the next poll
+        await client.post("/v1/candidates", json={"full_name": "Bo Lindqvist"})
+        for _ in range(100):
+            if len(receiver.received) == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert [r.body["type"] for r in receiver.received] == ["candidate.created"] * 2

@@ -1,0 +1,76 @@
+"""The unit of work: what one transaction carries besides its SQL.
+
+Whoever opens a transaction (the transaction middleware for a request, `transaction()` for a
+job or the command line) creates one `UnitOfWork` and binds it to the session; code that
+holds only the session reaches it through `unit_of_work(session)`. It is the one thing kept
+in `session.info`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+SYSTEM = "system"
+
+PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+PostCommitHook = Callable[[], Awaitable[None] | None]
+
+_KEY = "unit_of_work"
+
+
+class Notifier:
+    """Listeners called after something happened (a commit that wrote events); owned by one
+    `Database`, so two apps in one process do not hear each other."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` on each `notify`; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
+@dataclass(eq=False)
+class UnitOfWork:
+    """One transaction's actor, time, pending events and hooks around its commit.
+
+    `now` is when the audit log says its changes were made (the app's clock); `actor` is who
+    made them. `events_committed` is told after a commit that wrote events."""
+
+    events_committed: Notifier
+    now: datetime | None = None
+    actor: str = SYSTEM
+    events: list[dict[str, Any]] = field(default_factory=list)
+    pre_commit: list[PreCommitHook] = field(default_factory=list)
+    post_commit: list[PostCommitHook] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Forget the pending work of a transaction rolled back."""
+        self.events.clear()
+        self.pre_commit.clear()
+        self.post_commit.clear()
+
+
+def bind(session: AsyncSession, work: UnitOfWork) -> UnitOfWork:
+    """Make `work` the unit of work of `session` (done by whoever opens the transaction)."""
+    session.info[_KEY] = work
+    return work
+
+
+def unit_of_work(session: AsyncSession | Session) -> UnitOfWork:
+    """The unit of work `session` was opened with."""
+    work: UnitOfWork | None = session.info.get(_KEY)
+    if work is None:
+        raise RuntimeError("this session was opened without a unit of work (transaction())")
+    return work
