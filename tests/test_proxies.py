@@ -155,8 +155,8 @@ async def test_every_response_carries_hsts_when_the_public_url_is_https(
         await client.get("/healthz"),
         await client.get("/nowhere"),  # 404 outside any route
         await client.get("/v1/candidates"),  # 401 problem
-        await client.get("/v1/debriefs/overdue", headers=key),  # the route
-        await client.get("/v1/debriefs/overdue", headers=key),  # the fast path (key cached)
+        await client.get("/v1/debriefs/overdue", headers=key),  # the hot read, its key looked up
+        await client.get("/v1/debriefs/overdue", headers=key),  # the hot read, its key cached
         await client.get("/board"),  # an HTML page
     ]
     assert [r.headers.get("strict-transport-security") for r in responses] == [HSTS] * 6

@@ -1,57 +1,67 @@
 """The hottest reads, answered before FastAPI's routing and dependency solving.
 
 `GET /v1/candidates/{id}` is what a CRM and the board ask most; `GET /v1/debriefs/overdue`
-is the queue every recruiter refreshes all day. When the caller's key is already verified
-(in the key cache) and the request is a plain one, this answers it directly: the same query,
-the same response body and ETag, the same rate limit, the same access line and metrics (it
-sits inside the request-context middleware); a database that does not answer gets the
-route's 503 here. Anything else (a key not yet cached, a malformed or unknown id, a query
-parameter it does not know or cannot read, an unexpected error) goes on to the FastAPI
-route, which answers exactly as before. The routes are still what the OpenAPI document
-describes; tests run through both paths.
+is the queue every recruiter refreshes all day. For these two, solving the route's
+dependencies costs more than the read itself, so this calls the route's own pieces
+directly: the route matches the path (and names the request in the access line and the
+metrics), its endpoint answers, with the very dependencies FastAPI would give it
+(`authenticate`: the key, its cache and its rate limit; the database; the clock), and an
+error is answered by the handler the app installed for it. What is left out is only
+FastAPI's generic machinery around them.
+
+A queue request whose query string `OverdueQuery` (the route's own parameters) refuses is
+left to the route, which answers the 422 with FastAPI's field errors; so is every other
+request.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.problems import DATABASE_ERRORS, app_error_response, database_error_response
-from app.api.responses import MAX_LIMIT, TIME_CURSOR_PATTERN, object_response
-from app.auth.dependencies import KeyCache, secret_of
-from app.auth.keys import hash_key
-from app.candidates.schemas import CandidateOut
-from app.candidates.service import read_candidate
-from app.errors import TooManyRequests
-from app.followups.queue import overdue_queue
+from app.api.dependencies import get_db, get_now
+from app.auth.dependencies import authenticate
+from app.candidates import router as candidates
+from app.followups import router as followups
+from app.followups.schemas import OverdueQuery
 
-_CANDIDATE = re.compile(r"^/v1/candidates/([0-9a-fA-F-]{32,36})$")
-_QUEUE = "/v1/debriefs/overdue"
-# What the fast path reads itself; any other spelling is left to the route (and its 422).
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
-_TIME_CURSOR = re.compile(TIME_CURSOR_PATTERN)
+# Calls a route's endpoint with what its dependencies would give, or gives None to leave
+# the request to the route.
+Read = Callable[[Request], Awaitable[Response | None]]
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
-@dataclass(frozen=True)
-class _Route:
-    """What the metrics and the access line name the route by (as FastAPI's route would)."""
+async def _candidate(request: Request) -> Response:
+    return await candidates.get_candidate(
+        request.path_params["candidate_id"], await get_db(request), await authenticate(request)
+    )
 
-    path: str
+
+async def _queue(request: Request) -> Response | None:
+    try:
+        query = OverdueQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        return None  # the route answers the 422 with its field errors
+    return await followups.overdue_debriefs(
+        await get_db(request), await get_now(request), await authenticate(request), query
+    )
 
 
-CANDIDATE_ROUTE = _Route("/v1/candidates/{candidate_id:uuid}")
-QUEUE_ROUTE = _Route(_QUEUE)
+def _route(endpoint: Callable[..., Any], routes: list[Any]) -> APIRoute:
+    return next(r for r in routes if isinstance(r, APIRoute) and r.endpoint is endpoint)
 
-# Reads the answer from the app's state, or gives None to leave the request to the route.
-Read = Callable[[Any], Awaitable[Response | None]]
+
+HOT: tuple[tuple[APIRoute, Read], ...] = (
+    (_route(candidates.get_candidate, candidates.router.routes), _candidate),
+    (_route(followups.overdue_debriefs, followups.queue_router.routes), _queue),
+)
 
 
 class HotReads:
@@ -60,91 +70,38 @@ class HotReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            found = _match(scope["path"], scope["query_string"])
-            if found is not None:
-                response = await self.answer(scope, *found)
-                if response is not None:
-                    await response(scope, receive, send)
-                    return
+            response = await self.answer(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
-    async def answer(self, scope: Scope, route: _Route, read: Read) -> Response | None:
-        """The response to a hot read, or None to leave the request to the routes."""
-        app = scope["app"]
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        secret = secret_of(authorization.decode("latin-1"))
-        if secret is None:
-            return None
-        cache: KeyCache = app.state.key_cache
-        principal = cache.get(hash_key(secret))
-        if principal is None:
-            return None
-        state = scope.setdefault("state", {})
-        state["principal"] = principal
-        scope["route"] = route
-        limiter = app.state.key_limiter
-        wait = limiter.take(str(principal.key_id)) if limiter is not None else None
-        if wait is not None:
-            refusal = TooManyRequests(
-                "This key has sent too many requests; slow down.",
-                headers={"Retry-After": str(wait)},
-            )
-            return app_error_response(refusal, scope["path"])
-        try:
-            return await read(app)
-        except DATABASE_ERRORS as exc:
-            # Answered here as the route would: sent on, the request would wait its turn
-            # for a connection a second time and take a second rate-limit token.
-            return database_error_response(scope["path"], exc)
-        except Exception:  # the route will meet it again and answer it properly
-            return None
-
-
-def _match(path: str, query_string: bytes) -> tuple[_Route, Read] | None:
-    if path == _QUEUE:
-        params = _queue_params(query_string)
-        if params is None:
-            return None
-
-        async def queue(app: Any) -> Response:
-            return await overdue_queue(app.state.db, app.state.clock.now(), **params)
-
-        return QUEUE_ROUTE, queue
-    match = _CANDIDATE.match(path)
-    if match is None or query_string:
+    async def answer(self, scope: Scope) -> Response | None:
+        """The route's response to a hot read, or None to leave the request to the routes."""
+        for route, read in HOT:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)  # the route and its path parameters, as routing does
+                return await _answer(Request(scope), read)
         return None
+
+
+async def _answer(request: Request, read: Read) -> Response | None:
     try:
-        candidate_id = uuid.UUID(match.group(1))
-    except ValueError:
-        return None
+        return await read(request)
+    except Exception as exc:
+        handler = _handler(request.app.exception_handlers, exc)
+        if handler is None:
+            raise  # to the server-error handler, as from the route
+        return await handler(request, exc)
 
-    async def candidate(app: Any) -> Response | None:
-        row = await read_candidate(app.state.db, candidate_id)
-        if row is None:
+
+def _handler(handlers: dict[Any, Handler], exc: Exception) -> Handler | None:
+    """The handler the app installed for this error, chosen as Starlette's exception
+    middleware chooses it; None for an error only the server-error handler answers."""
+    for cls in type(exc).__mro__:
+        if cls is Exception:
             return None
-        return object_response(CandidateOut.model_validate(row), version=row["version"])
-
-    return CANDIDATE_ROUTE, candidate
-
-
-def _queue_params(query_string: bytes) -> dict[str, Any] | None:
-    """The queue's filters, page size and cursor, when each is given once and plainly."""
-    params: dict[str, Any] = {"owner_id": None, "client_id": None, "limit": 50, "cursor": None}
-    seen: set[str] = set()
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name not in params or name in seen:
-            return None
-        seen.add(name)
-        if name in ("owner_id", "client_id"):
-            if not _UUID.fullmatch(value):
-                return None
-            params[name] = uuid.UUID(value)
-        elif name == "limit":
-            if not _LIMIT.fullmatch(value) or int(value) > MAX_LIMIT:
-                return None
-            params[name] = int(value)
-        elif not _TIME_CURSOR.fullmatch(value):
-            return None
-        else:
-            params[name] = value
-    return params
+        if cls in handlers:
+            return handlers[cls]
+    return None

@@ -1,6 +1,6 @@
 """The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
-overdue first. The route answers it, and so does the fast path (`app/api/hot_reads.py`) when the
-caller's key is already verified: both call `overdue_queue`, so both give the same bytes."""
+overdue first. The route's endpoint calls `overdue_queue`, whether FastAPI or the hot read
+(`app/api/hot_reads.py`) calls the endpoint."""
 
 from __future__ import annotations
 

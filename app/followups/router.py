@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
@@ -25,6 +26,7 @@ from app.followups.rules import Kind
 from app.followups.schemas import (
     FollowUpOut,
     OverdueDebrief,
+    OverdueQuery,
     PolicyOut,
     Status,
     WaiveIn,
@@ -125,14 +127,16 @@ async def overdue_debriefs(
     db: DB,
     now: Now,
     _: AnyKey,
-    owner_id: uuid.UUID | None = None,
-    client_id: uuid.UUID | None = None,
-    limit: Limit = 50,
-    cursor: TimeCursor = None,
+    query: Annotated[OverdueQuery, Query()],
 ) -> Response:
     """Who has not called in after their interview: most overdue first."""
     return await queue.overdue_queue(
-        db, now, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
+        db,
+        now,
+        owner_id=query.owner_id,
+        client_id=query.client_id,
+        limit=query.limit,
+        cursor=query.cursor,
     )
 
 

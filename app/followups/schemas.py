@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from app.api.responses import Limit, TimeCursor
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
 from app.schemas.base import InputModel, OutputModel, as_json
@@ -80,3 +81,13 @@ class OverdueDebrief(OutputModel):
     due_at: datetime
     overdue_seconds: int
     reminders_sent: int
+
+
+class OverdueQuery(BaseModel):
+    """The queue's filters and page size: what the route reads from the query string, and
+    what the hot read (`app.api.hot_reads`) validates with, so both accept the same."""
+
+    owner_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    limit: Limit = 50
+    cursor: TimeCursor = None
