@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -56,3 +58,31 @@ def strict_deliverer(app: FastAPI) -> Deliverer:
         transport=GuardedTransport(allow_private=False), follow_redirects=False
     )
     return Deliverer(app.state.db, client, app.state.clock.now)
+
+
+@asynccontextmanager
+async def delivering_replica(
+    api: FastAPI, database_url: str, make_key: KeyMaker, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A replica whose own delivery loop runs (polling only every 30 s, so a delivery that
+    goes out at once was woken by a commit), and an integration client on it."""
+    replica = create_app(
+        make_settings(
+            database_url,
+            webhook_allow_private_targets=True,
+            webhook_delivery_enabled=True,
+            webhook_poll_seconds=30,
+            **settings,
+        ),
+        clock=api.state.clock,
+    )
+    key = await make_key("integration")
+    async with (
+        replica.router.lifespan_context(replica),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=replica),
+            base_url="http://t",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as client,
+    ):
+        yield client

@@ -11,14 +11,13 @@ import pytest
 
 from app.clock import FrozenClock
 from app.db.transaction import transaction
-from app.main import create_app
 from app.schemas.base import iso
 from app.webhooks import repository, service
 from app.webhooks.delivery import RETRY_SCHEDULE, Deliverer, next_delay, retry_after_seconds
-from tests.conftest import T0, make_settings
+from tests.conftest import T0
 from tests.followups.helpers import all_events
 from tests.test_conventions import assert_problem
-from tests.webhooks.conftest import strict_deliverer
+from tests.webhooks.conftest import delivering_replica, strict_deliverer
 from tests.webhooks.receiver import Receiver
 
 
@@ -379,22 +378,7 @@ async def test_the_delivery_loop_sends_right_after_the_commit(
     api: Any, database_url: str, make_key: Any, receiver: Receiver
 ) -> None:
     """The background loop of a replica, woken by the commit rather than waiting to poll."""
-    settings = make_settings(
-        database_url,
-        webhook_allow_private_targets=True,
-        webhook_delivery_enabled=True,
-        webhook_poll_seconds=30,
-    )
-    app = create_app(settings, clock=api.state.clock)
-    key = await make_key("integration")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    async with delivering_replica(api, database_url, make_key) as client:
         await register(client, receiver)
         await client.post("/v1/candidates", json={"full_name": "Amira Okafor"})
         for _ in range(100):
@@ -408,22 +392,7 @@ async def test_a_commit_in_another_app_does_not_wake_this_apps_delivery_loop(
     api: Any, database_url: str, make_key: Any, receiver: Receiver, integration: httpx.AsyncClient
 ) -> None:
     """Each app hears its own commits only: two apps in one process share no listeners."""
-    settings = make_settings(
-        database_url,
-        webhook_allow_private_targets=True,
-        webhook_delivery_enabled=True,
-        webhook_poll_seconds=30,
-    )
-    app = create_app(settings, clock=api.state.clock)
-    key = await make_key("integration")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    async with delivering_replica(api, database_url, make_key) as client:
         await register(client, receiver)
         await asyncio.sleep(0.5)  # its loop has looked once and now waits to be woken or to poll
         await integration.post("/v1/candidates", json={"full_name": "Amira Okafor"})

@@ -15,10 +15,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import FrozenClock
-from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from app.webhooks.ssrf import GuardedTransport
-from tests.conftest import KeyMaker, make_settings
+from tests.conftest import KeyMaker
+from tests.webhooks.conftest import delivering_replica
 from tests.webhooks.receiver import RawReceiver, Receiver
 
 MiB = 1024 * 1024
@@ -133,24 +133,9 @@ async def test_the_delivery_loop_keeps_sending_while_a_receiver_trickles(
 ) -> None:
     """A replica's own loop: events committed while a trickler holds its deliveries reach the
     other receiver at once, even with few slots and a backlog for the trickler."""
-    settings = make_settings(
-        database_url,
-        webhook_allow_private_targets=True,
-        webhook_delivery_enabled=True,
-        webhook_poll_seconds=30,
-        webhook_attempt_seconds=5,
-        webhook_max_in_flight=4,
-    )
-    app = create_app(settings, clock=api.state.clock)
-    key = await make_key("integration")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    async with delivering_replica(
+        api, database_url, make_key, webhook_attempt_seconds=5, webhook_max_in_flight=4
+    ) as client:
         await register(client, trickler.url)
         fast = await register(client, receiver.url)
         receiver.secrets = [fast["secret"]]
