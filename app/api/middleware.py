@@ -21,7 +21,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import idempotency
-from app.api.problems import DATABASE_ERRORS, database_error, problem_response
+from app.api.problems import (
+    DATABASE_ERRORS,
+    app_error_response,
+    database_error,
+    problem_response,
+)
 from app.auth.dependencies import authenticate, secret_of
 from app.auth.principal import Principal
 from app.db.engine import Database
@@ -44,14 +49,7 @@ API = "/v1/"
 
 
 def _problem_messages(error: AppError, scope: Scope) -> list[Message]:
-    response = problem_response(
-        error.status,
-        slug=error.slug,
-        title=error.title,
-        detail=error.detail,
-        instance=scope.get("path"),
-        headers=error.headers or None,
-    )
+    response = app_error_response(error, scope.get("path", ""))
     return _messages(response.status_code, dict(response.headers), bytes(response.body))
 
 
@@ -485,12 +483,6 @@ async def _form_faults(scope: Scope, body: bytes) -> list[FieldError]:
 
 async def _refuse_text(scope: Scope, send: Send, errors: list[FieldError]) -> None:
     fields = ", ".join(dict.fromkeys(e.field for e in errors))
-    response = problem_response(
-        422,
-        slug=ValidationFailed.slug,
-        title=ValidationFailed.title,
-        detail=f"Check these fields: {fields}.",
-        instance=scope.get("path"),
-        errors=errors,
-    )
-    await response(scope, _no_receive, send)
+    error = ValidationFailed(f"Check these fields: {fields}.", errors=errors)
+    for message in _problem_messages(error, scope):
+        await send(message)
