@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import time
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -91,6 +92,11 @@ class FollowUpPolicy(InputModel):
         ge=30,
         le=3650,
         description="Erase candidates inactive this long (no change, no interview). Off when null.",
+    )
+    escalation_contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="The active staff member an escalation goes to when the owner has no "
+        "manager (or the candidate no owner). Null: such escalations go to nobody.",
     )
 
     @model_validator(mode="after")
