@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import read_all, read_one, where_equal
@@ -48,6 +49,32 @@ async def open_work(
         )
     )
     stmt = where_equal(stmt, (Candidate.owner_id, owner_id), (Interview.client_id, client_id))
+    return await read_all(db, stmt.order_by(FollowUp.due_at, FollowUp.id).limit(LIMIT))
+
+
+async def escalated_to(db: Database, staff_id: uuid.UUID) -> list[RowMapping]:
+    """Open steps escalated to this staff member (their team's), with whose they are."""
+    owner = aliased(Staff)
+    stmt = (
+        select(
+            FollowUp.id,
+            FollowUp.kind,
+            FollowUp.status,
+            FollowUp.due_at,
+            FollowUp.reminders_sent,
+            FollowUp.escalated_at,
+            Interview.job_title,
+            Candidate.full_name,
+            Candidate.phone,
+            owner.full_name.label("owner_name"),
+            Client.name.label("client_name"),
+        )
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Candidate, Candidate.id == FollowUp.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .outerjoin(owner, owner.id == Candidate.owner_id)
+        .where(FollowUp.escalated_to == staff_id, FollowUp.status.in_(("pending", "overdue")))
+    )
     return await read_all(db, stmt.order_by(FollowUp.due_at, FollowUp.id).limit(LIMIT))
 
 

@@ -71,7 +71,8 @@ async def board(
     client_id: str | None = None,
     done: str | None = None,
 ) -> Response:
-    """Overdue debrief calls (yours first) and other follow-ups overdue or due today."""
+    """What was escalated to you, overdue debrief calls (yours first) and other follow-ups
+    overdue or due today."""
     user = await session.current_user(request, db, settings, now)
     if user is None:
         return _sign_in_page(request, settings, None)
@@ -98,8 +99,18 @@ async def board(
         (calls if row["kind"] == "debrief_call" and row["status"] == "overdue" else others).append(
             item
         )
+    escalated = [
+        {
+            **row,
+            "what": WHAT.get(row["kind"], row["kind"]),
+            "due": _local(row["due_at"], tz),
+            "overdue_by": _since(now - row["due_at"]),
+        }
+        for row in (await repository.escalated_to(db, me) if me is not None else [])
+    ]
     context = {
         "user_name": user.name,
+        "escalated": escalated,
         "csrf": session.csrf_token(settings, user),
         "calls": calls,
         "others": others,

@@ -217,6 +217,7 @@ async def redate(
             step.next_notice_at = None
             step.reminders_sent = 0
             step.escalated_at = None
+            step.escalated_to = None
             step.completed_at = None
             step.completed_by = None
     await session.flush()

@@ -93,3 +93,11 @@ async def active_staff_exists(session: AsyncSession, staff_id: uuid.UUID) -> boo
 async def existing_staff_ids(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
     """Those of these ids that are staff members."""
     return await repository.existing_staff_ids(session, ids)
+
+
+async def managers_above(
+    session: AsyncSession, staff_id: uuid.UUID
+) -> list[tuple[uuid.UUID, bool]]:
+    """The managers above a staff member, nearest first, as (id, active)."""
+    chain = await repository.managers_above(session, staff_id)
+    return [(member, active) for member, _, active in chain[1:]]
