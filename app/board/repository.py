@@ -105,9 +105,11 @@ async def live_session(
     db: Database, session_hash: str, *, now: datetime, roles: tuple[str, ...]
 ) -> RowMapping | None:
     """The unexpired session with this hash, if its key is live, of a staff role and its
-    staff member (if any) active; with the key and its staff member's name."""
+    staff member (if any) active; with the key and its staff member's name and time zone."""
     stmt = (
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
+        select(
+            ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name, Staff.timezone
+        )
         .join(BoardSession, BoardSession.api_key_id == ApiKey.id)
         .outerjoin(Staff, Staff.id == ApiKey.staff_id)
         .where(

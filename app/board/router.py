@@ -24,6 +24,7 @@ from app.debriefs.schemas import DebriefIn
 from app.errors import AppError
 from app.followups import service as followups
 from app.followups.service import read_policy
+from app.schemas.fields import local_zone
 
 router = APIRouter(prefix="/board", tags=["board"])
 sign_ins = RateLimiter(per_minute=10, burst=10)
@@ -77,7 +78,7 @@ async def board(
     if user is None:
         return _sign_in_page(request, settings, None)
     policy, _, _ = await read_policy(db)
-    tz = ZoneInfo(policy.timezone)
+    tz = local_zone(user.timezone, policy.timezone)  # "today" is the signed-in person's day
     local_now = now.astimezone(tz)
     end_of_day = local_now.replace(hour=23, minute=59, second=59, microsecond=0)
     rows = await repository.open_work(

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from app.debriefs import links
 from app.debriefs.schemas import DebriefIn
 from app.errors import AppError, Gone, NotFound
 from app.followups.service import read_policy
+from app.schemas.fields import local_zone
 
 router = APIRouter(tags=["candidate form"])
 
@@ -103,7 +103,7 @@ async def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     policy, _, _ = await read_policy(db)
-    tz = ZoneInfo(policy.timezone)
+    tz = local_zone(view.candidate_timezone, policy.timezone)
     context = {
         "token": token,
         "link": view,

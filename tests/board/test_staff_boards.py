@@ -1,4 +1,5 @@
-"""A manager's board shows what was escalated to them, and they can close it there."""
+"""Boards of particular staff: a manager's shows what was escalated to them (to close there);
+anyone's shows times in their own time zone."""
 
 from __future__ import annotations
 
@@ -85,3 +86,20 @@ async def test_the_manager_sees_their_teams_escalated_steps_and_closes_them(
     assert "Escalated to you" not in after
     call = (await steps(admin, candidate_id=cara["id"]))["debrief_call"]
     assert (call["status"], call["late"]) == ("done", True)
+
+
+async def test_the_board_shows_times_in_the_staff_members_own_time_zone(
+    browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker, clock: FrozenClock
+) -> None:
+    nora = await create_staff(admin, full_name="Nora York", timezone="America/New_York")
+    lena = await create_staff(admin, full_name="Lena London")
+    await create_interview(admin, starts_at=STARTS)  # ended Wednesday 08:00 UTC
+    clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    await sweep(admin)
+
+    noras = await signed_in(browser, await make_key("recruiter", staff_id=uuid.UUID(nora["id"])))
+    assert "Wed 4 Mar 03:00" in noras  # New York, EST
+    assert "Wed 4 Mar 08:00" not in noras
+    await browser.post("/board/sign-out", data={"csrf": csrf_of(noras)})
+    lenas = await signed_in(browser, await make_key("recruiter", staff_id=uuid.UUID(lena["id"])))
+    assert "Wed 4 Mar 08:00" in lenas  # no zone of her own: the policy's, London
