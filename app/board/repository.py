@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import read_all, read_one, where_equal
@@ -51,6 +52,32 @@ async def open_work(
     return await read_all(db, stmt.order_by(FollowUp.due_at, FollowUp.id).limit(LIMIT))
 
 
+async def escalated_to(db: Database, staff_id: uuid.UUID) -> list[RowMapping]:
+    """Open steps escalated to this staff member (their team's), with whose they are."""
+    owner = aliased(Staff)
+    stmt = (
+        select(
+            FollowUp.id,
+            FollowUp.kind,
+            FollowUp.status,
+            FollowUp.due_at,
+            FollowUp.reminders_sent,
+            FollowUp.escalated_at,
+            Interview.job_title,
+            Candidate.full_name,
+            Candidate.phone,
+            owner.full_name.label("owner_name"),
+            Client.name.label("client_name"),
+        )
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Candidate, Candidate.id == FollowUp.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .outerjoin(owner, owner.id == Candidate.owner_id)
+        .where(FollowUp.escalated_to == staff_id, FollowUp.status.in_(("pending", "overdue")))
+    )
+    return await read_all(db, stmt.order_by(FollowUp.due_at, FollowUp.id).limit(LIMIT))
+
+
 async def recruiters(db: Database) -> list[RowMapping]:
     return await read_all(
         db,
@@ -78,9 +105,11 @@ async def live_session(
     db: Database, session_hash: str, *, now: datetime, roles: tuple[str, ...]
 ) -> RowMapping | None:
     """The unexpired session with this hash, if its key is live, of a staff role and its
-    staff member (if any) active; with the key and its staff member's name."""
+    staff member (if any) active; with the key and its staff member's name and time zone."""
     stmt = (
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
+        select(
+            ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name, Staff.timezone
+        )
         .join(BoardSession, BoardSession.api_key_id == ApiKey.id)
         .outerjoin(Staff, Staff.id == ApiKey.staff_id)
         .where(

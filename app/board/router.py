@@ -24,6 +24,7 @@ from app.debriefs.schemas import DebriefIn
 from app.errors import AppError
 from app.followups import service as followups
 from app.followups.service import read_policy
+from app.schemas.fields import local_zone
 
 router = APIRouter(prefix="/board", tags=["board"])
 sign_ins = RateLimiter(per_minute=10, burst=10)
@@ -71,12 +72,13 @@ async def board(
     client_id: str | None = None,
     done: str | None = None,
 ) -> Response:
-    """Overdue debrief calls (yours first) and other follow-ups overdue or due today."""
+    """What was escalated to you, overdue debrief calls (yours first) and other follow-ups
+    overdue or due today."""
     user = await session.current_user(request, db, settings, now)
     if user is None:
         return _sign_in_page(request, settings, None)
     policy, _, _ = await read_policy(db)
-    tz = ZoneInfo(policy.timezone)
+    tz = local_zone(user.timezone, policy.timezone)  # "today" is the signed-in person's day
     local_now = now.astimezone(tz)
     end_of_day = local_now.replace(hour=23, minute=59, second=59, microsecond=0)
     rows = await repository.open_work(
@@ -98,8 +100,18 @@ async def board(
         (calls if row["kind"] == "debrief_call" and row["status"] == "overdue" else others).append(
             item
         )
+    escalated = [
+        {
+            **row,
+            "what": WHAT.get(row["kind"], row["kind"]),
+            "due": _local(row["due_at"], tz),
+            "overdue_by": _since(now - row["due_at"]),
+        }
+        for row in (await repository.escalated_to(db, me) if me is not None else [])
+    ]
     context = {
         "user_name": user.name,
+        "escalated": escalated,
         "csrf": session.csrf_token(settings, user),
         "calls": calls,
         "others": others,

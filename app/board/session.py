@@ -43,6 +43,7 @@ class BoardUser:
     principal: Principal
     name: str
     session_hash: str
+    timezone: str | None = None  # the staff member's own; the board shows times in it
 
 
 def _hash(settings: Settings, session_id: str) -> str:
@@ -77,7 +78,10 @@ async def current_user(
         key_id=row["id"], role=row["role"], staff_id=row["staff_id"], name=row["name"]
     )
     return BoardUser(
-        principal=principal, name=row["full_name"] or row["name"], session_hash=session_hash
+        principal=principal,
+        name=row["full_name"] or row["name"],
+        session_hash=session_hash,
+        timezone=row["timezone"],
     )
 
 

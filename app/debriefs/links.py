@@ -27,6 +27,7 @@ from app.errors import Conflict, Gone, NotFound
 from app.followups import rules
 from app.followups import service as followups
 from app.models import Candidate, Client, Debrief, DebriefLink, Interview
+from app.schemas.fields import local_zone
 
 State = Literal["open", "used", "expired"]
 
@@ -48,6 +49,7 @@ class LinkView:
     interviewers: list[str]
     asks_salary: bool
     starts_at: datetime
+    # The candidate's IANA time zone, if known: the form shows times in it.
     candidate_timezone: str | None
 
 
@@ -191,7 +193,7 @@ async def submit(
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} {local:%Z}"
 
 
 async def next_steps(
@@ -202,9 +204,15 @@ async def next_steps(
     *,
     now: datetime,
 ) -> list[str]:
-    """What happens next, in plain words, from the agency's policy and the open steps."""
+    """What happens next, in plain words, from the agency's policy and the open steps; times
+    in the candidate's time zone when known, else the agency's."""
     policy = await followups.get_policy(session)
-    tz = ZoneInfo(policy.timezone)
+    candidate_zone = (
+        await session.execute(
+            select(Candidate.timezone).where(Candidate.id == interview.candidate_id)
+        )
+    ).scalar_one_or_none()
+    tz = local_zone(candidate_zone, policy.timezone)
     steps = {s.kind: s for s in await followups.steps_still_open(session, interview.id)}
     facts = await followups.facts_for(session, interview)
     lines = []

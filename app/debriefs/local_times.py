@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from app.followups.policy import FollowUpPolicy
+from app.schemas.fields import local_zone
 
 # 13:30, 9.05, 1:30pm, 2 pm, 14h30: what people type where a browser has no time picker.
 _CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])?\.?m?\.?$", re.IGNORECASE)
@@ -14,7 +15,7 @@ _CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])?\.?m?\.?$", re.IGNORE
 
 def candidate_zone(candidate_timezone: str | None, policy: FollowUpPolicy) -> ZoneInfo:
     """The candidate's own time zone when known, else the agency's."""
-    return ZoneInfo(candidate_timezone or policy.timezone)
+    return local_zone(candidate_timezone, policy.timezone)
 
 
 def clock_time(text: str) -> time:

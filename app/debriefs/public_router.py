@@ -105,8 +105,7 @@ async def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     policy, _, _ = await read_policy(db)
-    tz = ZoneInfo(policy.timezone)
-    zone = local_times.candidate_zone(view.candidate_timezone, policy)
+    zone = tz = local_times.candidate_zone(view.candidate_timezone, policy)
     context = {
         "token": token,
         "link": view,

@@ -8,12 +8,14 @@ rest for the next sweep; every statement is also conditional, so no step is flag
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from app.db.engine import Database
 from app.db.transaction import transaction
 from app.events import service as events
 from app.followups import repository, rules, service
+from app.followups.escalation import Escalation, escalation_for
 from app.followups.schemas import follow_up_payload
 
 logger = logging.getLogger("debrief.sweep")
@@ -79,6 +81,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
         async with transaction(db, now=now) as session:
             steps = await repository.steps_needing_notice(session, now, NOTICE_BATCH)
             notices = []
+            escalations: dict[uuid.UUID, Escalation] = {}
             for step in steps:
                 notice = rules.notice_for(
                     reminders_sent=step.reminders_sent,
@@ -94,6 +97,9 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                         step.reminders_sent += 1
                     else:
                         step.escalated_at = now
+                        escalation = await escalation_for(session, step.candidate_id)
+                        step.escalated_to = escalation.staff_id
+                        escalations[step.id] = escalation
                     notices.append((step, notice))
             await session.flush()  # versions first: the events carry the new ones
             for step, notice in notices:
@@ -103,8 +109,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                     events.record(session, "follow_up.reminder", payload, now=now)
                     reminders += 1
                 else:
-                    owner = await repository.owner_of(session, step.candidate_id)
-                    payload["escalated_to"] = {"staff_id": str(owner) if owner else None}
+                    payload["escalated_to"] = escalations[step.id].payload()
                     events.record(session, "follow_up.escalated", payload, now=now)
                     escalated += 1
         if len(steps) < NOTICE_BATCH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import time
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -96,6 +97,11 @@ class FollowUpPolicy(InputModel):
         default=3,
         description="Ideally the thank-you note goes out within this many hours of the end "
         "(at most `thank_you_note_hours`).",
+    )
+    escalation_contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="The active staff member an escalation goes to when the owner has no "
+        "manager (or the candidate no owner). Null: such escalations go to nobody.",
     )
 
     @model_validator(mode="after")

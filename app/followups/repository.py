@@ -256,6 +256,7 @@ def select_follow_ups(
     candidate_id: uuid.UUID | None = None,
     interview_id: uuid.UUID | None = None,
     due_before: datetime | None = None,
+    escalated_to: uuid.UUID | None = None,
 ) -> AnySelect:
     stmt = where_equal(
         select(_steps),
@@ -263,6 +264,7 @@ def select_follow_ups(
         (_steps.c.kind, kind),
         (_steps.c.candidate_id, candidate_id),
         (_steps.c.interview_id, interview_id),
+        (_steps.c.escalated_to, escalated_to),
     )
     if owner_id is not None:
         stmt = stmt.join(Candidate, Candidate.id == _steps.c.candidate_id).where(

@@ -55,6 +55,7 @@ async def list_follow_ups(
     candidate_id: uuid.UUID | None = None,
     interview_id: uuid.UUID | None = None,
     due_before: Timestamp | None = None,
+    escalated_to: uuid.UUID | None = None,
     limit: Limit = 50,
     cursor: TimeCursor = None,
 ) -> Response:
@@ -66,6 +67,7 @@ async def list_follow_ups(
         candidate_id=candidate_id,
         interview_id=interview_id,
         due_before=due_before,
+        escalated_to=escalated_to,
     )
     rows, next_cursor = await read_page_by_time(
         db,

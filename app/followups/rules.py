@@ -6,6 +6,8 @@ non-working days and public holidays; a working day is one day's business hours.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -281,3 +283,23 @@ def notice_for(
 def first_notice_at(overdue_at: datetime, interval: timedelta) -> datetime:
     """The first reminder (or, with no reminders, the escalation) after a step is flagged."""
     return overdue_at + interval
+
+
+EscalationRoute = Literal["manager", "escalation_contact"]
+
+
+def escalation_target(
+    *,
+    owner_id: uuid.UUID | None,
+    managers: Sequence[tuple[uuid.UUID, bool]],
+    contact: tuple[uuid.UUID, bool] | None,
+) -> tuple[uuid.UUID, EscalationRoute] | None:
+    """Whom an escalation goes to: the nearest active manager above the owner (`managers`:
+    (id, active), nearest first), else the policy's escalation contact if active; never the
+    owner, who was already responsible. None when there is nobody."""
+    for staff_id, active in managers:
+        if active and staff_id != owner_id:
+            return staff_id, "manager"
+    if contact is not None and contact[1] and contact[0] != owner_id:
+        return contact[0], "escalation_contact"
+    return None

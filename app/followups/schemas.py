@@ -37,6 +37,10 @@ class FollowUpOut(OutputModel):
     )
     reminders_sent: int
     escalated_at: datetime | None
+    escalated_to: uuid.UUID | None = Field(
+        description="The staff member it was escalated to: the owner's manager, else the "
+        "policy's `escalation_contact_id`; null before an escalation or when there was nobody."
+    )
     waived_reason: str | None
     created_at: datetime
     updated_at: datetime

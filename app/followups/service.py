@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.engine import Database
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import repository, rules
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import InterviewFacts, Kind
 from app.followups.schemas import follow_up_payload
 from app.models import FollowUp, Interview, Setting
+from app.staff import service as staff
 
 SYSTEM = "system"
 OPEN = rules.OPEN_STATUSES
@@ -49,6 +50,9 @@ async def replace_policy(
     *, session: AsyncSession, policy: FollowUpPolicy, if_match: str | None, now: datetime
 ) -> tuple[FollowUpPolicy, Setting]:
     """Replace the policy (If-Match optional); steps already open keep their due times."""
+    contact = policy.escalation_contact_id
+    if contact is not None and not await staff.active_staff_exists(session, contact):
+        raise ValidationFailed.field("escalation_contact_id", "no active staff member has this id")
     _, row = await repository.load_policy(session)
     if if_match is not None:
         require_if_match(if_match, row.version if row else 0)
@@ -216,6 +220,7 @@ async def redate(
             step.next_notice_at = None
             step.reminders_sent = 0
             step.escalated_at = None
+            step.escalated_to = None
             step.completed_at = None
             step.completed_by = None
     await session.flush()

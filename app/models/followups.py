@@ -30,6 +30,10 @@ class FollowUp(Versioned):
     late: Mapped[bool] = mapped_column(default=False)
     reminders_sent: Mapped[int] = mapped_column(default=0)
     escalated_at: Mapped[datetime | None]
+    # The staff member the escalation went to (the owner's manager or the policy's fallback
+    # contact). No foreign key: SQLite could not drop the column again without copying the
+    # table and its queue triggers; staff are deactivated, never deleted.
+    escalated_to: Mapped[uuid.UUID | None]
     # While overdue: when the next reminder (or the escalation) is due.
     next_notice_at: Mapped[datetime | None]
     waived_reason: Mapped[str | None] = mapped_column(String(500))
@@ -59,6 +63,13 @@ class FollowUp(Versioned):
             "next_notice_at",
             postgresql_where=text("status = 'overdue'"),
             sqlite_where=text("status = 'overdue'"),
+        ),
+        # A manager's board: the open steps escalated to them.
+        Index(
+            "ix_follow_ups_escalated_to",
+            "escalated_to",
+            postgresql_where=text("status IN ('pending', 'overdue')"),
+            sqlite_where=text("status IN ('pending', 'overdue')"),
         ),
         # Reports: each interview's debrief call (deadline, whether and how far it went
         # overdue), read from the index alone.

@@ -19,6 +19,11 @@ class Staff(Versioned):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Who their escalations go to: always an active staff member (deactivating a manager
+    # clears it on their reports), never in a loop.
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # IANA name; None means the follow-up policy's time zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiKey(Base):

@@ -7,6 +7,7 @@ import re
 import zoneinfo
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -143,7 +144,9 @@ Email = Annotated[
 
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    # The names the tzdata package ships, the same on every machine (the system's zoneinfo
+    # directory, which available_timezones() also reads, adds `localtime`, which is no zone).
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
 
 
 def _iana_zone(value: str) -> str:
@@ -153,6 +156,16 @@ def _iana_zone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_iana_zone)]
+
+
+def local_zone(own: str | None, fallback: str) -> zoneinfo.ZoneInfo:
+    """A person's own time zone when known, else `fallback` (the follow-up policy's)."""
+    if own:
+        try:
+            return zoneinfo.ZoneInfo(own)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass  # a name tzdata no longer ships: the agency's zone rather than no page
+    return zoneinfo.ZoneInfo(fallback)
 
 
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)

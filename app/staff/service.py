@@ -1,25 +1,47 @@
-"""Staff members: the recruiters and admins of the agency."""
+"""Staff members: the recruiters and admins of the agency, and who manages whom."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.patch import apply_changes, patch_values
 from app.api.responses import require_if_match
 from app.db.queries import get_for_update
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
 from app.models import Staff
 from app.staff import repository
 from app.staff.schemas import StaffCreate, StaffPatch
+
+
+async def _check_manager(
+    session: AsyncSession, manager_id: uuid.UUID, *, staff_id: uuid.UUID | None
+) -> None:
+    """A manager is an active staff member other than themselves, and not one of their
+    reports at any depth (that would make a loop). Called under the hierarchy lock."""
+    if manager_id == staff_id:
+        raise ValidationFailed.field("manager_id", "a staff member cannot be their own manager")
+    chain = await repository.managers_above(session, manager_id)
+    if not chain:
+        raise ValidationFailed.field("manager_id", "no staff member has this id")
+    if not chain[0][2]:
+        raise ValidationFailed.field("manager_id", "this staff member is not active")
+    if staff_id is not None and any(member == staff_id for member, _, _ in chain):
+        raise ValidationFailed.field(
+            "manager_id", "this staff member reports to them: that would make a loop"
+        )
 
 
 async def create_staff(*, session: AsyncSession, data: StaffCreate, now: datetime) -> Staff:
     """Add a staff member; emails are unique regardless of case."""
     if await repository.email_taken(session, data.email):
         raise Conflict(f"A staff member with email {data.email} already exists.")
+    if data.manager_id is not None:
+        await repository.lock_hierarchy(session)
+        await _check_manager(session, data.manager_id, staff_id=None)
     staff = Staff(**data.model_dump(), created_at=now, updated_at=now)
     session.add(staff)
     await session.flush()
@@ -34,15 +56,26 @@ async def update_staff(
     if_match: str | None,
     now: datetime,
 ) -> Staff:
-    """Change a staff member's name, email or active flag (If-Match required)."""
+    """Change a staff member (If-Match required). Deactivating one clears the manager of
+    those who reported to them: their escalations go to the policy's fallback contact until
+    an admin names a new manager."""
+    values: dict[str, Any] = patch_values(patch, not_null=("full_name", "email", "active"))
+    hierarchy = values.get("manager_id") is not None or values.get("active") is False
+    if hierarchy:  # before any row lock, so two such changes never wait on each other's rows
+        await repository.lock_hierarchy(session)
     staff = await get_for_update(session, Staff, staff_id, "staff member")
     require_if_match(if_match, staff.version)
-    values = patch_values(patch, not_null=("full_name", "email", "active"))
     if "email" in values and await repository.email_taken(
         session, values["email"], excluding=staff.id
     ):
         raise Conflict(f"A staff member with email {values['email']} already exists.")
+    if values.get("manager_id") is not None and values["manager_id"] != staff.manager_id:
+        await _check_manager(session, values["manager_id"], staff_id=staff.id)
+    leaving = staff.active and values.get("active") is False
     apply_changes(staff, values, now=now)
+    if leaving:
+        for report in await repository.reports_of(session, staff.id):
+            apply_changes(report, {"manager_id": None}, now=now)
     await session.flush()
     return staff
 
@@ -52,6 +85,19 @@ async def staff_exists(session: AsyncSession, staff_id: uuid.UUID) -> bool:
     return await repository.staff_exists(session, staff_id)
 
 
+async def active_staff_exists(session: AsyncSession, staff_id: uuid.UUID) -> bool:
+    """Whether this staff member exists and is active."""
+    return await repository.staff_exists(session, staff_id, active_only=True)
+
+
 async def existing_staff_ids(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
     """Those of these ids that are staff members."""
     return await repository.existing_staff_ids(session, ids)
+
+
+async def managers_above(
+    session: AsyncSession, staff_id: uuid.UUID
+) -> list[tuple[uuid.UUID, bool]]:
+    """The managers above a staff member, nearest first, as (id, active)."""
+    chain = await repository.managers_above(session, staff_id)
+    return [(member, active) for member, _, active in chain[1:]]

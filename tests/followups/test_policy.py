@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
+from tests.factories import create_staff, patch_current
 from tests.test_conventions import assert_problem
 
 
@@ -28,6 +31,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "debrief_link_days": 7,
         "retention_days": None,
         "thank_you_note_ideal_hours": 3.0,
+        "escalation_contact_id": None,
         "version": 0,
         "updated_at": None,
     }
@@ -103,3 +107,27 @@ async def test_the_ideal_for_the_note_never_passes_its_deadline(admin: httpx.Asy
         "thank_you_note_ideal_hours must not exceed thank_you_note_hours"
     ), problem
     assert (await admin.get(url)).json()["version"] == 1
+
+
+async def test_the_fallback_escalation_contact_must_be_an_active_staff_member(
+    admin: httpx.AsyncClient,
+) -> None:
+    maria = await create_staff(admin, full_name="Maria Director")
+    gone = await create_staff(admin)
+    await patch_current(admin, f"/v1/staff/{gone['id']}", {"active": False})
+    for contact in (str(uuid.uuid4()), gone["id"], "not-an-id"):
+        body = assert_problem(
+            await admin.put(
+                "/v1/settings/follow-up-policy", json={"escalation_contact_id": contact}
+            ),
+            422,
+        )
+        assert body["errors"][0]["field"] == "escalation_contact_id"
+    assert (await admin.get("/v1/settings/follow-up-policy")).json()["version"] == 0
+
+    put = await admin.put(
+        "/v1/settings/follow-up-policy", json={"escalation_contact_id": maria["id"]}
+    )
+    assert put.status_code == 200, put.text
+    got = (await admin.get("/v1/settings/follow-up-policy")).json()
+    assert (got["escalation_contact_id"], got["version"]) == (maria["id"], 1)
