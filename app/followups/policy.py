@@ -92,6 +92,13 @@ class FollowUpPolicy(InputModel):
         le=3650,
         description="Erase candidates inactive this long (no change, no interview). Off when null.",
     )
+    history_working_days: int = Field(
+        default=5,
+        ge=1,
+        le=90,
+        description="An interview recorded more than this many working days after it ended is "
+        "history: it opens no steps (unless sent with `track_follow_ups: true`).",
+    )
 
     @model_validator(mode="after")
     def _known_holidays(self) -> FollowUpPolicy:

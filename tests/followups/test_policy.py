@@ -27,6 +27,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "max_reminders": 3,
         "debrief_link_days": 7,
         "retention_days": None,
+        "history_working_days": 5,
         "version": 0,
         "updated_at": None,
     }
@@ -66,6 +67,8 @@ async def test_invalid_policies_are_422_and_change_nothing(admin: httpx.AsyncCli
         {"debrief_call_working_hours": 0},
         {"employer_follow_up_fraction": 1.5},
         {"max_reminders": -1},
+        {"history_working_days": 0},
+        {"history_working_days": 91},
         {"surprise": True},
     ):
         assert_problem(await admin.put("/v1/settings/follow-up-policy", json=body), 422)

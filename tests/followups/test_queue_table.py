@@ -142,14 +142,18 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
     assert [r["reminders_sent"] for r in await page(admin)] == [1, 1]
     await assert_in_step(db)
 
-    # The candidate calls in: off the queue. The other is erased: still owed, nameless.
+    # The candidate calls in: off the queue. The other is erased: their call is waived.
     done = await admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
     assert done.status_code == 201, done.text
     erased = await admin.delete(f"/v1/candidates/{other['id']}")
     assert erased.status_code in (200, 204), erased.text
-    left = await page(admin)
-    assert [r["interview_id"] for r in left] == [other_interview["id"]]
-    assert left[0]["candidate"] == {"id": other["id"], "full_name": "", "phone": None}
+    assert await page(admin) == []
+    calls = await admin.get(
+        "/v1/follow-ups", params={"interview_id": other_interview["id"], "kind": "debrief_call"}
+    )
+    assert [(c["status"], c["waived_reason"]) for c in calls.json()["items"]] == [
+        ("waived", "candidate_erased")
+    ]
     await assert_in_step(db)
 
 
