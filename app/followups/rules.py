@@ -368,12 +368,15 @@ def reopens(
     kind: Kind, reason: str, facts: InterviewFacts, *, now: datetime, policy: FollowUpPolicy
 ) -> bool:
     """Whether a step the service waived for `reason` opens again: nothing closes it any
-    more (the change was undone), it was not an erasure, and the interview is not history."""
+    more (the change was undone), it was not an erasure, and the interview is not history
+    (unless the sender asked to track it again: that is whatever its age)."""
     if reason not in CLOSES or reason in FINAL_REASONS:
         return False
     if kind in kinds_closed(facts):
         return False
-    return not is_history(facts.ends_at, now=now, policy=policy)
+    if kind == "final_round_prep" and facts.final_prep_elsewhere:
+        return False  # another step stands for that final now
+    return reason == "interview_untracked" or not is_history(facts.ends_at, now=now, policy=policy)
 
 
 def is_history(ends_at: datetime, *, now: datetime, policy: FollowUpPolicy) -> bool:
