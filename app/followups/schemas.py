@@ -30,7 +30,11 @@ class FollowUpOut(OutputModel):
     late: bool = Field(description="Done after it was due.")
     reminders_sent: int
     escalated_at: datetime | None
-    waived_reason: str | None
+    waived_reason: str | None = Field(
+        description="Why it was waived: by the service (`completed_by: system`), a "
+        "machine-readable change such as `candidate_withdrawn` or `interview_cancelled`; "
+        "by hand, the reason given."
+    )
     created_at: datetime
     updated_at: datetime
     version: int
