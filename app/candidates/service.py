@@ -87,6 +87,9 @@ async def update_candidate(
     require_if_match(if_match, candidate.version)
     values = patch_values(patch, not_null=("full_name", "status", "job_search_active"))
     await _check_references(session, settings, values, candidate_id=candidate.id)
+    if values.get("status", candidate.status) != candidate.status:
+        # Their interviews before their own fields, as an erasure does (app/candidates/erased.py).
+        await followups.hold_for_candidate_change(session, candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
     if changed:

@@ -244,6 +244,7 @@ async def redate(
 
 async def _reopen(
     session: AsyncSession,
+    interview: Interview,
     steps: list[FollowUp],
     facts: InterviewFacts,
     *,
@@ -266,6 +267,9 @@ async def _reopen(
     await session.flush()
     for step in steps:
         events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
+        done_at = await _already_done(session, step.kind, facts, interview)
+        if done_at is not None:  # the debrief came in meanwhile, say
+            await _finish(session, [step], status="done", at=done_at, by=SYSTEM, now=now)
 
 
 async def reconsider(
@@ -294,7 +298,13 @@ async def reconsider(
     for reason, group in waive_for.items():
         await _finish(session, group, status="waived", at=now, by=SYSTEM, now=now, reason=reason)
     if reopen:
-        await _reopen(session, reopen, facts, policy=policy, now=now)
+        await _reopen(session, interview, reopen, facts, policy=policy, now=now)
+
+
+async def hold_for_candidate_change(session: AsyncSession, candidate_id: uuid.UUID) -> None:
+    """Lock the interviews `candidate_changed` will go through, before the candidate's own row
+    changes (on PostgreSQL that change locks their open debrief calls for the queue)."""
+    await repository.interviews_with_steps_to_reconsider(session, candidate_id)
 
 
 async def candidate_changed(

@@ -234,3 +234,26 @@ async def test_erasure_waives_what_is_left_and_keeps_the_reasons_given_before(
         e["data"]["follow_up"]["waived_reason"] for e in await all_events(admin, "follow_up.waived")
     ]
     assert reasons == ["candidate_withdrawn", "candidate_withdrawn", "candidate_erased"]
+
+
+async def test_a_step_reopened_after_its_work_was_done_meanwhile_is_done(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    interview = await create_interview(admin, starts_at=STARTS)
+    candidate_url = f"/v1/candidates/{interview['candidate_id']}"
+    clock.set(THURSDAY_1100)
+    await patch_current(admin, candidate_url, {"status": "withdrawn"})
+    clock.set(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    debriefed = await admin.post(
+        f"/v1/interviews/{interview['id']}/debrief", json={"channel": "phone"}
+    )
+    assert debriefed.status_code == 201, debriefed.text
+    clock.set(datetime(2026, 3, 6, 10, 0, tzinfo=UTC))
+    await patch_current(admin, candidate_url, {"status": "active"})
+    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    assert (call["status"], call["completed_at"], call["late"], call["waived_reason"]) == (
+        "done",
+        "2026-03-05T12:00:00Z",
+        True,
+        None,
+    )
