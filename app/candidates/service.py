@@ -131,6 +131,15 @@ async def upsert_candidates(
     erased = await erased_external_ids(
         session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
     )
+    # A status change waives or reopens steps: the candidate, then their interviews, before
+    # the rows change (the order of a single change and of an erasure).
+    statuses = {
+        str(i["external_id"]): i["status"]
+        for i in given
+        if i.get("external_id") and isinstance(i.get("status"), str)
+    }
+    for candidate_id in await repository.lock_if_status_changes(session, statuses):
+        await followups.hold_for_candidate_change(session, candidate_id)
 
     def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
         if item.external_id in erased:
