@@ -9,7 +9,7 @@ are stored and the bad ones reported.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -143,9 +143,11 @@ async def upsert(
     now: datetime,
     refuse: Callable[[M], tuple[str, str] | None] = lambda _: None,
     events_as: tuple[str, Callable[[Any], dict[str, Any]]] | None = None,
+    after_update: Callable[[Any, list[str]], Awaitable[None]] | None = None,
 ) -> BulkOut:
     """Create or update rows of `model` by external_id. `refuse` names a field at fault and
-    why (after the schema passed); `events_as` is (the event prefix, the payload builder)."""
+    why (after the schema passed); `events_as` is (the event prefix, the payload builder);
+    `after_update` is told of each row changed, with the fields that changed."""
     outcome = Outcome(len(items))
     valid = validate_items(items, adapter, outcome)
     wanted = [getattr(m, "external_id") for _, m in valid]  # noqa: B009 - M is any schema with it
@@ -187,4 +189,7 @@ async def upsert(
             events.record(
                 session, f"{prefix}.updated", {**payload(row), "changed": changed}, now=now
             )
+    if after_update is not None:
+        for row, changed in updated:
+            await after_update(row, changed)
     return outcome.out()

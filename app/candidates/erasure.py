@@ -22,6 +22,8 @@ from app.db.engine import Database
 from app.db.transaction import add_post_commit_hook, transaction
 from app.errors import CandidateErased, NotFound
 from app.events import service as events
+from app.followups import service as followups
+from app.followups.rules import WAIVER_REASONS
 from app.models import (
     Candidate,
     Debrief,
@@ -141,10 +143,15 @@ async def _erase(
         .values(strengths=None, improvements=None),
         execution_options={"synchronize_session": False},
     )
-    # A waiver's reason is free text about them; the step itself stays, for the counts.
+    # A waiver's reason typed by hand is free text about them; the step itself stays, for the
+    # counts (as do the service's own reasons, such as `candidate_withdrawn`).
     await session.execute(
         update(FollowUp)
-        .where(FollowUp.candidate_id == candidate.id, FollowUp.waived_reason.is_not(None))
+        .where(
+            FollowUp.candidate_id == candidate.id,
+            FollowUp.waived_reason.is_not(None),
+            FollowUp.waived_reason.not_in(WAIVER_REASONS),
+        )
         .values(waived_reason=None),
         execution_options={"synchronize_session": False},
     )
@@ -182,6 +189,8 @@ async def _erase(
     # Stored Idempotency-Key answers about the person (by any of their objects' ids).
     await idempotency.forget_about(session, candidate.id)
     await session.flush()
+    # Nobody is chased about them any more: their open steps are waived (`candidate_erased`).
+    await followups.candidate_changed(session, candidate.id, now=now)
     await audit.record(session, Candidate, "erase", [(candidate.id, [])])
     events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)
 
@@ -196,7 +205,7 @@ async def _scrub_step_events(session: AsyncSession, candidate_id: uuid.UUID) -> 
     )
     for seq, data in rows.all():
         step = data.get("follow_up") if isinstance(data, dict) else None
-        if isinstance(step, dict) and step.get("waived_reason") is not None:
+        if isinstance(step, dict) and step.get("waived_reason") not in (None, *WAIVER_REASONS):
             await session.execute(
                 update(Event)
                 .where(Event.seq == seq)

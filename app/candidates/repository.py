@@ -71,3 +71,20 @@ BY_ID = Prepared(select_candidates().where(Candidate.id == bindparam("candidate_
 async def overdue_kinds(session: AsyncSession, candidate_id: uuid.UUID) -> str | None:
     result = await session.execute(select(_overdue_kinds(candidate_id)))
     return result.scalar_one_or_none()
+
+
+async def lock_if_status_changes(
+    session: AsyncSession, statuses: dict[str, str]
+) -> list[uuid.UUID]:
+    """The candidates (by external_id) whose status differs from the one given, locked
+    FOR NO KEY UPDATE (as an erasure), in id order."""
+    if not statuses:
+        return []
+    stmt = (
+        select(Candidate.id, Candidate.external_id, Candidate.status)
+        .where(Candidate.external_id.in_(list(statuses)))
+        .order_by(Candidate.id)
+        .with_for_update(key_share=True)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [row.id for row in rows if statuses[row.external_id] != row.status]

@@ -24,9 +24,10 @@ from app.candidates.schemas import (
 )
 from app.config import Settings
 from app.db.engine import Database
-from app.db.queries import external_id_taken, get_for_update
+from app.db.queries import external_id_taken
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
+from app.followups import service as followups
 from app.models import Candidate
 from app.staff.service import existing_staff_ids, staff_exists
 
@@ -51,8 +52,10 @@ async def _check_references(
 
 async def live_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Candidate:
     """A candidate to change: 404 if there is none, or they were erased."""
-    candidate = await get_for_update(session, Candidate, candidate_id, "candidate")
-    if candidate.erased_at is not None:
+    # FOR NO KEY UPDATE (as an erasure): a write holding one of their interviews that inserts
+    # a step still passes the foreign-key check while this waits for that interview's steps.
+    candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
+    if candidate is None or candidate.erased_at is not None:
         raise NotFound(f"There is no candidate with id {candidate_id}.")
     return candidate
 
@@ -84,6 +87,9 @@ async def update_candidate(
     require_if_match(if_match, candidate.version)
     values = patch_values(patch, not_null=("full_name", "status", "job_search_active"))
     await _check_references(session, settings, values, candidate_id=candidate.id)
+    if values.get("status", candidate.status) != candidate.status:
+        # Their interviews before their own fields, as an erasure does (app/candidates/erased.py).
+        await followups.hold_for_candidate_change(session, candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
     if changed:
@@ -93,7 +99,17 @@ async def update_candidate(
             {**candidate_payload(candidate), "changed": changed},
             now=now,
         )
+    await _status_changed(session, candidate, changed, now=now)
     return candidate, changed
+
+
+async def _status_changed(
+    session: AsyncSession, candidate: Candidate, changed: list[str], *, now: datetime
+) -> None:
+    """A candidate who withdrew, was placed or archived (or came back) has their open steps
+    waived (or opened again) by the follow-up rules."""
+    if "status" in changed:
+        await followups.candidate_changed(session, candidate.id, now=now)
 
 
 _UPSERT = TypeAdapter(CandidateUpsert)
@@ -115,6 +131,15 @@ async def upsert_candidates(
     erased = await erased_external_ids(
         session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
     )
+    # A status change waives or reopens steps: the candidate, then their interviews, before
+    # the rows change (the order of a single change and of an erasure).
+    statuses = {
+        str(i["external_id"]): i["status"]
+        for i in given
+        if i.get("external_id") and isinstance(i.get("status"), str)
+    }
+    for candidate_id in await repository.lock_if_status_changes(session, statuses):
+        await followups.hold_for_candidate_change(session, candidate_id)
 
     def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
         if item.external_id in erased:
@@ -135,6 +160,7 @@ async def upsert_candidates(
         now=now,
         refuse=refuse,
         events_as=("candidate", candidate_payload),
+        after_update=lambda row, changed: _status_changed(session, row, changed, now=now),
     )
 
 

@@ -103,6 +103,13 @@ class FollowUpPolicy(InputModel):
         description="The active staff member an escalation goes to when the owner has no "
         "manager (or the candidate no owner). Null: such escalations go to nobody.",
     )
+    history_working_days: int = Field(
+        default=5,
+        ge=1,
+        le=90,
+        description="An interview recorded more than this many working days after it ended is "
+        "history: it opens no steps (unless sent with `track_follow_ups: true`).",
+    )
 
     @model_validator(mode="after")
     def _known_holidays(self) -> FollowUpPolicy:

@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, text, tuple_, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, Prepared, read_one, uuid_text, where_equal
@@ -119,6 +120,144 @@ async def interviews_awaiting_prep(
             FollowUp.kind == "final_round_prep",
             FollowUp.status.in_(("pending", "overdue")),
         )
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def candidate_state(session: AsyncSession, candidate_id: uuid.UUID) -> tuple[str, bool]:
+    """The candidate's status, and whether they were erased."""
+    row = (
+        await session.execute(
+            select(Candidate.status, Candidate.erased_at).where(Candidate.id == candidate_id)
+        )
+    ).one()
+    return row.status, row.erased_at is not None
+
+
+async def candidate_erased_at(
+    session: AsyncSession, candidate_id: uuid.UUID
+) -> tuple[bool, datetime | None]:
+    """Whether the candidate exists, and when they were erased; share-locked, so an erasure
+    under way finishes first (the lock order of app/candidates/erased.py)."""
+    stmt = (
+        select(Candidate.erased_at).where(Candidate.id == candidate_id).with_for_update(read=True)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row is not None), (row.erased_at if row is not None else None)
+
+
+def _live_prep(step: Any) -> Any:
+    """A final-round preparation step that stands for its final: open, done, or waived by
+    hand (a waiver by the service means it no longer applies)."""
+    return and_(
+        step.kind == "final_round_prep",
+        or_(
+            step.status.in_(("pending", "overdue", "done")),
+            and_(step.status == "waived", step.completed_by != "system"),
+        ),
+    )
+
+
+async def lock_final_prep(session: AsyncSession, interview: Interview) -> None:
+    """PostgreSQL: one transaction at a time decides on final-round preparation for one
+    candidate and employer, so two never both open one for the same final (SQLite has one
+    writer at a time already)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = f"final_round_prep:{interview.candidate_id}:{interview.client_id}"
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+    )
+
+
+async def final_prep_elsewhere(session: AsyncSession, interview: Interview) -> bool:
+    """Whether the final this interview would prepare for has a preparation step elsewhere.
+
+    An interview that leads to a final (`next_round` to `final`): its next scheduled final
+    with the client has one of its own. A final: an earlier interview of the candidate with
+    the client led to it (no other final between them) and has one."""
+    same_pair = (
+        Interview.candidate_id == interview.candidate_id,
+        Interview.client_id == interview.client_id,
+    )
+    step = aliased(FollowUp)
+    if interview.outcome == "next_round" and interview.next_stage == "final":
+        next_final = (
+            select(Interview.id)
+            .where(
+                *same_pair,
+                Interview.stage == "final",
+                Interview.status == "scheduled",
+                Interview.starts_at >= interview.ends_at,
+                Interview.id != interview.id,
+            )
+            .order_by(Interview.starts_at, Interview.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(step.id).where(step.interview_id == next_final, _live_prep(step))
+        return (await session.execute(stmt.limit(1))).first() is not None
+    earlier = aliased(Interview)
+    between = aliased(Interview)
+    stmt = (
+        select(earlier.id)
+        .join(step, step.interview_id == earlier.id)
+        .where(
+            earlier.candidate_id == interview.candidate_id,
+            earlier.client_id == interview.client_id,
+            earlier.id != interview.id,
+            earlier.outcome == "next_round",
+            earlier.next_stage == "final",
+            earlier.ends_at <= interview.starts_at,
+            _live_prep(step),
+            ~exists().where(
+                between.candidate_id == interview.candidate_id,
+                between.client_id == interview.client_id,
+                between.stage == "final",
+                between.status.in_(("scheduled", "completed")),
+                between.id.not_in((interview.id, earlier.id)),
+                between.starts_at >= earlier.ends_at,
+                between.starts_at < interview.starts_at,
+            ),
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def interviews_leading_to_final_without_prep(
+    session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
+) -> list[Interview]:
+    """Interviews of this candidate and client whose outcome leads to a final and that have
+    no preparation step (a final's own one stood for theirs)."""
+    stmt = select(Interview).where(
+        Interview.candidate_id == candidate_id,
+        Interview.client_id == client_id,
+        Interview.outcome == "next_round",
+        Interview.next_stage == "final",
+        ~exists().where(FollowUp.interview_id == Interview.id, FollowUp.kind == "final_round_prep"),
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def interviews_with_steps_to_reconsider(
+    session: AsyncSession, candidate_id: uuid.UUID
+) -> list[Interview]:
+    """A candidate's interviews with open steps, or steps the service waived (locked)."""
+    stmt = (
+        select(Interview)
+        .where(
+            Interview.candidate_id == candidate_id,
+            exists().where(
+                FollowUp.interview_id == Interview.id,
+                or_(
+                    FollowUp.status.in_(("pending", "overdue")),
+                    and_(FollowUp.status == "waived", FollowUp.completed_by == "system"),
+                ),
+            ),
+        )
+        .order_by(Interview.id)
+        .with_for_update()
     )
     return list((await session.execute(stmt)).scalars())
 

@@ -157,6 +157,16 @@ class InterviewFacts:
     outcome_recorded_at: datetime | None = None
     # The start of the candidate's next final interview with the same client, if scheduled.
     next_final_starts_at: datetime | None = None
+    stage: str = "other"
+    status: str = "scheduled"
+    starts_at: datetime | None = None
+    candidate_status: str = "active"
+    candidate_erased: bool = False
+    # False for history, or when the interview was sent with `track_follow_ups: false`.
+    tracked: bool = True
+    # The final this interview would prepare for already has its preparation step elsewhere
+    # (on the final itself, or on the interview whose outcome led to it).
+    final_prep_elsewhere: bool = False
 
 
 def debrief_call_due(facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
@@ -192,9 +202,13 @@ def employer_feedback_due(facts: InterviewFacts, policy: FollowUpPolicy) -> date
 
 
 def final_round_prep_due(facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
-    """Working days before the next final interview starts, else working days after the outcome."""
+    """Working days before the next final interview starts, else working days after the
+    outcome; for a final booked directly, working days before that final itself."""
     calendar = calendar_for(policy)
     lead = calendar.day_length * policy.final_round_prep_working_days
+    if prepares_for_itself(facts):
+        assert facts.starts_at is not None
+        return calendar.subtract(facts.starts_at, lead)
     if facts.next_final_starts_at is not None:
         return calendar.subtract(facts.next_final_starts_at, lead)
     return calendar.add(facts.outcome_recorded_at or facts.ends_at, lead)
@@ -210,8 +224,12 @@ _DUE = {
 
 
 def due_at(kind: Kind, facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
-    """When a step is due. Never before the interview has ended."""
-    return max(_DUE[kind](facts, policy), facts.ends_at)
+    """When a step is due. Never before the interview has ended, except a final's own
+    preparation, which is due before the final starts."""
+    due = _DUE[kind](facts, policy)
+    if kind == "final_round_prep" and prepares_for_itself(facts):
+        return due
+    return max(due, facts.ends_at)
 
 
 def thank_you_note_ideal_by(facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
@@ -242,19 +260,44 @@ def reported_time_problem(at: datetime, *, started_at: datetime, now: datetime) 
     return None
 
 
-def kinds_for(facts: InterviewFacts, *, ended: bool) -> list[Kind]:
-    """The steps an interview calls for: the after-interview ones once it has ended, and those
-    its outcome calls for (feedback after a rejection, preparation before a final)."""
+def leads_to_a_final(facts: InterviewFacts) -> bool:
+    return facts.outcome == "next_round" and facts.next_stage == "final"
+
+
+def prepares_for_itself(facts: InterviewFacts) -> bool:
+    """A final whose preparation is its own (not one that leads to a further final)."""
+    return facts.stage == "final" and facts.starts_at is not None and not leads_to_a_final(facts)
+
+
+def kinds_for(facts: InterviewFacts, *, ended: bool, now: datetime | None = None) -> list[Kind]:
+    """The steps an interview calls for: the after-interview ones once it has ended, those its
+    outcome calls for (feedback after a rejection, preparation before a final), and a
+    preparation step for a final still to come (given `now`); none that a change closed
+    (`kinds_closed`).
+
+    An outcome already decided when the after-interview steps open (an interview recorded
+    after the fact) means the agency knows how it went: no debrief call and no employer chase,
+    only the thank-you note (the seeds: thank them all the same) and what the outcome calls for.
+    """
     kinds: list[Kind] = []
     if ended:
-        kinds += ["debrief_call", "thank_you_note"]
         if facts.outcome == "pending":
-            kinds.append("employer_follow_up")
+            kinds += ["debrief_call", "thank_you_note", "employer_follow_up"]
+        else:
+            kinds.append("thank_you_note")
     if facts.outcome == "rejected":
         kinds.append("employer_feedback")
-    if facts.outcome == "next_round" and facts.next_stage == "final":
+    final_to_come = (
+        prepares_for_itself(facts)
+        and facts.status == "scheduled"
+        and now is not None
+        and facts.starts_at is not None
+        and facts.starts_at > now
+    )
+    if (leads_to_a_final(facts) or final_to_come) and not facts.final_prep_elsewhere:
         kinds.append("final_round_prep")
-    return kinds
+    closed = kinds_closed(facts)
+    return [kind for kind in kinds if kind not in closed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +346,99 @@ def escalation_target(
     if contact is not None and contact[1] and contact[0] != owner_id:
         return contact[0], "escalation_contact"
     return None
+
+
+# ---------------------------------------------------------------------------- when chasing stops
+
+WaiverReason = Literal[
+    "candidate_withdrawn",
+    "candidate_placed",
+    "candidate_archived",
+    "candidate_erased",
+    "interview_cancelled",
+    "interview_no_show",
+    "interview_withdrawn",
+    "interview_untracked",
+]
+_ALL: frozenset[Kind] = frozenset(KINDS)
+_CANDIDATE_LEFT: frozenset[Kind] = _ALL - {"thank_you_note"}
+
+# Which open steps each change closes (waives, with the change as the reason). The thank-you
+# note outlives a candidate's "no" (the seeds: thank them all the same, it is remembered);
+# a debrief still matters after the candidate withdrew from one job (the seeds: the feedback
+# helps in future interviews), not once they have left the search.
+CLOSES: dict[WaiverReason, frozenset[Kind]] = {
+    "candidate_withdrawn": _CANDIDATE_LEFT,
+    "candidate_placed": _CANDIDATE_LEFT,
+    "candidate_archived": _ALL,
+    "candidate_erased": _ALL,
+    "interview_cancelled": _ALL,
+    "interview_no_show": _ALL,
+    "interview_withdrawn": frozenset({"employer_follow_up", "final_round_prep"}),
+    "interview_untracked": _ALL,
+}
+WAIVER_REASONS: tuple[WaiverReason, ...] = tuple(CLOSES)
+# A change that cannot be undone: its waivers are never reopened.
+FINAL_REASONS: frozenset[WaiverReason] = frozenset({"candidate_erased"})
+
+
+def reasons_in_force(facts: InterviewFacts) -> list[WaiverReason]:
+    """The changes that hold for this interview now, candidate's first."""
+    reasons: list[WaiverReason] = []
+    if facts.candidate_erased:
+        reasons.append("candidate_erased")
+    elif facts.candidate_status == "withdrawn":
+        reasons.append("candidate_withdrawn")
+    elif facts.candidate_status == "placed":
+        reasons.append("candidate_placed")
+    elif facts.candidate_status == "archived":
+        reasons.append("candidate_archived")
+    if facts.status == "cancelled":
+        reasons.append("interview_cancelled")
+    elif facts.status == "no_show":
+        reasons.append("interview_no_show")
+    if facts.outcome == "withdrawn":
+        reasons.append("interview_withdrawn")
+    if not facts.tracked:
+        reasons.append("interview_untracked")
+    return reasons
+
+
+def kinds_closed(facts: InterviewFacts) -> dict[Kind, WaiverReason]:
+    """Each step kind that no longer applies to this interview, with the first reason why."""
+    closed: dict[Kind, WaiverReason] = {}
+    for reason in reasons_in_force(facts):
+        for kind in KINDS:
+            if kind in CLOSES[reason]:
+                closed.setdefault(kind, reason)
+    return closed
+
+
+def reopens(
+    kind: Kind, reason: str, facts: InterviewFacts, *, now: datetime, policy: FollowUpPolicy
+) -> bool:
+    """Whether a step the service waived for `reason` opens again: nothing closes it any
+    more (the change was undone), it was not an erasure, and the interview is not history
+    (unless the sender asked to track it again: that is whatever its age)."""
+    if reason not in CLOSES or reason in FINAL_REASONS:
+        return False
+    if kind in kinds_closed(facts):
+        return False
+    if kind == "final_round_prep" and facts.final_prep_elsewhere:
+        return False  # another step stands for that final now
+    return reason == "interview_untracked" or not is_history(facts.ends_at, now=now, policy=policy)
+
+
+def is_history(ends_at: datetime, *, now: datetime, policy: FollowUpPolicy) -> bool:
+    """An interview that ended more than the policy's window (working days) before `now`."""
+    calendar = calendar_for(policy)
+    return calendar.add(ends_at, calendar.day_length * policy.history_working_days) < now
+
+
+def tracks_follow_ups(
+    ends_at: datetime, *, requested: bool | None, now: datetime, policy: FollowUpPolicy
+) -> bool:
+    """Whether a new interview's steps are tracked: as asked, else unless it is history."""
+    if requested is not None:
+        return requested
+    return not is_history(ends_at, now=now, policy=policy)

@@ -41,7 +41,11 @@ class FollowUpOut(OutputModel):
         description="The staff member it was escalated to: the owner's manager, else the "
         "policy's `escalation_contact_id`; null before an escalation or when there was nobody."
     )
-    waived_reason: str | None
+    waived_reason: str | None = Field(
+        description="Why it was waived: by the service (`completed_by: system`), a "
+        "machine-readable change such as `candidate_withdrawn` or `interview_cancelled`; "
+        "by hand, the reason given."
+    )
     created_at: datetime
     updated_at: datetime
     version: int

@@ -14,13 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.responses import require_if_match
-from app.candidates.erased import refuse_if_candidate_erased
 from app.db.engine import Database
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import CandidateErased, Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import repository, rules
 from app.followups.policy import FollowUpPolicy
-from app.followups.rules import InterviewFacts, Kind
+from app.followups.rules import InterviewFacts, Kind, WaiverReason
 from app.followups.schemas import follow_up_payload
 from app.models import FollowUp, Interview, Setting
 from app.staff import service as staff
@@ -72,6 +71,10 @@ async def replace_policy(
 
 
 async def facts_for(session: AsyncSession, interview: Interview) -> InterviewFacts:
+    candidate_status, erased = await repository.candidate_state(session, interview.candidate_id)
+    prepares = (interview.outcome == "next_round" and interview.next_stage == "final") or (
+        interview.stage == "final" and interview.status == "scheduled"
+    )
     return InterviewFacts(
         ends_at=interview.ends_at,
         decision_expected_by=interview.decision_expected_by,
@@ -80,7 +83,23 @@ async def facts_for(session: AsyncSession, interview: Interview) -> InterviewFac
         next_stage=interview.next_stage,
         outcome_recorded_at=interview.outcome_recorded_at,
         next_final_starts_at=await repository.next_final_start(session, interview),
+        stage=interview.stage,
+        status=interview.status,
+        starts_at=interview.starts_at,
+        candidate_status=candidate_status,
+        candidate_erased=erased,
+        tracked=interview.follow_ups_tracked,
+        final_prep_elsewhere=prepares and await repository.final_prep_elsewhere(session, interview),
     )
+
+
+async def tracks_follow_ups(
+    session: AsyncSession, *, ends_at: datetime, requested: bool | None, now: datetime
+) -> bool:
+    """Whether a new interview's steps are tracked: as the sender asked, else unless it
+    ended more than the policy's history window ago."""
+    policy = await get_policy(session)
+    return rules.tracks_follow_ups(ends_at, requested=requested, now=now, policy=policy)
 
 
 async def _already_done(
@@ -109,8 +128,13 @@ async def open_steps(
         return []
     ended = interview.ends_at <= now
     facts = await facts_for(session, interview)
-    wanted = rules.kinds_for(facts, ended=ended)
+    wanted = rules.kinds_for(facts, ended=ended, now=now)
     have = await repository.kinds_opened(session, interview.id)
+    if "final_round_prep" in wanted and "final_round_prep" not in have:
+        # Decided again under the lock: two requests never both open one for the same final.
+        await repository.lock_final_prep(session, interview)
+        facts = await facts_for(session, interview)
+        wanted = rules.kinds_for(facts, ended=ended, now=now)
     opened = []
     for kind in wanted:
         if kind in have:
@@ -226,15 +250,87 @@ async def redate(
     await session.flush()
 
 
+async def _reopen(
+    session: AsyncSession,
+    interview: Interview,
+    steps: list[FollowUp],
+    facts: InterviewFacts,
+    *,
+    policy: FollowUpPolicy,
+    now: datetime,
+) -> None:
+    """Open again steps the service had waived, re-dated, each with a new opened event."""
+    for step in steps:
+        step.status = "pending"
+        step.due_at = rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
+        step.waived_reason = None
+        step.completed_at = None
+        step.completed_by = None
+        step.overdue_at = None
+        step.next_notice_at = None
+        step.reminders_sent = 0
+        step.escalated_at = None
+        step.late = False
+        step.updated_at = now
+    await session.flush()
+    for step in steps:
+        events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
+        done_at = await _already_done(session, step.kind, facts, interview)
+        if done_at is not None:  # the debrief came in meanwhile, say
+            await _finish(session, [step], status="done", at=done_at, by=SYSTEM, now=now)
+
+
+async def reconsider(
+    session: AsyncSession, interview: Interview, *, policy: FollowUpPolicy, now: datetime
+) -> None:
+    """Waive the open steps a change closed (the change is the reason, `rules.CLOSES`), and
+    open again those the service waived for a change since undone."""
+    steps = await repository.steps_of(session, interview.id, statuses=(*OPEN, "waived"))
+    if not steps:
+        return
+    facts = await facts_for(session, interview)
+    closed = rules.kinds_closed(facts)
+    waive_for: dict[WaiverReason, list[FollowUp]] = {}
+    reopen = []
+    for step in steps:
+        kind: Kind = step.kind  # type: ignore[assignment]
+        if step.status in OPEN:
+            if kind in closed:
+                waive_for.setdefault(closed[kind], []).append(step)
+        elif (
+            step.completed_by == SYSTEM
+            and step.waived_reason is not None
+            and rules.reopens(kind, step.waived_reason, facts, now=now, policy=policy)
+        ):
+            reopen.append(step)
+    for reason, group in waive_for.items():
+        await _finish(session, group, status="waived", at=now, by=SYSTEM, now=now, reason=reason)
+    if reopen:
+        await _reopen(session, interview, reopen, facts, policy=policy, now=now)
+
+
+async def hold_for_candidate_change(session: AsyncSession, candidate_id: uuid.UUID) -> None:
+    """Lock the interviews `candidate_changed` will go through, before the candidate's own row
+    changes (on PostgreSQL that change locks their open debrief calls for the queue)."""
+    await repository.interviews_with_steps_to_reconsider(session, candidate_id)
+
+
+async def candidate_changed(
+    session: AsyncSession, candidate_id: uuid.UUID, *, now: datetime
+) -> None:
+    """Bring a candidate's steps in line with their status (withdrawn, placed, archived,
+    erased, or back to active). The caller holds the candidate's row."""
+    interviews = await repository.interviews_with_steps_to_reconsider(session, candidate_id)
+    if not interviews:
+        return
+    policy = await get_policy(session)
+    for interview in interviews:
+        await reconsider(session, interview, policy=policy, now=now)
+
+
 async def steps_still_open(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:
     """The pending and overdue steps of one interview."""
     return await repository.steps_of(session, interview_id, statuses=OPEN)
-
-
-async def cancel_open_steps(session: AsyncSession, interview: Interview, *, now: datetime) -> int:
-    steps = await repository.steps_of(session, interview.id, statuses=OPEN)
-    await _finish(session, steps, status="cancelled", at=now, by=SYSTEM, now=now)
-    return len(steps)
 
 
 _TIMING = {"starts_at", "ends_at", "duration_minutes"}
@@ -253,22 +349,46 @@ async def interview_changed(
     """Bring an interview's steps in line with a change to it (or its creation)."""
     policy = await get_policy(session)
     changed_set = set(changed)
-    if interview.status in ("cancelled", "no_show"):
+    if changed_set & {"status", "outcome", "follow_ups_tracked"}:
+        await reconsider(session, interview, policy=policy, now=now)
+    if interview.status not in ("cancelled", "no_show"):
         if "status" in changed_set:
-            await cancel_open_steps(session, interview, now=now)
-        return
-    if "status" in changed_set:
-        await redate(session, interview, policy=policy, now=now, statuses=("cancelled",))
-    if changed_set & (_TIMING | {"decision_expected_by"}):
-        await redate(session, interview, policy=policy, now=now)
-    if "outcome" in changed_set and interview.outcome != "pending":
-        await complete_kind(session, interview.id, "employer_follow_up", at=now, by=actor, now=now)
-    await open_steps(session, interview, policy=policy, now=now, mark_completed=mark_completed)
-    if interview.stage == "final" and (created or changed_set & (_TIMING | {"stage", "status"})):
-        for earlier in await repository.interviews_awaiting_prep(
-            session, interview.candidate_id, interview.client_id
-        ):
-            await redate(session, earlier, policy=policy, now=now, kinds=("final_round_prep",))
+            # Steps cancelled before waivers had reasons come back too.
+            await redate(session, interview, policy=policy, now=now, statuses=("cancelled",))
+        if changed_set & (_TIMING | {"decision_expected_by"}):
+            await redate(session, interview, policy=policy, now=now)
+        if "outcome" in changed_set and interview.outcome not in ("pending", "withdrawn"):
+            # The employer has decided. (A withdrawal is the candidate's: the chase is waived.)
+            await complete_kind(
+                session, interview.id, "employer_follow_up", at=now, by=actor, now=now
+            )
+        await open_steps(session, interview, policy=policy, now=now, mark_completed=mark_completed)
+    if (interview.stage == "final" or "stage" in changed_set) and (
+        created or changed_set & (_TIMING | {"stage", "status"})
+    ):
+        await _final_changed(
+            session, interview, policy=policy, now=now, mark_completed=mark_completed
+        )
+
+
+async def _final_changed(
+    session: AsyncSession,
+    interview: Interview,
+    *,
+    policy: FollowUpPolicy,
+    now: datetime,
+    mark_completed: MarkCompleted,
+) -> None:
+    """A final was booked, moved, cancelled or is no longer a final: the interviews that lead
+    to it re-date their preparation, or open it if the final's own no longer stands for it."""
+    pair = (interview.candidate_id, interview.client_id)
+    for earlier in await repository.interviews_awaiting_prep(session, *pair):
+        await redate(session, earlier, policy=policy, now=now, kinds=("final_round_prep",))
+    for earlier in await repository.interviews_leading_to_final_without_prep(session, *pair):
+        if earlier.id != interview.id:
+            await open_steps(
+                session, earlier, policy=policy, now=now, mark_completed=mark_completed
+            )
 
 
 async def debrief_recorded(
@@ -363,7 +483,13 @@ async def waive(
         await session.execute(select(FollowUp.candidate_id).where(FollowUp.id == step_id))
     ).scalar_one_or_none()
     if candidate_id is not None:
-        await refuse_if_candidate_erased(session, candidate_id, wait=True)
+        # Share-locked (app/candidates/erased.py): an erasure under way finishes first.
+        _, erased_at = await repository.candidate_erased_at(session, candidate_id)
+        if erased_at is not None:
+            raise CandidateErased(
+                f"Candidate {candidate_id} was erased on {erased_at:%Y-%m-%d}; nothing more "
+                "is recorded about an erased person."
+            )
     step = await _open_step(session, step_id)
     await _finish(session, [step], status="waived", at=now, by=actor, now=now, reason=reason)
     return step

@@ -20,6 +20,11 @@ from app.schemas.fields import (
     Timestamp,
 )
 
+TRACK_FOLLOW_UPS = (
+    "Whether to open follow-up steps for it. Left out (or null): yes, unless it ended more "
+    "than the policy's `history_working_days` before it was recorded (history). `true` tracks "
+    "it whatever its age; `false` never (on a change: its open steps are waived)."
+)
 NextStep = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
 Minutes = Annotated[int, Field(ge=1, le=1440, description="1 to 1440 minutes.")]
 
@@ -52,6 +57,7 @@ class InterviewCreate(InputModel):
     status: InterviewStatus = "scheduled"
     outcome: Outcome = "pending"
     next_stage: Stage | None = Field(default=None, description="With outcome next_round.")
+    track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
 
 
 class InterviewUpsert(InputModel):
@@ -77,6 +83,7 @@ class InterviewUpsert(InputModel):
     status: InterviewStatus | None = None
     outcome: Outcome | None = None
     next_stage: Stage | None = None
+    track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
 
 
 class InterviewPatch(InputModel):
@@ -94,6 +101,7 @@ class InterviewPatch(InputModel):
     status: InterviewStatus | None = None
     outcome: Outcome | None = None
     next_stage: Stage | None = None
+    track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
 
 
 class InterviewOut(OutputModel):
@@ -115,6 +123,11 @@ class InterviewOut(OutputModel):
     outcome: Outcome
     next_stage: Stage | None
     outcome_recorded_at: datetime | None
+    follow_ups_tracked: bool = Field(
+        description="Whether its follow-up steps are tracked: false for history (recorded more "
+        "than the policy's `history_working_days` after it ended) or when sent with "
+        "`track_follow_ups: false`."
+    )
     created_at: datetime
     updated_at: datetime
     version: int

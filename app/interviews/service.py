@@ -86,21 +86,28 @@ def _check_next_stage(outcome: str, next_stage: str | None) -> None:
 async def create_interview(
     *, session: AsyncSession, data: InterviewCreate, actor: str, now: datetime
 ) -> Interview:
-    """Schedule (or record) an interview; one that has already ended gets its steps at once."""
+    """Schedule (or record) an interview; one that has already ended gets its steps at once,
+    unless it is history (or sent with `track_follow_ups: false`)."""
     _check_next_stage(data.outcome, data.next_stage)
     if data.external_id and await external_id_taken(session, Interview, data.external_id):
         raise Conflict(f"An interview with external_id {data.external_id!r} already exists.")
     await _check_parties(session, data.candidate_id, data.client_id)
-    values = data.model_dump(exclude={"ends_at", "duration_minutes"}, mode="python")
+    values = data.model_dump(
+        exclude={"ends_at", "duration_minutes", "track_follow_ups"}, mode="python"
+    )
     values["interviewers"] = [p.model_dump(exclude_none=True) for p in data.interviewers]
     values["point_of_contact"] = (
         data.point_of_contact.model_dump(exclude_none=True) if data.point_of_contact else None
     )
     ends_at, minutes = resolve_end(data.starts_at, data.ends_at, data.duration_minutes)
+    tracked = await followups.tracks_follow_ups(
+        session, ends_at=ends_at, requested=data.track_follow_ups, now=now
+    )
     interview = Interview(
         **values,
         ends_at=ends_at,
         duration_minutes=minutes,
+        follow_ups_tracked=tracked,
         outcome_recorded_at=now if data.outcome != "pending" else None,
         created_at=now,
         updated_at=now,
@@ -168,6 +175,10 @@ async def apply_patch(
     if "point_of_contact" in values and patch.point_of_contact is not None:
         values["point_of_contact"] = patch.point_of_contact.model_dump(exclude_none=True)
     values.update(_timing(interview, values))
+    # Null asks for the decision by age, made once when the interview was recorded.
+    track = values.pop("track_follow_ups", None)
+    if track is not None:
+        values["follow_ups_tracked"] = track
     outcome = values.get("outcome", interview.outcome)
     if "outcome" in values and outcome != "next_round" and "next_stage" not in values:
         values["next_stage"] = None

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Versioned
@@ -38,6 +38,8 @@ class Interview(Versioned):
     outcome_recorded_at: Mapped[datetime | None]
     # Set when the after-interview steps were opened (the interview had ended).
     follow_ups_opened_at: Mapped[datetime | None]
+    # False: no steps are opened for it (history when recorded, or the sender said so).
+    follow_ups_tracked: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     __table_args__ = (
         Index("ix_interviews_starts_at", "starts_at"),

@@ -21,7 +21,7 @@ from alembic import op
 import app.db.columns
 
 revision: str = '0014'
-down_revision: str | None = '0009'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -158,7 +158,9 @@ async def test_an_interview_at_the_edge_of_the_calendar_is_422(
         assert ("ends_at", "body") in _fields(assert_problem(response, 422)), moment
     assert (await admin.get("/v1/interviews")).json()["items"] == []
     # The first and last accepted moments, plus every duration the rules add, still compute.
-    early = await create_interview(admin, starts_at=datetime(1900, 1, 1, tzinfo=UTC))
+    early = await create_interview(
+        admin, starts_at=datetime(1900, 1, 1, tzinfo=UTC), track_follow_ups=True
+    )
     assert early["starts_at"] == "1900-01-01T00:00:00Z"
     clock.set(datetime(2999, 12, 31, 23, 30, tzinfo=UTC))
     late = await create_interview(admin, starts_at=datetime(2999, 12, 31, 22, tzinfo=UTC))

@@ -45,7 +45,6 @@ async def _a_full_history(admin: httpx.AsyncClient, clock: FrozenClock) -> dict[
             headers={"Idempotency-Key": "create-zq"},
         )
     ).json()
-    await patch_current(admin, f"/v1/candidates/{candidate['id']}", {"status": "placed"})
     interview = await create_interview(
         admin,
         starts_at=T0 - timedelta(hours=3),
@@ -69,6 +68,7 @@ async def _a_full_history(admin: httpx.AsyncClient, clock: FrozenClock) -> dict[
     await admin.post(f"/v1/interviews/{interview['id']}/debrief-links")
     clock.advance(timedelta(days=2))
     await sweep(admin)
+    await patch_current(admin, f"/v1/candidates/{candidate['id']}", {"status": "placed"})
     return {"candidate": candidate, "interview": interview}
 
 

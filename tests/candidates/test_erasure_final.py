@@ -327,7 +327,11 @@ async def test_an_old_link_opens_nothing_and_records_nothing_after_erasure(
     assert sent.status_code == 410
     assert_problem(await admin.get(f"/v1/interviews/{interview['id']}/debrief"), 404)
     after = await all_events(admin)
-    assert [e["type"] for e in after[events_before:]] == ["candidate.erased"]
+    # Their open steps are waived (ids and the reason only), then the erasure itself.
+    new = after[events_before:]
+    assert [e["type"] for e in new] == [*["follow_up.waived"] * 3, "candidate.erased"]
+    assert {e["data"]["follow_up"]["waived_reason"] for e in new[:3]} == {"candidate_erased"}
+    assert NAME.split()[0] not in str(new)
     # The link itself is expired, not only refused: no new link either.
     assert_problem(await admin.post(f"/v1/interviews/{interview['id']}/debrief-links"), 409)
 
@@ -454,9 +458,14 @@ async def test_every_write_about_an_erased_person_is_refused(
     # Nothing was written: no event, and the interview's text is still empty.
     assert len(await all_events(admin)) == events_after_erasure
     assert (await admin.get(f"/v1/interviews/{iid}")).json()["next_step"] is None
-    # Marking a step done holds no personal data and still works: the call is owed.
-    done = await admin.post(f"/v1/follow-ups/{open_step['id']}/complete")
-    assert done.status_code == 200, done.text
+    # Nobody is chased about them: the step was waived by the erasure, not left owed.
+    step = (await admin.get(f"/v1/follow-ups/{open_step['id']}")).json()
+    assert (step["status"], step["waived_reason"], step["completed_by"]) == (
+        "waived",
+        "candidate_erased",
+        "system",
+    )
+    assert_problem(await admin.post(f"/v1/follow-ups/{open_step['id']}/complete"), 409)
 
 
 async def test_the_export_holds_their_webhook_deliveries_and_audit_trail(

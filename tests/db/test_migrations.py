@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from app.db.columns import UTCDateTime
 from app.db.engine import Database
 from app.db.migrations import alembic_config, upgrade
 from app.main import create_app
-from app.models import Debrief, IdempotencyRecord
+from app.models import Debrief, FollowUp, IdempotencyRecord, Interview
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
@@ -188,3 +189,87 @@ async def test_debriefs_stored_before_0014_were_called_when_they_were_received(
             await db.dispose()
         assert times == [(datetime(2026, 2, 2, 14, tzinfo=UTC),) * 2]
         await downgrade(scratch_url, before.down_revision)
+
+
+async def test_interviews_from_before_0011_stay_tracked(scratch_url: str) -> None:
+    """The tracking decision came with 0011: an interview already stored keeps today's
+    behaviour, and the sweep opens its steps once it has ended, whatever its age."""
+    await upgrade(scratch_url, "0009")
+    now = datetime.now(UTC)
+    ended = now - timedelta(days=60)
+    person, employer, interview = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    stamps = {"created_at": ended, "updated_at": ended, "version": 1}
+
+    def times() -> tuple[sa.ColumnClause[Any], ...]:
+        return tuple(sa.column(c, UTCDateTime()) for c in ("created_at", "updated_at"))
+
+    candidates = sa.table(
+        "candidates",
+        sa.column("id", sa.Uuid()),
+        *(sa.column(c) for c in ("full_name", "status", "job_search_active", "version")),
+        *times(),
+    )
+    clients = sa.table(
+        "clients", sa.column("id", sa.Uuid()), sa.column("name"), sa.column("version"), *times()
+    )
+    interviews = sa.table(
+        "interviews",
+        *(sa.column(c, sa.Uuid()) for c in ("id", "candidate_id", "client_id")),
+        *(sa.column(c) for c in ("job_title", "stage", "format", "duration_minutes")),
+        *(sa.column(c) for c in ("status", "outcome", "version")),
+        sa.column("interviewers", sa.JSON()),
+        *(sa.column(c, UTCDateTime()) for c in ("starts_at", "ends_at")),
+        *times(),
+    )
+    engine = create_async_engine(scratch_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(candidates).values(
+                id=person,
+                full_name="Amira Okafor",
+                status="active",
+                job_search_active=True,
+                **stamps,
+            )
+        )
+        await conn.execute(sa.insert(clients).values(id=employer, name="Acme Ltd", **stamps))
+        await conn.execute(
+            sa.insert(interviews).values(
+                id=interview,
+                candidate_id=person,
+                client_id=employer,
+                job_title="Controller",
+                stage="first",
+                format="video",
+                duration_minutes=60,
+                status="scheduled",
+                outcome="pending",
+                interviewers=[],
+                starts_at=ended - timedelta(hours=1),
+                ends_at=ended,
+                **stamps,
+            )
+        )
+    await engine.dispose()
+
+    await upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        assert (await jobs.sweep(db, lambda: now)).opened == 1
+        async with db.read_engine.connect() as conn:
+            tracked = (
+                await conn.execute(
+                    sa.select(Interview.follow_ups_tracked).where(Interview.id == interview)
+                )
+            ).scalar_one()
+            kinds = (
+                await conn.execute(
+                    sa.select(FollowUp.kind).where(FollowUp.interview_id == interview)
+                )
+            ).scalars()
+            assert (tracked, sorted(kinds)) == (
+                True,
+                ["debrief_call", "employer_follow_up", "thank_you_note"],
+            )
+    finally:
+        await db.dispose()

@@ -228,13 +228,30 @@ async def test_rescheduling_re_dates_open_steps(
     assert found["thank_you_note"]["due_at"] == "2026-03-06T08:30:00Z"
 
 
-async def test_cancelling_cancels_open_steps(admin: httpx.AsyncClient) -> None:
+async def test_cancelling_waives_open_steps_and_undoing_it_opens_them_again(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
+    clock.set(datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
     await patch_current(admin, f"/v1/interviews/{interview['id']}", {"status": "cancelled"})
-    assert {s["status"] for s in (await steps(admin, interview_id=interview["id"])).values()} == {
-        "cancelled"
+    found = await steps(admin, interview_id=interview["id"])
+    assert {(s["status"], s["waived_reason"], s["completed_by"]) for s in found.values()} == {
+        ("waived", "interview_cancelled", "system")
     }
+    assert {s["completed_at"] for s in found.values()} == {"2026-03-04T12:00:00Z"}
     assert len(await all_events(admin, "interview.cancelled")) == 1
+    waived = await all_events(admin, "follow_up.waived")
+    assert sorted(e["data"]["follow_up"]["kind"] for e in waived) == sorted(found)
+    assert {e["data"]["follow_up"]["waived_reason"] for e in waived} == {"interview_cancelled"}
+    # Cancelled by mistake: put back, the steps are open again with their deadlines.
+    await patch_current(admin, f"/v1/interviews/{interview['id']}", {"status": "completed"})
+    again = await steps(admin, interview_id=interview["id"])
+    assert {k: (s["status"], s["due_at"], s["waived_reason"]) for k, s in again.items()} == {
+        "debrief_call": ("pending", "2026-03-04T17:00:00Z", None),
+        "thank_you_note": ("pending", "2026-03-05T08:00:00Z", None),
+        "employer_follow_up": ("pending", "2026-03-11T09:00:00Z", None),
+    }
+    assert len(await all_events(admin, "follow_up.opened")) == 6
 
 
 async def test_a_cancelled_future_interview_never_opens_steps(

@@ -32,6 +32,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "retention_days": None,
         "thank_you_note_ideal_hours": 3.0,
         "escalation_contact_id": None,
+        "history_working_days": 5,
         "version": 0,
         "updated_at": None,
     }
@@ -74,6 +75,8 @@ async def test_invalid_policies_are_422_and_change_nothing(admin: httpx.AsyncCli
         {"thank_you_note_ideal_hours": 0},
         {"thank_you_note_ideal_hours": 25},
         {"thank_you_note_hours": 12, "thank_you_note_ideal_hours": 13},
+        {"history_working_days": 0},
+        {"history_working_days": 91},
         {"surprise": True},
     ):
         assert_problem(await admin.put("/v1/settings/follow-up-policy", json=body), 422)

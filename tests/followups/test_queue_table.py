@@ -142,14 +142,18 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
     assert [r["reminders_sent"] for r in await page(admin)] == [1, 1]
     await assert_in_step(db)
 
-    # The candidate calls in: off the queue. The other is erased: still owed, nameless.
+    # The candidate calls in: off the queue. The other is erased: their call is waived.
     done = await admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
     assert done.status_code == 201, done.text
     erased = await admin.delete(f"/v1/candidates/{other['id']}")
     assert erased.status_code in (200, 204), erased.text
-    left = await page(admin)
-    assert [r["interview_id"] for r in left] == [other_interview["id"]]
-    assert left[0]["candidate"] == {"id": other["id"], "full_name": "", "phone": None}
+    assert await page(admin) == []
+    calls = await admin.get(
+        "/v1/follow-ups", params={"interview_id": other_interview["id"], "kind": "debrief_call"}
+    )
+    assert [(c["status"], c["waived_reason"]) for c in calls.json()["items"]] == [
+        ("waived", "candidate_erased")
+    ]
     await assert_in_step(db)
 
 
@@ -292,6 +296,43 @@ async def test_a_reschedule_while_the_sweep_reminds_about_the_call_does_not_dead
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("how", ["patch", "bulk"])
+async def test_renaming_and_withdrawing_a_candidate_while_their_interview_is_rescheduled(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str, how: str
+) -> None:
+    """A status change waives steps, so it holds the candidate's interviews before it changes
+    the candidate's fields (which locks their calls), as an erasure does: no deadlock."""
+    person, _, interview = await overdue_call(
+        admin, clock, full_name="Old Name", external_id="crm-9"
+    )
+    url = f"/v1/candidates/{person['id']}"
+    etag = (await admin.get(url)).headers["etag"]
+    change = {"full_name": "New Name", "status": "withdrawn"}
+    retitle = "UPDATE interviews SET job_title = 'Moved' WHERE id = $1"
+    async with holding(database_url, retitle, interview["id"]) as rescheduler:
+        changing = asyncio.create_task(
+            admin.patch(url, json=change, headers={"If-Match": etag})
+            if how == "patch"
+            else admin.post(
+                "/v1/candidates/bulk", json={"items": [{"external_id": "crm-9", **change}]}
+            )
+        )
+        await wait_until_waiting_for_a_lock(db, "%FROM interviews%")
+        await asyncio.wait_for(
+            rescheduler.execute(
+                "UPDATE follow_ups SET due_at = due_at - interval '1 day' WHERE interview_id = $1",
+                interview["id"],
+            ),
+            10,
+        )
+    changed = await asyncio.wait_for(changing, 10)
+    assert changed.status_code == 200, changed.text
+    assert await page(admin) == []  # the call is waived
+    await jobs.sweep(db, clock.now)
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
 async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not_deadlock(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
@@ -311,8 +352,16 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
         )
     erased = await asyncio.wait_for(erasing, 10)
     assert erased.status_code in (200, 204), erased.text
-    top = (await page(admin))[0]
-    assert (top["candidate"]["full_name"], top["job_title"]) == ("", "Moved")
-    assert top["due_at"] == "2026-03-03T17:00:00Z"
+    # The call, re-dated by the reschedule, is waived by the erasure: off the queue.
+    assert await page(admin) == []
+    found = await admin.get(
+        "/v1/follow-ups", params={"interview_id": interview["id"], "kind": "debrief_call"}
+    )
+    (call,) = found.json()["items"]
+    assert (call["status"], call["waived_reason"], call["due_at"]) == (
+        "waived",
+        "candidate_erased",
+        "2026-03-03T17:00:00Z",
+    )
     await jobs.sweep(db, clock.now)
     await assert_in_step(db)

@@ -166,8 +166,8 @@ def test_which_steps_an_interview_calls_for() -> None:
         "thank_you_note",
         "employer_follow_up",
     ]
+    # Recorded with the outcome decided: no call or chase, the note and what the outcome asks.
     assert kinds_for(facts(end, outcome="rejected"), ended=True) == [
-        "debrief_call",
         "thank_you_note",
         "employer_feedback",
     ]
