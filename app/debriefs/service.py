@@ -103,6 +103,7 @@ async def record_debrief(
         thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
         actor=actor,
         now=now,
+        still_interested=debrief.still_interested if "still_interested" in changed else None,
     )
     return debrief, created, changed
 
