@@ -25,9 +25,12 @@ async def open_work(
         select(
             FollowUp.id,
             FollowUp.kind,
+            FollowUp.sequence,
             FollowUp.status,
             FollowUp.due_at,
             FollowUp.reminders_sent,
+            FollowUp.max_reminders,
+            FollowUp.next_notice_at,
             FollowUp.version,
             Interview.id.label("interview_id"),
             Interview.job_title,

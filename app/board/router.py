@@ -22,6 +22,7 @@ from app.db.unit_of_work import unit_of_work
 from app.debriefs import service as debriefs
 from app.debriefs.schemas import DebriefIn
 from app.errors import AppError
+from app.followups import rules
 from app.followups import service as followups
 from app.followups.service import read_policy
 from app.schemas.fields import local_zone
@@ -35,6 +36,7 @@ WHAT = {
     "employer_follow_up": "Chase the employer",
     "employer_feedback": "Relay the employer's feedback",
     "final_round_prep": "Brief for the final round",
+    "candidate_call": "Call the candidate: they are cooling",
 }
 _PAGES = html_responses(
     _303="Done: back to the board",
@@ -51,6 +53,11 @@ def _since(delta: timedelta) -> str:
     if days:
         return f"{days} day{'s' if days > 1 else ''} {hours} h"
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _what(kind: str, sequence: int = 1) -> str:
+    what = WHAT.get(kind, kind)
+    return f"{what} (chase {sequence})" if sequence > 1 else what
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> str:
@@ -88,12 +95,19 @@ async def board(
     calls: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for row in sorted(rows, key=lambda r: (r["owner_id"] != me or me is None, r["due_at"])):
+        next_reminder = rules.next_reminder_at(
+            status=row["status"],
+            reminders_sent=row["reminders_sent"],
+            max_reminders=row["max_reminders"],
+            next_notice_at=row["next_notice_at"],
+        )
         item = {
             **row,
             "mine": me is not None and row["owner_id"] == me,
             "first_name": (row["full_name"] or "").split(" ")[0],
-            "what": WHAT.get(row["kind"], row["kind"]),
+            "what": _what(row["kind"], row["sequence"]),
             "due": _local(row["due_at"], tz),
+            "next_reminder": _local(next_reminder, tz) if next_reminder else None,
             "ended": _local(row["ends_at"], tz),
             "overdue_by": _since(now - row["due_at"]),
         }
@@ -272,7 +286,7 @@ async def complete(
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be marked done", exc.detail)
-    return _back(f"{WHAT.get(step.kind, step.kind)} marked done.")
+    return _back(f"{_what(step.kind, step.sequence)} marked done.")
 
 
 @router.post(
@@ -305,4 +319,4 @@ async def waive(
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be waived", exc.detail)
-    return _back(f"{WHAT.get(step.kind, step.kind)} waived.")
+    return _back(f"{_what(step.kind, step.sequence)} waived.")

@@ -257,4 +257,9 @@ async def next_steps(
             "You said you are no longer interested: your recruiter will call you before "
             f"telling {client_name}."
         )
+    elif debrief.still_interested == "unsure":
+        lines.append(
+            "You said you are not sure: your recruiter will call you to talk it through before "
+            f"telling {client_name} anything."
+        )
     return lines

@@ -128,6 +128,7 @@ async def record_debrief(
         corrected={_STEP_TIMES[f]: was for f, was in earlier.items() if f in changed},
         actor=actor,
         now=now,
+        still_interested=debrief.still_interested if "still_interested" in changed else None,
     )
     return debrief, created, changed
 

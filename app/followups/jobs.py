@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.db.engine import Database
 from app.db.transaction import transaction
@@ -55,19 +55,24 @@ async def rebuild_stale_queue_rows(db: Database) -> int:
 
 
 async def flag_overdue(db: Database, now: datetime) -> int:
-    """Flag every pending step past its due time as overdue, with its event, exactly once."""
+    """Flag every pending step past its due time as overdue, with its event, exactly once.
+    Its first notice comes one of its own reminder intervals (working days) later."""
     async with transaction(db, now=now) as session:
-        if not db.is_sqlite:
-            return await repository.flag_overdue_with_events(
-                session, now=now, order_lock=events.EVENT_ORDER_LOCK
-            )
+        policy = await service.get_policy(session)
         flagged = 0
         for interval in await repository.intervals_due(session, now):
+            first = rules.first_notice_at(now, interval_days=interval, policy=policy)
+            if not db.is_sqlite:
+                flagged += await repository.flag_overdue_with_events(
+                    session,
+                    now=now,
+                    interval_days=interval,
+                    first_notice_at=first,
+                    order_lock=events.EVENT_ORDER_LOCK,
+                )
+                continue
             rows = await repository.flag_overdue(
-                session,
-                now=now,
-                interval_seconds=interval,
-                first_notice_at=rules.first_notice_at(now, timedelta(seconds=interval)),
+                session, now=now, interval_days=interval, first_notice_at=first
             )
             payloads = (follow_up_payload(row) for row in rows)
             flagged += events.record_many(session, "follow_up.overdue", payloads, now=now)
@@ -75,19 +80,30 @@ async def flag_overdue(db: Database, now: datetime) -> int:
 
 
 async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
-    """Remind about steps still overdue, one interval apart, then escalate each once."""
+    """Remind about steps still overdue on their schedule, then escalate each once; escalate
+    the last chase of an employer who stayed silent."""
     reminders = escalated = 0
     while True:
         async with transaction(db, now=now) as session:
+            policy = await service.get_policy(session)
             steps = await repository.steps_needing_notice(session, now, NOTICE_BATCH)
             notices = []
             escalations: dict[uuid.UUID, Escalation] = {}
             for step in steps:
+                if step.status == "done" and not await service.employer_still_silent(
+                    session, step, policy=policy
+                ):
+                    step.next_notice_at = None  # the decision came, or the chase stopped
+                    step.updated_at = now
+                    continue
                 notice = rules.notice_for(
+                    status=step.status,
+                    overdue_at=step.overdue_at,
                     reminders_sent=step.reminders_sent,
                     max_reminders=step.max_reminders,
                     escalated=step.escalated_at is not None,
-                    interval=timedelta(seconds=step.reminder_interval_seconds),
+                    interval_days=step.reminder_interval_days,
+                    policy=policy,
                     now=now,
                 )
                 step.next_notice_at = notice.next_notice_at if notice else None
@@ -110,6 +126,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                     reminders += 1
                 else:
                     payload["escalated_to"] = escalations[step.id].payload()
+                    payload["reason"] = "overdue" if step.status == "overdue" else "no_decision"
                     events.record(session, "follow_up.escalated", payload, now=now)
                     escalated += 1
         if len(steps) < NOTICE_BATCH:

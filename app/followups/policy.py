@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import time
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import holidays
 from pydantic import Field, StringConstraints, model_validator
@@ -80,9 +81,6 @@ class FollowUpPolicy(InputModel):
     final_round_prep_working_days: Days = Field(
         default=2, description="Brief the candidate this many working days before a final."
     )
-    reminder_interval_hours: Hours = Field(
-        default=48, description="While a step stays overdue, remind once per interval."
-    )
     max_reminders: int = Field(default=3, ge=0, le=20, description="Reminders before escalating.")
     debrief_link_days: int = Field(
         default=7, ge=1, le=90, description="How long a candidate's debrief link stays open."
@@ -110,6 +108,58 @@ class FollowUpPolicy(InputModel):
         description="An interview recorded more than this many working days after it ended is "
         "history: it opens no steps (unless sent with `track_follow_ups: true`).",
     )
+
+    reminder_interval_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=90,
+        description=(
+            "While a step stays overdue, remind once per this many working days, counted from"
+            " when it was flagged; the escalation follows one interval after the last reminder."
+            " (Replaces `reminder_interval_hours`: a body or stored policy with that field is"
+            " read as ceil(hours / 24) working days.)"
+        ),
+    )
+    candidate_call_working_hours: Hours = Field(
+        default=4,
+        description=(
+            "A debrief with `still_interested` `no` or `unsure`: the owner calls the candidate"
+            " within this many working hours, before the client is told."
+        ),
+    )
+    employer_follow_up_again_working_days: int = Field(
+        default=3,
+        ge=1,
+        le=90,
+        description=(
+            "The decision date passed with no outcome: chase the employer again this many"
+            " working days after it (or after the previous chase, if later)."
+        ),
+    )
+    max_employer_follow_ups: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="Chases of the employer per interview; after the last, an escalation.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_reminder_interval(cls, value: Any) -> Any:
+        """A policy written before reminders counted working days: 48 hours become 2 days."""
+        if isinstance(value, dict) and "reminder_interval_hours" in value:
+            value = dict(value)
+            hours = value.pop("reminder_interval_hours")
+            if "reminder_interval_working_days" in value:
+                raise ValueError(
+                    "give reminder_interval_working_days only (reminder_interval_hours is its"
+                    " former name)"
+                )
+            if isinstance(hours, int | float) and not isinstance(hours, bool) and hours > 0:
+                value["reminder_interval_working_days"] = math.ceil(hours / 24)
+            else:
+                value["reminder_interval_working_days"] = hours  # refused as a number of days
+        return value
 
     @model_validator(mode="after")
     def _known_holidays(self) -> FollowUpPolicy:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from app.api.responses import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
 from app.db.engine import Database
-from app.followups import repository
+from app.followups import repository, rules
 
 
 async def overdue_queue(
@@ -55,6 +55,12 @@ async def overdue_queue(
             "due_at": r["due_at"],
             "overdue_seconds": max(int((now - r["due_at"]).total_seconds()), 0),
             "reminders_sent": r["reminders_sent"],
+            "next_reminder_at": rules.next_reminder_at(
+                status="overdue",
+                reminders_sent=r["reminders_sent"],
+                max_reminders=r["max_reminders"],
+                next_notice_at=r["next_notice_at"],
+            ),
         }
         for r in rows
     ]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from app.db.engine import Database
 from app.db.queries import AnySelect, Prepared, read_one, uuid_text, where_equal
 from app.followups.policy import FollowUpPolicy
-from app.followups.schemas import FOLLOW_UP_FIELDS, TIME_FIELDS
+from app.followups.schemas import COLUMN_FIELDS, DERIVED_FIELDS, TIME_FIELDS
 from app.models import (
     Candidate,
     Debrief,
@@ -67,6 +67,16 @@ async def steps_of(
     if kinds is not None:
         stmt = stmt.where(FollowUp.kind.in_(kinds))
     return list((await session.execute(stmt.order_by(FollowUp.id))).scalars())
+
+
+async def employer_follow_ups(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:
+    """The interview's employer chases, first to last."""
+    stmt = (
+        select(FollowUp)
+        .where(FollowUp.interview_id == interview_id, FollowUp.kind == "employer_follow_up")
+        .order_by(FollowUp.sequence)
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 async def thank_you_sent_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
@@ -278,9 +288,10 @@ async def ended_interviews_awaiting_steps(
 
 
 async def intervals_due(session: AsyncSession, now: datetime) -> list[int]:
-    """The reminder intervals among steps that are pending and past due (usually one)."""
+    """The reminder intervals (working days) among steps that are pending and past due
+    (usually one)."""
     stmt = (
-        select(_steps.c.reminder_interval_seconds)
+        select(_steps.c.reminder_interval_days)
         .where(_steps.c.status == "pending", _steps.c.due_at <= now)
         .distinct()
     )
@@ -288,7 +299,7 @@ async def intervals_due(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def flag_overdue(
-    session: AsyncSession, *, now: datetime, interval_seconds: int, first_notice_at: datetime
+    session: AsyncSession, *, now: datetime, interval_days: int, first_notice_at: datetime
 ) -> list[RowMapping]:
     """Mark every pending step past its due time overdue, once; returns the flagged rows."""
     stmt = (
@@ -296,7 +307,7 @@ async def flag_overdue(
         .where(
             _steps.c.status == "pending",
             _steps.c.due_at <= now,
-            _steps.c.reminder_interval_seconds == interval_seconds,
+            _steps.c.reminder_interval_days == interval_days,
         )
         .values(
             status="overdue",
@@ -321,8 +332,16 @@ def _iso_utc_sql(column: str) -> str:
     )
 
 
+# What the API shows but does not store, as `rules.next_reminder_at` computes it.
+_DERIVED_SQL = {
+    "next_reminder_at": "CASE WHEN status = 'overdue' AND reminders_sent < max_reminders "
+    f"THEN {_iso_utc_sql('next_notice_at')} END",
+}
+if set(_DERIVED_SQL) != DERIVED_FIELDS:
+    raise RuntimeError("every derived field of a step needs its SQL here")
 _PAYLOAD_SQL = ", ".join(
-    f"'{name}', {_iso_utc_sql(name) if name in TIME_FIELDS else name}" for name in FOLLOW_UP_FIELDS
+    [f"'{name}', {_iso_utc_sql(name) if name in TIME_FIELDS else name}" for name in COLUMN_FIELDS]
+    + [f"'{name}', {sql}" for name, sql in _DERIVED_SQL.items()]
 )
 # One statement flags the steps and writes their events: no row travels to Python and back.
 # The event-order lock is taken inside it, after the UPDATE has finished (the `ordered` CTE
@@ -332,10 +351,9 @@ _PAYLOAD_SQL = ", ".join(
 _FLAG_WITH_EVENTS_SQL = text(f"""
 WITH flagged AS (
     UPDATE follow_ups
-       SET status = 'overdue', overdue_at = :now,
-           next_notice_at = :now + make_interval(secs => reminder_interval_seconds),
+       SET status = 'overdue', overdue_at = :now, next_notice_at = :first_notice_at,
            updated_at = :now, version = version + 1
-     WHERE status = 'pending' AND due_at <= :now
+     WHERE status = 'pending' AND due_at <= :now AND reminder_interval_days = :interval_days
     RETURNING follow_ups.*
 ), ordered AS (
     SELECT pg_advisory_xact_lock(:order_lock) FROM (SELECT count(*) FROM flagged) AS done
@@ -348,11 +366,25 @@ SELECT gen_random_uuid(), 'follow_up.overdue', :now,
 """)  # noqa: S608 - assembled from constants, never from input
 
 
-async def flag_overdue_with_events(session: AsyncSession, *, now: datetime, order_lock: int) -> int:
-    """PostgreSQL: flag every pending step past due and insert its event, in one statement,
-    under the event writers' `order_lock`. The first notice comes one of the step's own
-    reminder intervals later."""
-    result = await session.execute(_FLAG_WITH_EVENTS_SQL, {"now": now, "order_lock": order_lock})
+async def flag_overdue_with_events(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    interval_days: int,
+    first_notice_at: datetime,
+    order_lock: int,
+) -> int:
+    """PostgreSQL: flag every pending step past due with this reminder interval and insert its
+    event, in one statement, under the event writers' `order_lock`."""
+    result = await session.execute(
+        _FLAG_WITH_EVENTS_SQL,
+        {
+            "now": now,
+            "interval_days": interval_days,
+            "first_notice_at": first_notice_at,
+            "order_lock": order_lock,
+        },
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -372,14 +404,24 @@ async def rebuild_stale_queue_rows(session: AsyncSession) -> int:
 
 
 async def steps_needing_notice(session: AsyncSession, now: datetime, limit: int) -> list[FollowUp]:
+    """Overdue steps whose next reminder or escalation is due, and done last chases whose
+    escalation is (`next_notice_at` is set on no other step)."""
     stmt = (
         select(FollowUp)
-        .where(FollowUp.status == "overdue", FollowUp.next_notice_at <= now)
+        .where(FollowUp.next_notice_at <= now)
         .order_by(FollowUp.next_notice_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def candidate_status(session: AsyncSession, candidate_id: uuid.UUID) -> str | None:
+    """The candidate's status; None once erased."""
+    result = await session.execute(
+        select(Candidate.status).where(Candidate.id == candidate_id, Candidate.erased_at.is_(None))
+    )
+    return result.scalar_one_or_none()
 
 
 async def owner_of(session: AsyncSession, candidate_id: uuid.UUID) -> uuid.UUID | None:
@@ -418,12 +460,15 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
     """The recruiters' queue: overdue debrief calls with who to call and about what.
 
     Read from `debrief_queue`, which the database's triggers keep equal to the join of the
-    overdue debrief calls with their candidate, interview and client (migration 0007)."""
+    overdue debrief calls with their candidate, interview and client (migration 0007); the
+    step itself gives when its next reminder goes."""
     q = DebriefQueueEntry.__table__.c
     stmt = select(
         uuid_text(q.follow_up_id).label("follow_up_id"),
         q.due_at,
         q.reminders_sent,
+        _steps.c.max_reminders,
+        _steps.c.next_notice_at,
         uuid_text(q.candidate_id).label("candidate_id"),
         q.full_name,
         q.phone,
@@ -433,7 +478,7 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
         q.ends_at,
         uuid_text(q.client_id).label("client_id"),
         q.client_name,
-    )
+    ).join(_steps, _steps.c.id == q.follow_up_id)
     return where_equal(stmt, (q.owner_id, owner_id), (q.client_id, client_id))
 
 

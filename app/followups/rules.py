@@ -19,7 +19,12 @@ import holidays
 from app.followups.policy import WEEKDAYS, FollowUpPolicy
 
 Kind = Literal[
-    "debrief_call", "thank_you_note", "employer_follow_up", "employer_feedback", "final_round_prep"
+    "debrief_call",
+    "thank_you_note",
+    "employer_follow_up",
+    "employer_feedback",
+    "final_round_prep",
+    "candidate_call",
 ]
 KINDS: tuple[Kind, ...] = (
     "debrief_call",
@@ -27,6 +32,7 @@ KINDS: tuple[Kind, ...] = (
     "employer_follow_up",
     "employer_feedback",
     "final_round_prep",
+    "candidate_call",
 )
 OPEN_STATUSES = ("pending", "overdue")
 _MAX_DAYS = 3660  # a calendar with no working day for ten years is a configuration error
@@ -116,6 +122,15 @@ class WorkingCalendar:
 
     def close_of_business(self, day: date) -> datetime:
         return self.window(day)[1]
+
+    def next_working_day_opens(self, moment: datetime) -> datetime:
+        """The opening of the first working day after `moment`'s local date."""
+        day = self.local_date(moment)
+        for _ in range(_MAX_DAYS):
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                return self.window(day)[0]
+        raise ValueError("the business calendar has no working days")
 
 
 @lru_cache(maxsize=32)
@@ -300,6 +315,62 @@ def kinds_for(facts: InterviewFacts, *, ended: bool, now: datetime | None = None
     return [kind for kind in kinds if kind not in closed]
 
 
+# ---------------------------------------------------------------- a candidate who cools
+
+
+def candidate_is_cooling(still_interested: str | None) -> bool:
+    """A debrief saying the candidate is no longer (or not surely) interested calls for the
+    owner to talk to them before the client is told."""
+    return still_interested in ("no", "unsure")
+
+
+def candidate_call_due(cooled_at: datetime, policy: FollowUpPolicy) -> datetime:
+    """Working hours after the debrief said the candidate was cooling."""
+    return calendar_for(policy).add(cooled_at, timedelta(hours=policy.candidate_call_working_hours))
+
+
+# ---------------------------------------------------------------- chasing the employer again
+
+
+@dataclass(frozen=True, slots=True)
+class AfterChase:
+    """What follows an employer chase that was done while the decision is still awaited."""
+
+    kind: Literal["chase", "escalation"]
+    at: datetime
+
+
+def employer_follow_up_again_due(
+    decision_expected_by: date | None, previous_chase_at: datetime, policy: FollowUpPolicy
+) -> datetime:
+    """The next chase: working days after the later of the promised decision date's close of
+    business and the previous chase, and never on the previous chase's working day."""
+    calendar = calendar_for(policy)
+    anchor = previous_chase_at
+    if decision_expected_by is not None:
+        anchor = max(anchor, calendar.close_of_business(decision_expected_by))
+    due = calendar.add(anchor, calendar.day_length * policy.employer_follow_up_again_working_days)
+    return max(due, calendar.next_working_day_opens(previous_chase_at))
+
+
+def after_employer_follow_up(
+    facts: InterviewFacts, *, sequence: int, done_at: datetime, policy: FollowUpPolicy
+) -> AfterChase | None:
+    """After chase number `sequence` was done: with a promised decision date and no outcome
+    yet, one more chase, up to the policy's number of chases; after the last one, an
+    escalation at the time the next chase would have fallen due. Nothing otherwise."""
+    if facts.outcome != "pending" or facts.decision_expected_by is None:
+        return None
+    at = employer_follow_up_again_due(facts.decision_expected_by, done_at, policy)
+    kind: Literal["chase", "escalation"] = (
+        "chase" if sequence < policy.max_employer_follow_ups else "escalation"
+    )
+    return AfterChase(kind, at)
+
+
+# ---------------------------------------------------------------- reminders and escalation
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     kind: Literal["reminder", "escalation"]
@@ -307,25 +378,84 @@ class Notice:
     next_notice_at: datetime | None
 
 
-def notice_for(
-    *, reminders_sent: int, max_reminders: int, escalated: bool, interval: timedelta, now: datetime
-) -> Notice | None:
-    """The notice due for an overdue step whose notice time has come.
-
-    Reminders follow the overdue notice one interval apart, at most `max_reminders`; one
-    interval after the last one the step is escalated once. The next notice is always a full
-    interval after this one, so a step flagged late never gets a burst of reminders.
-    """
-    if reminders_sent < max_reminders:
-        return Notice("reminder", now + interval)
-    if not escalated:
-        return Notice("escalation", None)
-    return None
+def _interval(policy: FollowUpPolicy, interval_days: int) -> tuple[WorkingCalendar, timedelta]:
+    calendar = calendar_for(policy)
+    return calendar, calendar.day_length * interval_days
 
 
-def first_notice_at(overdue_at: datetime, interval: timedelta) -> datetime:
+def notice_times(
+    overdue_at: datetime, *, interval_days: int, max_reminders: int, policy: FollowUpPolicy
+) -> list[datetime]:
+    """The notices of a step that stays overdue, swept on time: reminder k at `overdue_at`
+    + k intervals of working days (k = 1 … `max_reminders`), then the escalation one
+    interval after the last reminder."""
+    calendar, interval = _interval(policy, interval_days)
+    times = []
+    moment = overdue_at
+    for _ in range(max_reminders + 1):
+        moment = calendar.add(moment, interval)
+        times.append(moment)
+    return times
+
+
+def first_notice_at(
+    overdue_at: datetime, *, interval_days: int, policy: FollowUpPolicy
+) -> datetime:
     """The first reminder (or, with no reminders, the escalation) after a step is flagged."""
-    return overdue_at + interval
+    calendar, interval = _interval(policy, interval_days)
+    return calendar.add(overdue_at, interval)
+
+
+def next_notice_after(
+    overdue_at: datetime, *, interval_days: int, policy: FollowUpPolicy, now: datetime
+) -> datetime:
+    """The first notice time after `now` on the step's own schedule (`overdue_at` + k
+    intervals): a late sweep skips the times it missed, it does not shift the later ones."""
+    calendar, interval = _interval(policy, interval_days)
+    moment = overdue_at
+    while moment <= now:
+        moment = calendar.add(moment, interval)
+    return moment
+
+
+def notice_for(
+    *,
+    status: str,
+    overdue_at: datetime | None,
+    reminders_sent: int,
+    max_reminders: int,
+    escalated: bool,
+    interval_days: int,
+    policy: FollowUpPolicy,
+    now: datetime,
+) -> Notice | None:
+    """The notice due for a step whose notice time has come.
+
+    An overdue step gets reminders on its schedule (`overdue_at` + k working-day intervals),
+    at most `max_reminders`, then one escalation at the next time on the schedule. A sweep
+    sends one notice at most per step, and the next one waits for the next time on the
+    schedule, so a late sweep sends no burst and moves nothing later. A done employer chase
+    still awaiting a notice is one whose employer stayed silent after the last chase: it is
+    escalated once.
+    """
+    if escalated:
+        return None
+    if status == "overdue" and reminders_sent < max_reminders:
+        following = next_notice_after(
+            overdue_at or now, interval_days=interval_days, policy=policy, now=now
+        )
+        return Notice("reminder", following)
+    return Notice("escalation", None)
+
+
+def next_reminder_at(
+    *, status: str, reminders_sent: int, max_reminders: int, next_notice_at: datetime | None
+) -> datetime | None:
+    """When an overdue step's next reminder goes; None when it is not overdue or has none left
+    (the next notice, if any, is then its escalation)."""
+    if status != "overdue" or reminders_sent >= max_reminders:
+        return None
+    return next_notice_at
 
 
 EscalationRoute = Literal["manager", "escalation_contact"]

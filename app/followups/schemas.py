@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.api.responses import Limit, TimeCursor
+from app.followups import rules
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
 from app.schemas.base import InputModel, OutputModel, as_json
@@ -19,6 +21,10 @@ class FollowUpOut(OutputModel):
     interview_id: uuid.UUID
     candidate_id: uuid.UUID
     kind: Kind
+    sequence: int = Field(
+        description="Which one of its kind for the interview: 1, then 2, 3 … for the employer"
+        " chases after a missed decision date."
+    )
     status: Status
     due_at: datetime
     ideal_by: datetime | None = Field(
@@ -36,6 +42,9 @@ class FollowUpOut(OutputModel):
         "the debrief's `called_at`; for the note, its `thank_you_sent_at`)."
     )
     reminders_sent: int
+    next_reminder_at: datetime | None = Field(
+        description="While overdue: when the next reminder goes; null when none is left."
+    )
     escalated_at: datetime | None
     escalated_to: uuid.UUID | None = Field(
         description="The staff member it was escalated to: the owner's manager, else the "
@@ -50,9 +59,19 @@ class FollowUpOut(OutputModel):
     updated_at: datetime
     version: int
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_step(cls, source: Any) -> Any:
+        if isinstance(source, Mapping) and "next_reminder_at" in source:
+            return source
+        return step_view(source)
 
+
+# Fields computed from the step's columns rather than stored.
+DERIVED_FIELDS = frozenset({"next_reminder_at"})
 # The payload an event carries is the API's view of the step, field for field.
 FOLLOW_UP_FIELDS = tuple(FollowUpOut.model_fields)
+COLUMN_FIELDS = tuple(name for name in FOLLOW_UP_FIELDS if name not in DERIVED_FIELDS)
 TIME_FIELDS = frozenset(
     name
     for name, f in FollowUpOut.model_fields.items()
@@ -60,9 +79,23 @@ TIME_FIELDS = frozenset(
 )
 
 
+def step_view(step: Any) -> dict[str, Any]:
+    """A step (an ORM object or a row) as the API shows it: its columns and what follows from
+    them. The one view behind responses and event payloads."""
+    read = step.__getitem__ if isinstance(step, Mapping) else step.__getattribute__
+    view = {name: read(name) for name in COLUMN_FIELDS}
+    view["next_reminder_at"] = rules.next_reminder_at(
+        status=view["status"],
+        reminders_sent=view["reminders_sent"],
+        max_reminders=read("max_reminders"),
+        next_notice_at=read("next_notice_at"),
+    )
+    return view
+
+
 def follow_up_payload(step: Any) -> dict[str, Any]:
     """A step (an ORM object or a row) as events carry it: the API's view of it."""
-    return {"follow_up": as_json(step, FOLLOW_UP_FIELDS)}
+    return {"follow_up": as_json(step_view(step), FOLLOW_UP_FIELDS)}
 
 
 class WaiveIn(InputModel):
@@ -96,6 +129,9 @@ class OverdueDebrief(OutputModel):
     due_at: datetime
     overdue_seconds: int
     reminders_sent: int
+    next_reminder_at: datetime | None = Field(
+        description="When the next reminder goes; null when none is left."
+    )
 
 
 class OverdueQuery(BaseModel):

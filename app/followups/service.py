@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,6 +115,34 @@ async def _already_done(
     return None
 
 
+def _new_step(
+    interview: Interview,
+    kind: Kind,
+    *,
+    due_at: datetime,
+    policy: FollowUpPolicy,
+    now: datetime,
+    ideal_by: datetime | None = None,
+    sequence: int = 1,
+) -> FollowUp:
+    return FollowUp(
+        interview_id=interview.id,
+        candidate_id=interview.candidate_id,
+        kind=kind,
+        sequence=sequence,
+        status="pending",
+        due_at=due_at,  # rules.due_at: never before the end, but a final's own preparation
+        ideal_by=ideal_by,
+        opened_at=now,
+        late=False,
+        reminders_sent=0,
+        reminder_interval_days=policy.reminder_interval_working_days,
+        max_reminders=policy.max_reminders,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def open_steps(
     session: AsyncSession,
     interview: Interview,
@@ -139,22 +167,13 @@ async def open_steps(
     for kind in wanted:
         if kind in have:
             continue
-        step = FollowUp(
-            interview_id=interview.id,
-            candidate_id=interview.candidate_id,
-            kind=kind,
-            status="pending",
+        step = _new_step(
+            interview,
+            kind,
             due_at=rules.due_at(kind, facts, policy),
             ideal_by=rules.ideal_by(kind, facts, policy),
-            opened_at=now,
-            late=False,
-            reminders_sent=0,
-            reminder_interval_seconds=int(
-                timedelta(hours=policy.reminder_interval_hours).total_seconds()
-            ),
-            max_reminders=policy.max_reminders,
-            created_at=now,
-            updated_at=now,
+            policy=policy,
+            now=now,
         )
         session.add(step)
         opened.append(step)
@@ -167,7 +186,103 @@ async def open_steps(
         done_at = await _already_done(session, step.kind, facts, interview)
         if done_at is not None:
             await _finish(session, [step], status="done", at=done_at, by=SYSTEM, now=now)
+    if "employer_follow_up" in have:
+        await _after_employer_follow_up(session, interview, facts=facts, policy=policy, now=now)
     return opened
+
+
+# ------------------------------------------------------------- employer chases, cooling
+
+
+async def _after_employer_follow_up(
+    session: AsyncSession,
+    interview: Interview,
+    *,
+    facts: InterviewFacts,
+    policy: FollowUpPolicy,
+    now: datetime,
+) -> None:
+    """After the last employer chase was done with the decision still awaited: open the next
+    chase, or (after the policy's number of chases) set when the employer's silence is
+    escalated; and forget that escalation once it no longer applies."""
+    chases = await repository.employer_follow_ups(session, interview.id)
+    last = chases[-1] if chases else None
+    if last is None or last.status != "done" or last.completed_at is None:
+        return  # still being chased, or the chase was waived or cancelled: nothing follows
+    after = rules.after_employer_follow_up(
+        facts, sequence=last.sequence, done_at=last.completed_at, policy=policy
+    )
+    if after is not None and after.kind == "chase":
+        step = _new_step(
+            interview,
+            "employer_follow_up",
+            due_at=after.at,
+            policy=policy,
+            now=now,
+            sequence=last.sequence + 1,
+        )
+        session.add(step)
+        await session.flush()
+        events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
+        return
+    escalate_at = after.at if after is not None and last.escalated_at is None else None
+    if last.next_notice_at != escalate_at:
+        last.next_notice_at = escalate_at
+        last.updated_at = now
+        await session.flush()
+
+
+async def employer_still_silent(
+    session: AsyncSession, step: FollowUp, *, policy: FollowUpPolicy
+) -> bool:
+    """Whether a done employer chase awaiting its escalation should still be escalated: the
+    last chase of a live interview and candidate, the decision still awaited."""
+    interview = await session.get(Interview, step.interview_id)
+    if interview is None or interview.status in ("cancelled", "no_show"):
+        return False
+    if await repository.candidate_status(session, step.candidate_id) != "active":
+        return False
+    chases = await repository.employer_follow_ups(session, interview.id)
+    if step.kind != "employer_follow_up" or chases[-1].id != step.id or step.completed_at is None:
+        return False
+    after = rules.after_employer_follow_up(
+        await facts_for(session, interview),
+        sequence=step.sequence,
+        done_at=step.completed_at,
+        policy=policy,
+    )
+    return after is not None and after.kind == "escalation"
+
+
+async def candidate_cooling(
+    session: AsyncSession, interview: Interview, *, policy: FollowUpPolicy, now: datetime
+) -> FollowUp | None:
+    """A debrief says the candidate is cooling: open the owner's call to them (once)."""
+    if interview.status in ("cancelled", "no_show"):
+        return None
+    if "candidate_call" in await repository.kinds_opened(session, interview.id):
+        return None
+    due = rules.candidate_call_due(now, policy)
+    step = _new_step(interview, "candidate_call", due_at=due, policy=policy, now=now)
+    session.add(step)
+    await session.flush()
+    events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
+    return step
+
+
+async def _due_again(
+    session: AsyncSession, step: FollowUp, facts: InterviewFacts, policy: FollowUpPolicy
+) -> datetime:
+    """A step's due time after its interview's facts changed."""
+    if step.kind == "candidate_call":
+        return step.due_at  # counted from the debrief, not from the interview
+    if step.kind == "employer_follow_up" and step.sequence > 1:
+        chases = await repository.employer_follow_ups(session, step.interview_id)
+        previous = [c.completed_at for c in chases if c.sequence == step.sequence - 1]
+        since = previous[0] if previous and previous[0] is not None else step.opened_at
+        due = rules.employer_follow_up_again_due(facts.decision_expected_by, since, policy)
+        return max(due, facts.ends_at)
+    return rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- changes
@@ -229,7 +344,7 @@ async def redate(
         return
     facts = await facts_for(session, interview)
     for step in steps:
-        due = rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
+        due = await _due_again(session, step, facts, policy)
         ideal = rules.ideal_by(step.kind, facts, policy)  # type: ignore[arg-type]
         reopened = step.status == "cancelled"
         if due == step.due_at and ideal == step.ideal_by and not reopened:
@@ -400,10 +515,12 @@ async def debrief_recorded(
     corrected: Mapping[Kind, datetime] | None = None,
     actor: str,
     now: datetime,
+    still_interested: str | None = None,
 ) -> None:
     """A debrief completes the debrief call when the call took place (late or not); a
-    thank-you note completes its step when it was sent. `corrected` holds, by kind, the times
-    the debrief said before and now corrects: a step done at the old time is re-timed."""
+    thank-you note completes its step when it was sent; a candidate no longer (surely)
+    interested gets a call from their owner. `corrected` holds, by kind, the times the debrief
+    said before and now corrects: a step done at the old time is re-timed."""
     await complete_kind(session, interview.id, "debrief_call", at=called_at, by=actor, now=now)
     new_times: dict[Kind, datetime | None] = {
         "debrief_call": called_at,
@@ -413,6 +530,8 @@ async def debrief_recorded(
         at = new_times.get(kind)
         if at is not None:
             await _retime(session, interview.id, kind, was=was, at=at, now=now)
+    if rules.candidate_is_cooling(still_interested):
+        await candidate_cooling(session, interview, policy=await get_policy(session), now=now)
     if thank_you_sent_at is not None:
         await complete_kind(
             session, interview.id, "thank_you_note", at=thank_you_sent_at, by=actor, now=now
@@ -468,9 +587,20 @@ async def _open_step(session: AsyncSession, step_id: uuid.UUID) -> FollowUp:
 async def complete(
     *, session: AsyncSession, step_id: uuid.UUID, actor: str, now: datetime
 ) -> FollowUp:
-    """Mark a step done now; it is `late` if past its due time."""
+    """Mark a step done now; it is `late` if past its due time. An employer chase done while
+    the decision is still awaited is followed by the next chase (or the escalation)."""
     step = await _open_step(session, step_id)
     await _finish(session, [step], status="done", at=now, by=actor, now=now)
+    if step.kind == "employer_follow_up":
+        interview = await session.get(Interview, step.interview_id)
+        if interview is not None and interview.status not in ("cancelled", "no_show"):
+            await _after_employer_follow_up(
+                session,
+                interview,
+                facts=await facts_for(session, interview),
+                policy=await get_policy(session),
+                now=now,
+            )
     return step
 
 

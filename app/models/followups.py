@@ -19,6 +19,9 @@ class FollowUp(Versioned):
     interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interviews.id"))
     candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"))
     kind: Mapped[str] = mapped_column(String(32))
+    # Which one of its kind for the interview: employer chases after a missed decision date
+    # count on (2, 3 …); every other step is 1.
+    sequence: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime]
     # The thank-you note's ideal time (policy `thank_you_note_ideal_hours`); null for the others.
@@ -34,15 +37,16 @@ class FollowUp(Versioned):
     # contact). No foreign key: SQLite could not drop the column again without copying the
     # table and its queue triggers; staff are deactivated, never deleted.
     escalated_to: Mapped[uuid.UUID | None]
-    # While overdue: when the next reminder (or the escalation) is due.
+    # While overdue: when the next reminder (or the escalation) is due. On a done employer
+    # chase: when to escalate if the employer has still not decided (the last chase's).
     next_notice_at: Mapped[datetime | None]
     waived_reason: Mapped[str | None] = mapped_column(String(500))
     # The policy in force when the step opened: a later change does not move it.
-    reminder_interval_seconds: Mapped[int]
+    reminder_interval_days: Mapped[int]  # working days
     max_reminders: Mapped[int]
 
     __table_args__ = (
-        UniqueConstraint("interview_id", "kind"),
+        UniqueConstraint("interview_id", "kind", "sequence"),
         Index("ix_follow_ups_candidate_status", "candidate_id", "status"),
         Index(
             "ix_follow_ups_pending_due",
@@ -61,8 +65,8 @@ class FollowUp(Versioned):
         Index(
             "ix_follow_ups_next_notice",
             "next_notice_at",
-            postgresql_where=text("status = 'overdue'"),
-            sqlite_where=text("status = 'overdue'"),
+            postgresql_where=text("next_notice_at IS NOT NULL"),
+            sqlite_where=text("next_notice_at IS NOT NULL"),
         ),
         # A manager's board: the open steps escalated to them.
         Index(

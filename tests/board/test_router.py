@@ -395,3 +395,28 @@ async def test_the_cookie_is_secure_when_the_public_url_is_https(
     session_cookie = [c for c in response.headers.get_list("set-cookie") if "debrief_board=" in c]
     assert session_cookie
     assert "Secure" in session_cookie[0]
+
+
+async def test_the_board_shows_the_next_reminder_and_the_call_to_a_cooling_candidate(
+    browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker, clock: FrozenClock
+) -> None:
+    candidate = await create_candidate(admin, full_name="Cooling Carla")
+    interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
+    clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))  # the call was due Wednesday 17:00
+    await sweep(admin)
+    text = await signed_in(browser, await make_key("admin"))
+    assert "next reminder Fri 6 Mar 17:30" in text  # two working days after it was flagged
+    recorded = await admin.post(
+        f"/v1/interviews/{interview['id']}/debrief",
+        json={"channel": "phone", "still_interested": "no"},
+    )
+    assert recorded.status_code == 201
+    text = (await browser.get("/board")).text
+    assert "Call the candidate: they are cooling" in text
+    assert "Thu 5 Mar 13:00" in text  # four working hours on
+    call = (await steps(admin, interview_id=interview["id"]))["candidate_call"]
+    done = await browser.post(
+        f"/board/follow-ups/{call['id']}/complete", data={"csrf": csrf_of(text)}
+    )
+    assert "Call+the+candidate" in done.headers["location"]
+    assert (await steps(admin, interview_id=interview["id"]))["candidate_call"]["status"] == "done"

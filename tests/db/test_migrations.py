@@ -21,8 +21,9 @@ from app.auth.keys import hash_key
 from app.db.columns import UTCDateTime
 from app.db.engine import Database
 from app.db.migrations import alembic_config, upgrade
+from app.followups.service import read_policy
 from app.main import create_app
-from app.models import Debrief, FollowUp, IdempotencyRecord, Interview
+from app.models import Debrief, FollowUp, IdempotencyRecord, Interview, Setting
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
@@ -271,5 +272,65 @@ async def test_interviews_from_before_0011_stay_tracked(scratch_url: str) -> Non
                 True,
                 ["debrief_call", "employer_follow_up", "thank_you_note"],
             )
+    finally:
+        await db.dispose()
+
+
+async def test_reminder_intervals_become_working_days_and_come_back(scratch_url: str) -> None:
+    """0012: steps and the stored policy go from hours to working days (rounded up), and back
+    on downgrade, which also drops what the older schema has no place for."""
+    await upgrade(scratch_url)
+    db = Database(scratch_url)
+    steps = sa.table(
+        "follow_ups",
+        sa.column("id", sa.Uuid()),
+        sa.column("kind"),
+        sa.column("reminder_interval_days"),
+        sa.column("reminder_interval_seconds"),
+    )
+    try:
+        await seed_past_due_steps(db, count=3, now=datetime.now(UTC))
+        async with db.engine.begin() as conn:
+            first = (await conn.execute(sa.select(steps.c.id).order_by(steps.c.id))).scalar()
+            await conn.execute(
+                sa.update(steps).where(steps.c.id == first).values(kind="candidate_call")
+            )
+            await conn.execute(
+                sa.insert(Setting).values(
+                    key="follow_up_policy",
+                    value={"max_reminders": 1, "reminder_interval_working_days": 3},
+                    version=1,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+    finally:
+        await db.dispose()
+
+    await downgrade(scratch_url, "0011")
+    engine = create_async_engine(scratch_url)
+    async with engine.begin() as conn:
+        kept = (
+            await conn.execute(sa.select(steps.c.kind, steps.c.reminder_interval_seconds))
+        ).all()
+        assert sorted(kept) == [("debrief_call", 2 * 86400)] * 2
+        policy = (await conn.execute(sa.select(Setting.value))).scalar_one()
+        assert policy == {"max_reminders": 1, "reminder_interval_hours": 72}
+        # A step opened with 36 hours, and a policy of 36 hours, before the upgrade.
+        await conn.execute(sa.update(steps).values(reminder_interval_seconds=36 * 3600))
+        await conn.execute(
+            sa.update(Setting).values(value={"max_reminders": 1, "reminder_interval_hours": 36})
+        )
+    await engine.dispose()
+
+    await upgrade(scratch_url)
+    db = Database(scratch_url)
+    try:
+        async with db.read_engine.connect() as conn:
+            intervals = (await conn.execute(sa.select(steps.c.reminder_interval_days))).scalars()
+            assert list(intervals) == [2, 2]
+            policy = (await conn.execute(sa.select(Setting.value))).scalar_one()
+        assert policy == {"max_reminders": 1, "reminder_interval_working_days": 2}
+        loaded, _, _ = await read_policy(db)
+        assert (loaded.reminder_interval_working_days, loaded.max_reminders) == (2, 1)
     finally:
         await db.dispose()

@@ -61,7 +61,7 @@ async def seed_past_due_steps(db: Database, *, count: int, now: datetime) -> Non
                 "opened_at": ends,
                 "late": False,
                 "reminders_sent": 0,
-                "reminder_interval_seconds": 48 * 3600,
+                "reminder_interval_days": 2,
                 "max_reminders": 3,
                 "created_at": now,
                 "updated_at": now,

@@ -3,7 +3,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import update
 
+from app.db.engine import Database
+from app.models import Setting
 from tests.factories import create_staff, patch_current
 from tests.test_conventions import assert_problem
 
@@ -26,13 +30,16 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "employer_follow_up_days": 7,
         "employer_feedback_working_days": 5,
         "final_round_prep_working_days": 2,
-        "reminder_interval_hours": 48.0,
         "max_reminders": 3,
         "debrief_link_days": 7,
         "retention_days": None,
         "thank_you_note_ideal_hours": 3.0,
         "escalation_contact_id": None,
         "history_working_days": 5,
+        "reminder_interval_working_days": 2,
+        "candidate_call_working_hours": 4.0,
+        "employer_follow_up_again_working_days": 3,
+        "max_employer_follow_ups": 2,
         "version": 0,
         "updated_at": None,
     }
@@ -77,6 +84,13 @@ async def test_invalid_policies_are_422_and_change_nothing(admin: httpx.AsyncCli
         {"thank_you_note_hours": 12, "thank_you_note_ideal_hours": 13},
         {"history_working_days": 0},
         {"history_working_days": 91},
+        {"reminder_interval_working_days": 0},
+        {"reminder_interval_working_days": 1.5},
+        {"reminder_interval_hours": 48, "reminder_interval_working_days": 2},
+        {"reminder_interval_hours": "soon"},
+        {"candidate_call_working_hours": 0},
+        {"employer_follow_up_again_working_days": 0},
+        {"max_employer_follow_ups": 0},
         {"surprise": True},
     ):
         assert_problem(await admin.put("/v1/settings/follow-up-policy", json=body), 422)
@@ -134,3 +148,23 @@ async def test_the_fallback_escalation_contact_must_be_an_active_staff_member(
     assert put.status_code == 200, put.text
     got = (await admin.get("/v1/settings/follow-up-policy")).json()
     assert (got["escalation_contact_id"], got["version"]) == (maria["id"], 1)
+
+
+async def test_a_policy_with_the_former_reminder_interval_in_hours_still_reads(
+    admin: httpx.AsyncClient, api: FastAPI
+) -> None:
+    """`reminder_interval_hours` became `reminder_interval_working_days`: a stored policy (or a
+    body) with the former field reads as whole working days, rounded up."""
+    put = await admin.put("/v1/settings/follow-up-policy", json={"reminder_interval_hours": 60})
+    assert put.status_code == 200
+    assert put.json()["reminder_interval_working_days"] == 3
+    assert "reminder_interval_hours" not in put.json()
+    db: Database = api.state.db
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            update(Setting)
+            .where(Setting.key == "follow_up_policy")
+            .values(value={"max_reminders": 1, "reminder_interval_hours": 24.0})
+        )
+    got = (await admin.get("/v1/settings/follow-up-policy")).json()
+    assert (got["reminder_interval_working_days"], got["max_reminders"]) == (1, 1)

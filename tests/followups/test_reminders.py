@@ -29,6 +29,8 @@ async def _notices(admin: httpx.AsyncClient) -> list[tuple[str, int | None]]:
 async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
+    """Due Wednesday 4 March 17:00: reminders two working days apart (Friday, Tuesday,
+    Thursday), the escalation two working days after the last (Monday), each at 17:00."""
     rosa = await create_staff(admin)
     candidate = await create_candidate(admin, owner_id=rosa["id"])
     await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
@@ -36,17 +38,20 @@ async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
     await sweep(admin)
     assert await _notices(admin) == [("follow_up.overdue", None)]
 
-    hour = timedelta(hours=1)
+    def at(day: int) -> datetime:
+        return datetime(2026, 3, day, 17, 0, tzinfo=UTC)
+
+    minute = timedelta(minutes=1)
     timeline = [
-        (DUE + 47 * hour, []),
-        (DUE + 48 * hour, [("follow_up.reminder", 1)]),
-        (DUE + 48 * hour + timedelta(minutes=1), []),  # never two in one interval
-        (DUE + 95 * hour, []),
-        (DUE + 96 * hour, [("follow_up.reminder", 2)]),
-        (DUE + 144 * hour, [("follow_up.reminder", 3)]),
-        (DUE + 191 * hour, []),
-        (DUE + 192 * hour, [("follow_up.escalated", None)]),  # one interval after the last
-        (DUE + 1000 * hour, []),  # and then silence
+        (at(6) - minute, []),
+        (at(6), [("follow_up.reminder", 1)]),
+        (at(6) + minute, []),  # never two in one interval
+        (at(9), []),  # Monday: one working day on
+        (at(10), [("follow_up.reminder", 2)]),
+        (at(12), [("follow_up.reminder", 3)]),
+        (at(16) - minute, []),
+        (at(16), [("follow_up.escalated", None)]),  # one interval after the last
+        (at(16) + timedelta(days=60), []),  # and then silence
     ]
     seen = await _notices(admin)
     for moment, expected in timeline:
@@ -58,7 +63,8 @@ async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
 
     call = (await steps(admin, candidate_id=candidate["id"]))["debrief_call"]
     assert call["reminders_sent"] == 3
-    assert call["escalated_at"] == "2026-03-12T17:00:00Z"
+    assert call["escalated_at"] == "2026-03-16T17:00:00Z"
+    assert call["next_reminder_at"] is None
     escalation = await all_events(admin, "follow_up.escalated")
     escalated_call = [e for e in escalation if e["data"]["follow_up"]["kind"] == "debrief_call"]
     # Rosa has no manager and the policy no escalation contact: it goes to nobody above her.
@@ -67,21 +73,24 @@ async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
         "via": None,
         "owner_id": rosa["id"],
     }
+    assert escalated_call[0]["data"]["reason"] == "overdue"
 
 
 async def test_a_step_flagged_late_gets_no_burst(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
-    """The scheduler was off for ten days: one overdue notice now, the first reminder 48 h on."""
+    """The scheduler was off for ten days: one overdue notice now, the first reminder two
+    working days after it was flagged."""
     await create_interview(admin, starts_at=STARTS)
-    clock.set(DUE + timedelta(days=10))
+    clock.set(DUE + timedelta(days=10))  # Saturday 14 March 17:00: flagged now
     result = await sweep(admin)
     assert (result["reminders"], result["escalated"]) == (0, 0)
     assert await _notices(admin) == [("follow_up.overdue", None)]
-    clock.advance(timedelta(hours=47))
+    first = datetime(2026, 3, 17, 17, 30, tzinfo=UTC)  # from Monday's opening: Tuesday's close
+    clock.set(first - timedelta(minutes=1))
     await sweep(admin)
     assert await _notices(admin) == [("follow_up.overdue", None)]
-    clock.advance(timedelta(hours=1))
+    clock.set(first)
     await sweep(admin)
     assert await _notices(admin) == [("follow_up.overdue", None), ("follow_up.reminder", 1)]
 
@@ -89,15 +98,21 @@ async def test_a_step_flagged_late_gets_no_burst(
 async def test_a_sweep_after_a_long_outage_sends_one_reminder_not_several(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
-    await create_interview(admin, starts_at=STARTS)
+    interview = await create_interview(admin, starts_at=STARTS)
     clock.set(DUE)
     await sweep(admin)
-    clock.set(DUE + timedelta(days=7))  # three reminder times passed while nobody swept
+    clock.set(datetime(2026, 3, 13, 9, 0, tzinfo=UTC))  # three reminder times passed
     await sweep(admin)
     assert await _notices(admin) == [("follow_up.overdue", None), ("follow_up.reminder", 1)]
-    clock.advance(timedelta(hours=47, minutes=59))
+    # The next notice keeps the schedule: Monday 16 March 17:00 (here the second reminder).
+    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    assert call["next_reminder_at"] == "2026-03-16T17:00:00Z"
+    clock.set(datetime(2026, 3, 16, 16, 59, tzinfo=UTC))
     await sweep(admin)
     assert len(await _notices(admin)) == 2
+    clock.set(datetime(2026, 3, 16, 17, 0, tzinfo=UTC))
+    await sweep(admin)
+    assert (await _notices(admin))[-1] == ("follow_up.reminder", 2)
 
 
 async def test_completing_an_overdue_step_stops_the_reminders(
@@ -119,7 +134,11 @@ async def test_policy_change_applies_only_to_steps_opened_afterwards(
     before = await create_interview(admin, starts_at=STARTS)
     put = await admin.put(
         "/v1/settings/follow-up-policy",
-        json={"debrief_call_working_hours": 2, "max_reminders": 0, "reminder_interval_hours": 24},
+        json={
+            "debrief_call_working_hours": 2,
+            "max_reminders": 0,
+            "reminder_interval_working_days": 1,
+        },
     )
     assert put.status_code == 200
     after = await create_interview(admin, starts_at=STARTS)
@@ -131,7 +150,7 @@ async def test_policy_change_applies_only_to_steps_opened_afterwards(
     ] == "2026-03-04T11:00:00Z"
     clock.set(DUE)
     await sweep(admin)
-    clock.set(DUE + timedelta(hours=24))  # the new step escalates after one 24 h interval
+    clock.set(DUE + timedelta(hours=24))  # the new step escalates after one working day
     result = await sweep(admin)
     assert (result["reminders"], result["escalated"]) == (0, 1)
     old = (await steps(admin, interview_id=before["id"]))["debrief_call"]

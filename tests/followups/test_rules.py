@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.followups.policy import BusinessHours, FollowUpPolicy
-from app.followups.rules import InterviewFacts, calendar_for, due_at, kinds_for, notice_for
+from app.followups.rules import InterviewFacts, calendar_for, due_at, kinds_for
 
 LONDON = ZoneInfo("Europe/London")
 POLICY = FollowUpPolicy()
@@ -175,32 +175,6 @@ def test_which_steps_an_interview_calls_for() -> None:
         "final_round_prep"
     ]
     assert kinds_for(facts(end, outcome="next_round", next_stage="second"), ended=False) == []
-
-
-def test_reminders_then_one_escalation_then_silence() -> None:
-    interval = timedelta(hours=48)
-    now = datetime(2026, 3, 4, tzinfo=UTC)
-    first = notice_for(
-        reminders_sent=0, max_reminders=3, escalated=False, interval=interval, now=now
-    )
-    assert first is not None
-    assert first.kind == "reminder"
-    assert first.next_notice_at == now + interval
-    last = notice_for(
-        reminders_sent=2, max_reminders=3, escalated=False, interval=interval, now=now
-    )
-    assert last is not None
-    assert last.kind == "reminder"
-    escalation = notice_for(
-        reminders_sent=3, max_reminders=3, escalated=False, interval=interval, now=now
-    )
-    assert escalation is not None
-    assert escalation.kind == "escalation"
-    assert escalation.next_notice_at is None
-    assert (
-        notice_for(reminders_sent=3, max_reminders=3, escalated=True, interval=interval, now=now)
-        is None
-    )
 
 
 def test_policy_validation() -> None:

@@ -64,6 +64,7 @@ def test_a_withdrawn_candidate_still_thanks_the_interviewers() -> None:
         "employer_follow_up": "candidate_withdrawn",
         "employer_feedback": "candidate_withdrawn",
         "final_round_prep": "candidate_withdrawn",
+        "candidate_call": "candidate_withdrawn",
     }
 
 

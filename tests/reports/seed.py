@@ -147,7 +147,7 @@ class Agency:
                 "escalated_at": ends + escalated_after if escalated_after else None,
                 "late": False,
                 "reminders_sent": 0,
-                "reminder_interval_seconds": 48 * 3600,
+                "reminder_interval_days": 2,
                 "max_reminders": 3,
             }
             | self._stamp()
