@@ -36,8 +36,8 @@ from app.imports.csv_file import MAX_REPORTED_ERRORS, ImportFile, ImportRow, Row
 
 logger = logging.getLogger("debrief.imports")
 
-# Rows per rehearsal transaction and per call of a bulk upsert (which takes 1,000 at most).
-CHUNK_ROWS = 500
+# Rows per rehearsal transaction (one step of progress) and per call of a bulk upsert.
+CHUNK_ROWS = 100
 # A job whose heartbeat is this old has no live process behind it.
 STALE_AFTER = timedelta(minutes=2)
 ORPHANED = (

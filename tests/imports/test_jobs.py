@@ -3,6 +3,8 @@ a job whose process stops failed with nothing written."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -12,6 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import FrozenClock
+from app.db.transaction import transaction
+from app.imports import repository
 from app.main import create_app
 from tests.conftest import KeyMaker, make_settings
 from tests.followups.helpers import all_events
@@ -141,3 +145,27 @@ async def test_a_replica_that_shuts_down_fails_its_running_import(
         "The service stopped while this import ran; nothing was written. Send the file again."
     )
     assert (await admin.get("/v1/clients")).json()["items"] == []
+
+
+@pytest.mark.postgres
+async def test_the_sweep_leaves_alone_a_job_that_is_writing_its_rows(
+    api: FastAPI,
+    admin: httpx.AsyncClient,
+    other_replica: httpx.AsyncClient,
+    hold: Hold,
+    clock: FrozenClock,
+) -> None:
+    """While its rows are written the job sends no heartbeat, but holds its row locked: a
+    sweep on another replica skips it instead of failing it (or waiting for it)."""
+    job_id = (await upload(admin, "clients", SHEET)).json()["id"]
+    await hold.first_chunk()
+    clock.advance(timedelta(minutes=3))
+    async with transaction(api.state.db, now=clock.now()) as session:
+        assert await repository.lock_running(session, uuid.UUID(job_id))  # as _write does
+        async with asyncio.timeout(20):  # a sweep that waited for the lock would never end
+            swept = (await other_replica.post("/v1/admin/sweeps")).json()
+        assert swept["failed_imports"] == 0
+    swept = (await other_replica.post("/v1/admin/sweeps")).json()
+    assert swept["failed_imports"] == 1
+    hold.released.set()
+    await api.state.imports.wait()
