@@ -110,14 +110,15 @@ async def run_import(
         errors: list[RowError] = []
         processed = 0
         for chunk in _chunks(file.rows, chunk_rows):
-            async with _rehearsal(db, now=clock(), actor=actor) as session:
+            now = clock()
+            async with _rehearsal(db, now=now, actor=actor) as session:
                 _, refused = await service.upsert_rows(
                     session=session,
                     settings=settings,
                     kind=file.kind,
                     rows=chunk,
                     actor=actor,
-                    now=clock(),
+                    now=now,
                 )
             errors += refused
             processed += len(chunk)
