@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Failed API-key checks per client address, in each process, before answering 429.
     auth_failures_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Rows in one CSV import (`POST /v1/imports`, `debrief import`). It writes them all in one
+    # transaction, like a bulk upsert of 1,000 items (on SQLite, other writers wait meanwhile).
+    import_max_rows: int = Field(default=1000, ge=1, le=100_000)
     # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed, comma-separated; empty (the default) believes nobody.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

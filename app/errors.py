@@ -72,6 +72,10 @@ class ContentTooLarge(AppError):
     status, slug, title = 413, "content-too-large", "Request body too large"
 
 
+class UnsupportedMediaType(AppError):
+    status, slug, title = 415, "unsupported-media-type", "The body is not of a type accepted here"
+
+
 class ValidationFailed(AppError):
     status, slug, title = 422, "validation-error", "The request is not valid"
 

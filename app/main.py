@@ -37,6 +37,8 @@ from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
 from app.followups import router as followups
+from app.imports.jobs import ImportRunner
+from app.imports.router import router as imports_router
 from app.interviews.router import router as interviews_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_in_flight=settings.webhook_max_in_flight,
         )
         delivery = DeliveryLoop(app.state.deliverer, poll_seconds=settings.webhook_poll_seconds)
+        # CSV imports run in the background of the process that received the file.
+        app.state.imports = ImportRunner(db, settings, lambda: app.state.clock.now())
         if settings.webhook_delivery_enabled:
             delivery.start()
         scheduler = start_scheduler(app) if settings.scheduler_enabled else None
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 scheduler.shutdown(wait=False)
             # An attempt in flight may take its whole deadline; a cancelled one is sent again.
             await delivery.stop(grace_seconds=settings.webhook_attempt_seconds + 5)
+            await app.state.imports.stop()  # each running import ends failed, nothing written
             if revocations is not None:
                 await revocations.stop()
             await http.aclose()
@@ -164,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         webhooks_router,
         audit_router,
         reports_router,
+        imports_router,
     ):
         app.include_router(router)
     _document_problems(app)

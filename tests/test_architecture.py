@@ -31,6 +31,7 @@ DOMAINS = frozenset(
         "debriefs",  # debriefs, employer feedback and the candidate's form
         "events",  # the event log every change writes
         "followups",  # the steps after an interview and the overdue queue
+        "imports",  # CSV imports of clients, candidates and interviews, run as jobs
         "interviews",
         "privacy",  # what is held on one person (subject access)
         "reports",

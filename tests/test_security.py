@@ -29,6 +29,7 @@ ADMIN_ONLY = (
     ("*", "/v1/settings/"),
     ("*", "/v1/admin/"),
     ("*", "/v1/audit"),
+    ("*", "/v1/imports"),
     ("DELETE", "/v1/candidates/{candidate_id}"),
     ("GET", "/v1/candidates/{candidate_id}/export"),
 )

@@ -64,7 +64,18 @@ def valid_key(key: str) -> bool:
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
-def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+_BOUNDARY = re.compile(r"boundary=(\"?)([^\";]{1,200})\1", re.IGNORECASE)
+
+
+def fingerprint(
+    method: str, path: str, query: bytes, body: bytes, *, content_type: str | None = None
+) -> str:
+    """What makes two requests the same. A multipart body is compared without its boundary,
+    which a client draws at random each time it builds the request (a retry of the same
+    upload would otherwise differ)."""
+    found = _BOUNDARY.search(content_type or "")
+    if found is not None and (content_type or "").lower().startswith("multipart/"):
+        body = body.replace(b"--" + found.group(2).encode("latin-1"), b"--boundary")
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), query, body):
         digest.update(len(part).to_bytes(8, "big"))

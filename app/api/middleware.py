@@ -170,7 +170,11 @@ class TransactionMiddleware:
         try:
             body = await _read_body(receive)
             request_hash = idempotency.fingerprint(
-                scope["method"], scope["path"], scope.get("query_string", b""), body
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                body,
+                content_type=Headers(scope=scope).get("content-type"),
             )
             app = scope["app"]
             now = app.state.clock.now()

@@ -5,8 +5,8 @@
   (an ill-formed header, a body over the limit) and are answered before any route runs;
 - the bearer-key security scheme on every `/v1` operation;
 - `Idempotency-Key` on every `/v1` POST, with exactly the form the middleware accepts;
-- links from each `201 Created` to the operations on the object it created (the `id` in its
-  body), so clients and stateful testers (Schemathesis) can follow them.
+- links from each `201 Created` (or `202 Accepted`, a job) to the operations on the object it
+  created (the `id` in its body), so clients and stateful testers (Schemathesis) can follow them.
 """
 
 from __future__ import annotations
@@ -95,10 +95,11 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _link_created_objects(paths: dict[str, dict[str, Any]]) -> None:
-    """`POST /v1/x` → 201 with `id` links to every operation on `/v1/x/{x_id}` and below
+    """`POST /v1/x` → 201 (or 202) with `id` links to every operation on `/v1/x/{x_id}` and below
     (one path parameter deep), passing the new id."""
     for path, operations in paths.items():
-        created = operations.get("post", {}).get("responses", {}).get("201")
+        answers = operations.get("post", {}).get("responses", {})
+        created = answers.get("201", answers.get("202"))  # 202: a job, e.g. an import
         if created is None or not path.startswith(API) or "{" in path:
             continue
         links: dict[str, Any] = {}

@@ -300,6 +300,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         410: "No longer available",
         412: "If-Match does not match the current ETag",
         413: "Request body over 1 MiB",
+        415: "The body's media type is not accepted here",
         422: "Validation failed; `errors` lists the fields at fault",
         428: "If-Match header missing",
         429: "Rate limit exceeded; see Retry-After",

@@ -28,7 +28,8 @@ class AuditOut(OutputModel):
     id: uuid.UUID
     occurred_at: datetime
     actor: str = Field(
-        description="`key:<id>`, `candidate_link:<id>`, `system` or `system:retention`."
+        description="`key:<id>`, `candidate_link:<id>`, `system`, `system:retention` or "
+        "`system:import` (`debrief import`)."
     )
     role: str | None = Field(
         description="The role of the API key when the actor is a key (`admin`, `recruiter`, "

@@ -28,6 +28,7 @@ from app.models import (
     DebriefLink,
     EmployerFeedback,
     FollowUp,
+    ImportJob,
     Interview,
     Setting,
     Staff,
@@ -46,6 +47,7 @@ AUDITED: dict[type[Any], str] = {
     WebhookEndpoint: "webhook",
     Setting: "setting",
     DebriefLink: "debrief_link",
+    ImportJob: "import",
 }
 _BOOKKEEPING = {"updated_at", "version", "created_at"}
 

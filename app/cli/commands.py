@@ -219,54 +219,82 @@ def sweep(
 
 @cli.command("import")
 def import_csv(
-    kind: Annotated[str, typer.Argument(help="candidates or interviews")],
+    kind: Annotated[str, typer.Argument(help="clients, candidates or interviews")],
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A CSV file.")
     ],
 ) -> None:
-    """Create or update candidates or interviews from a CSV file (headings = field names).
+    """Create or update clients, candidates or interviews from a CSV file (headings = field
+    names), as `POST /v1/imports` does.
 
-    Rows match existing ones by external_id. A bad row is reported with its line and reason
-    and never stops the others; the exit code is 1 if any row was rejected."""
+    Rows match existing ones by external_id. The whole file is checked first; if any row is
+    refused nothing is written (exit code 1, each row listed), and a file that cannot be read
+    or has unknown columns is exit code 2."""
     from rich.console import Console
     from rich.progress import Progress
 
-    from app.cli.csv_import import Kind, columns, import_rows, read, unknown_columns
     from app.clock import Clock
+    from app.errors import AppError
+    from app.imports import service as imports
+    from app.imports.csv_file import KINDS, BadFile, ImportKind, read_csv
+    from app.imports.jobs import CHUNK_ROWS, run_import
+    from app.imports.schemas import ImportJobOut
 
-    if kind not in ("candidates", "interviews"):
-        typer.echo("KIND must be candidates or interviews", err=True)
+    if kind not in KINDS:
+        typer.echo("KIND must be clients, candidates or interviews", err=True)
         raise typer.Exit(2)
-    what: Kind = "candidates" if kind == "candidates" else "interviews"
-    headings, rows = read(file)
-    unknown = unknown_columns(what, headings)
-    if unknown or "external_id" not in headings:
-        typer.echo(
-            f"Unknown columns: {', '.join(unknown)}" if unknown else "No external_id column.",
-            err=True,
-        )
-        typer.echo(f"Columns for {what}: {', '.join(columns(what))}", err=True)
-        raise typer.Exit(2)
-    with file.open(encoding="utf-8-sig") as lines:
-        total = max(sum(1 for _ in lines) - 1, 0)
+    what: ImportKind = kind
     settings = _settings()
-    console = Console(stderr=True)
-    with Progress(console=console, transient=False) as bar:
-        task = bar.add_task(f"Importing {kind}", total=total)
-        report = _with_database(
-            settings,
-            lambda db: import_rows(
-                db, settings, what, rows, clock=Clock().now, progress=lambda n: bar.advance(task, n)
-            ),
+    try:
+        sheet = read_csv(what, file.read_bytes(), max_rows=settings.import_max_rows)
+    except BadFile as bad:
+        typer.echo(bad.detail, err=True)
+        for bad_row in bad.rows:
+            typer.echo(_row_error(bad_row.row, bad_row.field, bad_row.message))
+        raise typer.Exit(1 if bad.rows else 2) from None
+    actor = imports.CLI_ACTOR
+
+    async def work(db: Database) -> ImportJobOut | None:
+        clock = Clock()
+        now = clock.now()
+        async with transaction(db, now=now, actor=actor) as session:
+            job = await imports.queue_import(
+                session=session, file=sheet, actor=actor, now=now, start=lambda _: None
+            )
+        with Progress(console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"Importing {kind}", total=len(sheet.rows))
+
+            async def checked(_: object) -> None:
+                bar.advance(task, CHUNK_ROWS)
+
+            await run_import(
+                db, settings, job.id, sheet, actor=actor, clock=clock.now, after_chunk=checked
+            )
+        return await imports.get_job(db, job.id)
+
+    try:
+        job = _with_database(settings, work)
+    except AppError as exc:  # another import is running
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    assert job is not None
+    rows = job.rows
+    if job.status == "succeeded":
+        typer.echo(
+            f"{rows.total} rows: {rows.created} created, {rows.updated} updated, "
+            f"{rows.unchanged} unchanged."
         )
-    typer.echo(
-        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.rejected)} rejected."
-    )
-    for line, reason in report.rejected:
-        typer.echo(f"  line {line}: {reason}")
-    if report.rejected:
-        raise typer.Exit(1)
+        return
+    typer.echo(f"{rows.total} rows: nothing imported. {job.detail}")
+    for error in job.errors:
+        typer.echo(_row_error(error.row, error.field, error.message))
+    if job.error_count > len(job.errors):
+        typer.echo(f"  … and {job.error_count - len(job.errors)} more")
+    raise typer.Exit(1)
+
+
+def _row_error(row: int, field: str, message: str) -> str:
+    return f"  row {row}, {field}: {message}" if field else f"  row {row}: {message}"
 
 
 @cli.command("export-openapi")

@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry
 from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
 from app.models.followups import DebriefQueueEntry, DebriefQueueStale, FollowUp, Setting
+from app.models.imports import ImportJob
 from app.models.integration import (
     IdempotencyRecord,
     IdempotencySubject,
@@ -31,6 +32,7 @@ __all__ = [
     "FollowUp",
     "IdempotencyRecord",
     "IdempotencySubject",
+    "ImportJob",
     "Interview",
     "Setting",
     "Staff",

@@ -1,6 +1,6 @@
 """The sweep: open the steps of ended interviews, flag what is overdue, remind, escalate;
 then housekeeping: board sign-ins past their day, the retention policy's erasures, stored
-Idempotency-Key answers past their 24 hours.
+Idempotency-Key answers past their 24 hours, CSV imports whose process died.
 
 The scheduler runs it every minute; `POST /v1/admin/sweeps` and `debrief sweep` run it on
 demand. On PostgreSQL one replica sweeps at a time (a session advisory lock).
@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.followups import jobs as followups
 from app.followups import service as followups_service
+from app.imports import jobs as imports
 from app.interviews import service as interviews
 
 logger = logging.getLogger("debrief.sweep")
@@ -42,6 +43,7 @@ class SweepCounts:
     escalated: int = 0
     erased: int = 0
     expired_answers: int = 0
+    failed_imports: int = 0
     swept: bool = True
     duration_ms: float = 0.0
 
@@ -98,11 +100,20 @@ async def sweep(
                     db, settings, retention_days=policy.retention_days, now=now
                 )
             counts.expired_answers = await idempotency.purge_expired(db, now=now)
+            counts.failed_imports = await imports.fail_orphans(db, now)  # process died
     elapsed = time.perf_counter() - started
     counts.duration_ms = round(elapsed * 1000, 1)
     if counts.swept:
         SWEEP_SECONDS.observe(elapsed)
-        for what in ("opened", "overdue", "reminders", "escalated", "erased", "expired_answers"):
+        for what in (
+            "opened",
+            "overdue",
+            "reminders",
+            "escalated",
+            "erased",
+            "expired_answers",
+            "failed_imports",
+        ):
             SWEEP_STEPS.labels(what).inc(getattr(counts, what))
     if counts.opened or counts.overdue or counts.reminders or counts.escalated:
         logger.info(

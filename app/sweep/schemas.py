@@ -14,5 +14,8 @@ class SweepResult(OutputModel):
     expired_answers: int = Field(
         description="Stored Idempotency-Key answers past their 24 hours, deleted."
     )
+    failed_imports: int = Field(
+        description="CSV imports failed because the process running them stopped."
+    )
     swept: bool = Field(description="False if another replica held the sweep lock.")
     duration_ms: float

@@ -27,6 +27,7 @@ from tests.conftest import T0, KeyMaker, make_settings
 from tests.debriefs.test_links import csrf_of
 from tests.factories import create_client, create_interview, patch_current
 from tests.followups.helpers import all_events, steps, sweep
+from tests.imports.helpers import finished, upload
 from tests.test_conventions import assert_problem
 from tests.webhooks.receiver import Receiver
 
@@ -139,7 +140,8 @@ async def _everything_about_them(
 ) -> dict[str, Any]:
     """One person with every kind of data: candidate, interview text, a debrief, a waived
     step with its reason, employer feedback, an unused link, stored idempotent answers,
-    webhooks delivered to a real receiver (that echoes them back), audit entries."""
+    webhooks delivered to a real receiver (that echoes them back), audit entries, an import
+    of their row that was refused."""
     hook = _ok(await admin.post("/v1/webhooks", json={"url": receiver.url}))
     receiver.secrets = [hook["secret"]]
     candidate = _ok(
@@ -185,6 +187,12 @@ async def _everything_about_them(
     thank_you = (await steps(admin, interview_id=interview["id"]))["thank_you_note"]
     _ok(await admin.post(f"/v1/follow-ups/{thank_you['id']}/waive", json={"reason": WAIVER}))
     link = _ok(await admin.post(f"/v1/interviews/{interview['id']}/debrief-links"))
+    nobody = "01a23f1e-22d8-729c-9279-5154130b85ae"
+    sheet = f"external_id,full_name,email,owner_id\n{CRM_ID},{NAME},{EMAIL},{nobody}\n"
+    refused = await finished(admin, (await upload(admin, "candidates", sheet)).json()["id"])
+    assert refused["errors"] == [
+        {"row": 2, "field": "owner_id", "message": "no staff member has this id"}
+    ]
     clock.advance(timedelta(minutes=5))
     await sweep(admin)
     while await deliverer.run_once():
@@ -276,6 +284,7 @@ async def test_after_erasure_no_table_dump_or_file_holds_anything_about_them(
         "idempotency_keys",
     ):
         assert table in before, table
+    assert "import_jobs" not in before  # a job's errors name rows and columns, not values
     assert WAIVER in before["follow_ups"]
     assert WAIVER in before["events"]
 
