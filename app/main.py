@@ -16,7 +16,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import __version__
 from app.api.health import router as health_router
 from app.api.hot_reads import HotReads
-from app.api.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    PhoneRegionMiddleware,
+    StorableTextMiddleware,
+    TransactionMiddleware,
+)
 from app.api.observability import RequestContextMiddleware, configure_logging
 from app.api.openapi import finish as finish_openapi
 from app.api.problems import install_error_handlers
@@ -30,7 +35,7 @@ from app.board.router import router as board_router
 from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
-from app.config import Settings, get_settings, use_settings
+from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import head_revision
 from app.debriefs.public_router import router as public_form_router
@@ -58,7 +63,6 @@ Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem doc
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    use_settings(settings)  # what request validators read (the default phone region)
     cache_phone_patterns()
 
     @asynccontextmanager
@@ -135,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.schema_head = head_revision()
 
     install_error_handlers(app)
+    app.add_middleware(PhoneRegionMiddleware, region=settings.default_phone_region)
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,6 +1,6 @@
 """Pure ASGI middleware: request bodies limited, text no database can store refused, one
-write transaction per request committed before the answer is sent, and Idempotency-Key
-replays."""
+write transaction per request committed before the answer is sent, Idempotency-Key
+replays, and the region phone numbers are read in."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from app.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.schemas.fields import phones_read_in
 
 logger = logging.getLogger("debrief.http")
 
@@ -486,3 +487,16 @@ async def _refuse_text(scope: Scope, send: Send, errors: list[FieldError]) -> No
     error = ValidationFailed(f"Check these fields: {fields}.", errors=errors)
     for message in _problem_messages(error, scope):
         await send(message)
+
+
+class PhoneRegionMiddleware:
+    """Phone numbers a request sends without a +country code are read as numbers of the
+    app's own region (DEBRIEF_DEFAULT_PHONE_REGION), whichever app in the process serves it."""
+
+    def __init__(self, app: ASGIApp, *, region: str) -> None:
+        self.app = app
+        self.region = region
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with phones_read_in(self.region):
+            await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ from app.db.engine import Database
 from app.db.transaction import transaction
 from app.interviews.schemas import InterviewUpsert
 from app.interviews.service import upsert_interviews
+from app.schemas.fields import phones_read_in
 
 Kind = Literal["candidates", "interviews"]
 CHUNK = 500
@@ -98,15 +99,21 @@ Outcome = tuple[str, str | None]  # (created|updated|unchanged|error, why it was
 async def _upsert(
     db: Database, settings: Settings, kind: Kind, items: list[dict[str, Any]], now: datetime
 ) -> list[Outcome]:
-    async with transaction(db, now=now, actor=ACTOR) as session:
-        if kind == "candidates":
-            out = await upsert_candidates(
-                session=session, settings=settings, items=items, atomic=False, now=now
-            )
-        else:
-            out = await upsert_interviews(
-                session=session, settings=settings, items=items, atomic=False, actor=ACTOR, now=now
-            )
+    with phones_read_in(settings.default_phone_region):
+        async with transaction(db, now=now, actor=ACTOR) as session:
+            if kind == "candidates":
+                out = await upsert_candidates(
+                    session=session, settings=settings, items=items, atomic=False, now=now
+                )
+            else:
+                out = await upsert_interviews(
+                    session=session,
+                    settings=settings,
+                    items=items,
+                    atomic=False,
+                    actor=ACTOR,
+                    now=now,
+                )
     return [(r.status, r.error.detail if r.error else None) for r in out.results]
 
 
