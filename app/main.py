@@ -14,8 +14,6 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
-from app.api.health import router as health_router
-from app.api.hot_reads import HotReads
 from app.api.middleware import (
     BodyLimitMiddleware,
     PhoneRegionMiddleware,
@@ -28,7 +26,7 @@ from app.api.problems import install_error_handlers
 from app.api.ratelimit import RateLimiter
 from app.audit import service as audit
 from app.audit.router import router as audit_router
-from app.auth.dependencies import KeyCache
+from app.auth.dependencies import KeyCache, authenticate
 from app.auth.revocations import RevocationListener
 from app.auth.router import router as api_keys_router
 from app.board.router import router as board_router
@@ -42,6 +40,8 @@ from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
 from app.followups import router as followups
+from app.health.router import router as health_router
+from app.hot_reads import HotReads
 from app.interviews.router import router as interviews_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     install_error_handlers(app)
     app.add_middleware(PhoneRegionMiddleware, region=settings.default_phone_region)
-    app.add_middleware(TransactionMiddleware)
+    app.add_middleware(TransactionMiddleware, authenticate=authenticate)
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HotReads)

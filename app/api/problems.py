@@ -27,6 +27,7 @@ from app.errors import (
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
+    validation_errors,
 )
 
 logger = logging.getLogger("debrief.errors")
@@ -69,33 +70,6 @@ def problem_response(
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
-
-
-def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
-    if not loc:
-        return "", "body"
-    location = str(loc[0])
-    parts = [str(p) for p in loc[1:]]
-    return ".".join(parts) or location, location
-
-
-def validation_errors(
-    raw: list[dict[str, Any]] | Any, *, location: str | None = None
-) -> list[FieldError]:
-    """Pydantic's errors as FieldErrors. With `location`, every loc is a field path within it."""
-    errors = []
-    for item in raw:
-        loc = tuple(item.get("loc", ()))
-        if location is None:
-            field, where = _field_path(loc)
-        else:
-            field, where = ".".join(str(p) for p in loc), location
-        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
-        kind = str(item.get("type", "value_error"))
-        if kind == "extra_forbidden":
-            message = "unknown field"
-        errors.append(FieldError(field=field, location=where, message=message, type=kind))
-    return errors
 
 
 def app_error_response(exc: AppError, path: str) -> Response:

@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk.schemas import Atomic, BulkIn, BulkOut
 from app.clients import repository, service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
 from app.db.queries import read_page

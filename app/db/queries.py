@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Uuid, literal_column, select, tuple_
@@ -15,7 +15,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.api.responses import parse_time_cursor, time_cursor
 from app.db.engine import Database
 from app.errors import NotFound
 
@@ -146,6 +145,20 @@ async def read_page(
         rows = rows[:limit]
         return rows, str(rows[-1][key.key])
     return rows, None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def time_cursor(moment: datetime, ident: uuid.UUID | str) -> str:
+    """Where a page ordered by a time, then an id, ends: `<microseconds since 1970>_<id>`."""
+    return f"{(moment - _EPOCH) // _MICROSECOND}_{ident}"
+
+
+def parse_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    micros, ident = cursor.split("_", 1)
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(ident)
 
 
 async def read_page_by_time(

@@ -13,12 +13,12 @@ from app.api.responses import (
     Limit,
     Page,
     TimeCursor,
-    etag_for,
     json_response,
     object_response,
 )
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import read_one, read_page_by_time
+from app.db.versions import etag_for
 from app.errors import NotFound
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.engine import Database
+from app.db.versions import require_if_match
 from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.followups import repository, rules

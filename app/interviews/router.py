@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk.schemas import Atomic, BulkIn, BulkOut
 from app.db.queries import read_one, read_page
 from app.errors import NotFound
 from app.interviews import repository, service
