@@ -78,6 +78,10 @@ class Forbidden(AppError):
 class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
 
+    @classmethod
+    def of(cls, label: str, object_id: object) -> NotFound:
+        return cls(f"There is no {label} with id {object_id}.")
+
 
 class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflicts with the current state"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -14,6 +15,7 @@ from app.db.versions import etag_for
 
 JSON_MEDIA_TYPE = "application/json"
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def json_response(
@@ -50,6 +52,14 @@ IfMatch = Annotated[
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @staticmethod
+    def response(item: type[M], rows: Iterable[Any], next_cursor: str | None) -> Response:
+        """One page of a list: each row as an `item`, and where the next page starts."""
+        page = Page[item](  # type: ignore[valid-type]
+            items=[item.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+        return json_response(page)
 
 
 MAX_LIMIT = 200

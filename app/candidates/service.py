@@ -53,7 +53,7 @@ async def live_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Cand
     """A candidate to change: 404 if there is none, or they were erased."""
     candidate = await get_for_update(session, Candidate, candidate_id, "candidate")
     if candidate.erased_at is not None:
-        raise NotFound(f"There is no candidate with id {candidate_id}.")
+        raise NotFound.of("candidate", candidate_id)
     return candidate
 
 

@@ -19,6 +19,7 @@ from app.db.engine import Database
 from app.errors import NotFound
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 class Row(Protocol):
@@ -190,10 +191,14 @@ async def get_for_update(
     PostgreSQL; SQLite's write lock already covers it), or 404. Two requests creating the
     same thing under it (two first debriefs of one interview) then run one after the other
     instead of both inserting."""
-    obj = await session.get(model, object_id, with_for_update=True)
-    if obj is None:
-        raise NotFound(f"There is no {label} with id {object_id}.")
-    return obj
+    return found(await session.get(model, object_id, with_for_update=True), label, object_id)
+
+
+def found(row: R | None, label: str, object_id: object) -> R:
+    """`row`, or 404 if there is none: "There is no <label> with id <object_id>."."""
+    if row is None:
+        raise NotFound.of(label, object_id)
+    return row
 
 
 async def external_id_taken(

@@ -456,7 +456,7 @@ async def interview_questions(
         db, select(_clients.c.id, _clients.c.name).where(_clients.c.id == client_id)
     )
     if client is None:
-        raise NotFound(f"There is no client with id {client_id}.")
+        raise NotFound.of("client", client_id)
     rows = await _read_all(
         db,
         question_groups_statement(

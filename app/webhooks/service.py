@@ -39,7 +39,7 @@ async def _check_url(url: str, settings: Settings) -> None:
 async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound(f"There is no webhook with id {endpoint_id}.")
+        raise NotFound.of("webhook", endpoint_id)
     return endpoint
 
 
