@@ -94,14 +94,8 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = validation_errors(exc.errors())
     fields = ", ".join(sorted({e.field for e in errors}))
-    return problem_response(
-        422,
-        slug=ValidationFailed.slug,
-        title=ValidationFailed.title,
-        detail=f"Check these fields: {fields}." if fields else "The request is not valid.",
-        instance=request.url.path,
-        errors=errors,
-    )
+    detail = f"Check these fields: {fields}." if fields else "The request is not valid."
+    return app_error_response(ValidationFailed(detail, errors=errors), request.url.path)
 
 
 def methods_for(app: Any, path: str) -> list[str]:
@@ -156,24 +150,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _stale(request: Request, exc: Exception) -> Response:
-    return problem_response(
-        412,
-        slug=PreconditionFailed.slug,
-        title=PreconditionFailed.title,
-        detail="The object was changed by someone else meanwhile; fetch it and try again.",
-        instance=request.url.path,
+    error = PreconditionFailed(
+        "The object was changed by someone else meanwhile; fetch it and try again."
     )
+    return app_error_response(error, request.url.path)
 
 
 async def _integrity(request: Request, exc: Exception) -> Response:
     logger.info("integrity error on %s: %s", request.url.path, type(exc).__name__)
-    return problem_response(
-        409,
-        slug=Conflict.slug,
-        title=Conflict.title,
-        detail="The change conflicts with an existing object (a duplicate external_id?).",
-        instance=request.url.path,
-    )
+    error = Conflict("The change conflicts with an existing object (a duplicate external_id?).")
+    return app_error_response(error, request.url.path)
 
 
 # Errors from the database: SQLAlchemy's (wrapping asyncpg's or sqlite3's), asyncpg's own
@@ -243,13 +229,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        500,
-        slug=AppError.slug,
-        title=AppError.title,
-        detail="An unexpected error occurred; it has been logged.",
-        instance=request.url.path,
-    )
+    error = AppError("An unexpected error occurred; it has been logged.")
+    return app_error_response(error, request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:
