@@ -167,19 +167,8 @@ class Settings(BaseSettings):
         return hmac.new(secret, label.encode(), hashlib.sha256).digest()
 
 
-_in_use: list[Settings] = []
-
-
-def use_settings(settings: Settings) -> None:
-    """Make these the process's settings (create_app does, so validators read its own)."""
-    _in_use[:] = [settings]
-
-
-def get_settings() -> Settings:
-    """The settings of the app this process runs, else those of the environment."""
-    return _in_use[0] if _in_use else _from_environment()
-
-
 @lru_cache(maxsize=1)
-def _from_environment() -> Settings:
+def get_settings() -> Settings:
+    """The settings of the environment, read once. An app gets its own as an argument
+    (`create_app(settings)`) and hands them on: nothing reads them from a global."""
     return Settings()

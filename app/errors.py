@@ -3,6 +3,8 @@ turns them into RFC 9457 problem+json responses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -11,6 +13,33 @@ class FieldError(BaseModel):
     location: str = Field(description="`body`, `query`, `path` or `header`.")
     message: str
     type: str = Field(description="A machine-readable reason, e.g. `missing`, `value_error`.")
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
+    if not loc:
+        return "", "body"
+    location = str(loc[0])
+    parts = [str(p) for p in loc[1:]]
+    return ".".join(parts) or location, location
+
+
+def validation_errors(
+    raw: list[dict[str, Any]] | Any, *, location: str | None = None
+) -> list[FieldError]:
+    """Pydantic's errors as FieldErrors. With `location`, every loc is a field path within it."""
+    errors = []
+    for item in raw:
+        loc = tuple(item.get("loc", ()))
+        if location is None:
+            field, where = _field_path(loc)
+        else:
+            field, where = ".".join(str(p) for p in loc), location
+        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        kind = str(item.get("type", "value_error"))
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        errors.append(FieldError(field=field, location=where, message=message, type=kind))
+    return errors
 
 
 class AppError(Exception):
@@ -48,6 +77,10 @@ class Forbidden(AppError):
 
 class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
+
+    @classmethod
+    def of(cls, label: str, object_id: object) -> NotFound:
+        return cls(f"There is no {label} with id {object_id}.")
 
 
 class Conflict(AppError):

@@ -1,4 +1,5 @@
-"""Time-ordered UUIDs (RFC 9562 version 7), so ids sort in creation order for paging."""
+"""Identifiers: time-ordered UUIDs (RFC 9562 version 7), so ids sort in creation order for
+paging; and the id of the request being answered."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import os
 import threading
 import time
 import uuid
+from contextvars import ContextVar
+
+# Set by the HTTP layer for each request (`RequestContextMiddleware`, echoed as X-Request-ID);
+# the log lines and the audit entries written while answering it carry it.
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _lock = threading.Lock()
 _last_ms = 0

@@ -14,29 +14,34 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
-from app.api.health import router as health_router
-from app.api.hot_reads import HotReads
-from app.api.middleware import BodyLimitMiddleware, StorableTextMiddleware, TransactionMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    PhoneRegionMiddleware,
+    StorableTextMiddleware,
+    TransactionMiddleware,
+)
 from app.api.observability import RequestContextMiddleware, configure_logging
 from app.api.openapi import finish as finish_openapi
 from app.api.problems import install_error_handlers
 from app.api.ratelimit import RateLimiter
 from app.audit import service as audit
 from app.audit.router import router as audit_router
-from app.auth.dependencies import KeyCache
+from app.auth.dependencies import KeyCache, authenticate
 from app.auth.revocations import RevocationListener
 from app.auth.router import router as api_keys_router
 from app.board.router import router as board_router
 from app.candidates.router import router as candidates_router
 from app.clients.router import router as clients_router
 from app.clock import Clock
-from app.config import Settings, get_settings, use_settings
+from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import head_revision
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
 from app.followups import router as followups
+from app.health.router import router as health_router
+from app.hot_reads import HotReads
 from app.imports.jobs import ImportRunner
 from app.imports.router import router as imports_router
 from app.interviews.router import router as interviews_router
@@ -60,7 +65,6 @@ Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem doc
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    use_settings(settings)  # what request validators read (the default phone region)
     cache_phone_patterns()
 
     @asynccontextmanager
@@ -140,7 +144,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.schema_head = head_revision()
 
     install_error_handlers(app)
-    app.add_middleware(TransactionMiddleware)
+    app.add_middleware(PhoneRegionMiddleware, region=settings.default_phone_region)
+    app.add_middleware(TransactionMiddleware, authenticate=authenticate)
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HotReads)

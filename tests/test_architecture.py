@@ -10,7 +10,10 @@ Rules:
 - no cycle between domain packages;
 - only a domain's own modules import its `repository` (others go through its service or
   the small public module it names as its face);
-- no `repository` module imports a `service` module.
+- no `repository` module imports a `service` module;
+- the shared layers import nothing above them: `db`, `models` and `schemas` neither the
+  HTTP layer (`api`) nor a domain, and `api` no domain (the wiring hands it what it needs);
+- a domain's services and repositories do not import the HTTP layer.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ DOMAINS = frozenset(
         "audit",  # who changed what
         "auth",  # API keys, roles, candidate link tokens
         "board",  # the recruiters' web page
+        "bulk",  # the upserts by external_id that several domains offer
         "candidates",
         "clients",
         "debriefs",  # debriefs, employer feedback and the candidate's form
         "events",  # the event log every change writes
         "followups",  # the steps after an interview and the overdue queue
         "imports",  # CSV imports of clients, candidates and interviews, run as jobs
+        "health",  # liveness, readiness and metrics
         "interviews",
         "privacy",  # what is held on one person (subject access)
         "reports",
@@ -42,13 +47,19 @@ DOMAINS = frozenset(
 )
 SHARED_PACKAGES = frozenset(
     {
-        "api",  # HTTP conventions: responses, middleware, idempotency, limits, hot reads
+        "api",  # HTTP conventions: responses, middleware, idempotency, limits
         "cli",  # the `debrief` command and the CSV import
         "db",  # engines, base, column types, the unit of commit, query helpers, migrations
         "models",  # ORM tables
         "schemas",  # base models and field types the domains' schemas are built from
     }
 )
+
+
+# Below the domains, lowest first; with the modules every layer may use.
+LOWER_LAYERS = ("schemas", "db", "models")
+HTTP_LAYER = "api"
+BASICS = frozenset({"app.clock", "app.config", "app.errors", "app.ids"})
 
 
 def module_name(path: Path) -> str:
@@ -168,3 +179,35 @@ def test_routers_hold_no_sql() -> None:
         and node.func.id in ("select", "insert", "update", "delete", "text")
     ]
     assert queries == []
+
+
+def _package(module: str) -> str:
+    """`db` for app.db.queries, `main` for app.main."""
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_the_shared_layers_import_nothing_above_them() -> None:
+    below = {*LOWER_LAYERS, HTTP_LAYER}
+    upward = [
+        f"{where(module, line)} imports {target}"
+        for module, targets in GRAPH.items()
+        if _package(module) in below
+        for target, line in targets
+        if target not in BASICS
+        and (
+            _package(target) not in below
+            or (_package(target) == HTTP_LAYER and _package(module) != HTTP_LAYER)
+        )
+    ]
+    assert upward == []
+
+
+def test_services_and_repositories_do_not_import_the_http_layer() -> None:
+    http = [
+        f"{where(module, line)} imports {target}"
+        for module, targets in GRAPH.items()
+        if domain_of(module) and module.rpartition(".")[2] in ("service", "repository")
+        for target, line in targets
+        if _package(target) == HTTP_LAYER
+    ]
+    assert http == []

@@ -1,2 +1,2 @@
 """HTTP conventions every router shares: responses, ETags, pages, idempotency, limits,
-middleware and the hot reads."""
+the Bearer header and middleware."""

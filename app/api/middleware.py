@@ -1,6 +1,6 @@
 """Pure ASGI middleware: request bodies limited, text no database can store refused, one
-write transaction per request committed before the answer is sent, and Idempotency-Key
-replays."""
+write transaction per request committed before the answer is sent, Idempotency-Key
+replays, and the region phone numbers are read in."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,14 +21,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import idempotency
+from app.api.bearer import secret_of
 from app.api.problems import (
     DATABASE_ERRORS,
     app_error_response,
     database_error,
     problem_response,
 )
-from app.auth.dependencies import authenticate, secret_of
-from app.auth.principal import Principal
 from app.db.engine import Database
 from app.db.transaction import commit, open_unit_of_work, rollback
 from app.db.unit_of_work import unit_of_work
@@ -40,6 +39,7 @@ from app.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.schemas.fields import phones_read_in
 
 logger = logging.getLogger("debrief.http")
 
@@ -89,18 +89,28 @@ class _Reply:
         return b"".join(m.get("body", b"") for m in self.messages[1:])
 
 
+class Caller(Protocol):
+    @property
+    def key_id(self) -> uuid.UUID: ...
+
+
+# The routes' own authentication (the app's `authenticate`): the caller, or an AppError.
+Authenticate = Callable[[Request], Awaitable[Caller]]
+
+
 class TransactionMiddleware:
     """Opens the request's transaction for writes; commits only if the answer is a success.
 
     The response is held back until COMMIT succeeds, so a client never sees a 2xx for a
-    change that was not stored. An API POST with an Idempotency-Key is authenticated first,
-    stores its answer (or, if it carried a secret, only that it was given) in that same
-    transaction, and gets it replayed for 24 hours to the same live key. Reads pass straight
-    through.
+    change that was not stored. An API POST with an Idempotency-Key is authenticated first
+    (by `authenticate`, the routes' own), stores its answer (or, if it carried a secret, only
+    that it was given) in that same transaction, and gets it replayed for 24 hours to the
+    same live key. Reads pass straight through.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, authenticate: Authenticate) -> None:
         self.app = app
+        self.authenticate = authenticate
         self._in_flight: set[tuple[uuid.UUID, str]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,12 +134,12 @@ class TransactionMiddleware:
         """Who is asking comes first: a stored answer is only ever given to the live key
         that got it (a revoked or unknown key is 401 here, as at any route)."""
         try:
-            principal = await authenticate(Request(scope))
+            caller = await self.authenticate(Request(scope))
         except AppError as error:
             return _problem_messages(error, scope)
         except DATABASE_ERRORS as exc:
             return _problem_messages(database_error(exc), scope)
-        return await self._idempotent(scope, receive, key, principal)
+        return await self._idempotent(scope, receive, key, caller)
 
     async def _transaction(self, scope: Scope, receive: Receive) -> list[Message]:
         db: Database = scope["app"].state.db
@@ -157,13 +167,13 @@ class TransactionMiddleware:
         return _problem_messages(failure, scope) if failure else reply.messages
 
     async def _idempotent(
-        self, scope: Scope, receive: Receive, key: str, principal: Principal
+        self, scope: Scope, receive: Receive, key: str, caller: Caller
     ) -> list[Message]:
         if not idempotency.valid_key(key):
             return _problem_messages(
                 BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters."), scope
             )
-        owner = principal.key_id
+        owner = caller.key_id
         if (owner, key) in self._in_flight:
             return _problem_messages(_still_running(), scope)
         self._in_flight.add((owner, key))
@@ -490,3 +500,16 @@ async def _refuse_text(scope: Scope, send: Send, errors: list[FieldError]) -> No
     error = ValidationFailed(f"Check these fields: {fields}.", errors=errors)
     for message in _problem_messages(error, scope):
         await send(message)
+
+
+class PhoneRegionMiddleware:
+    """Phone numbers a request sends without a +country code are read as numbers of the
+    app's own region (DEBRIEF_DEFAULT_PHONE_REGION), whichever app in the process serves it."""
+
+    def __init__(self, app: ASGIApp, *, region: str) -> None:
+        self.app = app
+        self.region = region
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with phones_read_in(self.region):
+            await self.app(scope, receive, send)

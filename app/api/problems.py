@@ -27,6 +27,7 @@ from app.errors import (
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
+    validation_errors,
 )
 
 logger = logging.getLogger("debrief.errors")
@@ -71,33 +72,6 @@ def problem_response(
     )
 
 
-def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
-    if not loc:
-        return "", "body"
-    location = str(loc[0])
-    parts = [str(p) for p in loc[1:]]
-    return ".".join(parts) or location, location
-
-
-def validation_errors(
-    raw: list[dict[str, Any]] | Any, *, location: str | None = None
-) -> list[FieldError]:
-    """Pydantic's errors as FieldErrors. With `location`, every loc is a field path within it."""
-    errors = []
-    for item in raw:
-        loc = tuple(item.get("loc", ()))
-        if location is None:
-            field, where = _field_path(loc)
-        else:
-            field, where = ".".join(str(p) for p in loc), location
-        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
-        kind = str(item.get("type", "value_error"))
-        if kind == "extra_forbidden":
-            message = "unknown field"
-        errors.append(FieldError(field=field, location=where, message=message, type=kind))
-    return errors
-
-
 def app_error_response(exc: AppError, path: str) -> Response:
     """The problem document of a typed error raised for the request at `path`."""
     return problem_response(
@@ -120,14 +94,8 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = validation_errors(exc.errors())
     fields = ", ".join(sorted({e.field for e in errors}))
-    return problem_response(
-        422,
-        slug=ValidationFailed.slug,
-        title=ValidationFailed.title,
-        detail=f"Check these fields: {fields}." if fields else "The request is not valid.",
-        instance=request.url.path,
-        errors=errors,
-    )
+    detail = f"Check these fields: {fields}." if fields else "The request is not valid."
+    return app_error_response(ValidationFailed(detail, errors=errors), request.url.path)
 
 
 def methods_for(app: Any, path: str) -> list[str]:
@@ -182,24 +150,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _stale(request: Request, exc: Exception) -> Response:
-    return problem_response(
-        412,
-        slug=PreconditionFailed.slug,
-        title=PreconditionFailed.title,
-        detail="The object was changed by someone else meanwhile; fetch it and try again.",
-        instance=request.url.path,
+    error = PreconditionFailed(
+        "The object was changed by someone else meanwhile; fetch it and try again."
     )
+    return app_error_response(error, request.url.path)
 
 
 async def _integrity(request: Request, exc: Exception) -> Response:
     logger.info("integrity error on %s: %s", request.url.path, type(exc).__name__)
-    return problem_response(
-        409,
-        slug=Conflict.slug,
-        title=Conflict.title,
-        detail="The change conflicts with an existing object (a duplicate external_id?).",
-        instance=request.url.path,
-    )
+    error = Conflict("The change conflicts with an existing object (a duplicate external_id?).")
+    return app_error_response(error, request.url.path)
 
 
 # Errors from the database: SQLAlchemy's (wrapping asyncpg's or sqlite3's), asyncpg's own
@@ -269,13 +229,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        500,
-        slug=AppError.slug,
-        title=AppError.title,
-        detail="An unexpected error occurred; it has been logged.",
-        instance=request.url.path,
-    )
+    error = AppError("An unexpected error occurred; it has been logged.")
+    return app_error_response(error, request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

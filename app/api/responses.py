@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -11,14 +11,11 @@ from fastapi import Header, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from app.errors import PreconditionFailed, PreconditionRequired
+from app.db.versions import etag_for
 
 JSON_MEDIA_TYPE = "application/json"
 T = TypeVar("T")
-
-
-def etag_for(version: int) -> str:
-    return f'"{version}"'
+M = TypeVar("M", bound=BaseModel)
 
 
 def json_response(
@@ -52,24 +49,17 @@ IfMatch = Annotated[
 ]
 
 
-def require_if_match(if_match: str | None, version: int) -> None:
-    """428 without If-Match; 412 unless it names the current ETag (or is `*`)."""
-    if if_match is None or not if_match.strip():
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the object you read, so no change is lost."
-        )
-    current = etag_for(version)
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" in tags or current in tags:
-        return
-    raise PreconditionFailed(
-        f"The object has changed since you read it (current ETag {current}); fetch it again."
-    )
-
-
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @staticmethod
+    def response(item: type[M], rows: Iterable[Any], next_cursor: str | None) -> Response:
+        """One page of a list: each row as an `item`, and where the next page starts."""
+        page = Page[item](  # type: ignore[valid-type]
+            items=[item.model_validate(r) for r in rows], next_cursor=next_cursor
+        )
+        return json_response(page)
 
 
 MAX_LIMIT = 200
@@ -88,16 +78,3 @@ SeqCursor = Annotated[
     str | None,
     Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` from the previous page."),
 ]
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def time_cursor(moment: datetime, ident: uuid.UUID | str) -> str:
-    return f"{(moment - _EPOCH) // _MICROSECOND}_{ident}"
-
-
-def parse_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    micros, ident = cursor.split("_", 1)
-    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(ident)

@@ -15,10 +15,9 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
-from app.api.observability import request_id
 from app.db.engine import Database
 from app.db.unit_of_work import UnitOfWork, unit_of_work
-from app.ids import uuid7
+from app.ids import request_id, uuid7
 from app.models import (
     ApiKey,
     AuditEntry,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.api.bearer import secret_of
 from app.api.ratelimit import RateLimiter, connection_bucket
 from app.auth import repository
 from app.auth.keys import hash_key
@@ -99,13 +100,6 @@ def bearer_secret(request: Request) -> str:
     if secret is None:
         raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
     return secret
-
-
-def secret_of(authorization: str | None) -> str | None:
-    """The key in an `Authorization: Bearer <key>` header, or None."""
-    scheme, _, secret = (authorization or "").partition(" ")
-    secret = secret.strip()
-    return secret if scheme.lower() == "bearer" and secret else None
 
 
 def _limit(limiter: RateLimiter | None, key: str, detail: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
@@ -23,18 +24,19 @@ _KEY_COLUMNS = (
 )
 
 
-async def find_live_key(db: Database, key_hash: str) -> RowMapping | None:
-    """The unrevoked key with this hash whose staff member (if any) is still active."""
-    stmt = (
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id)
+def _live_keys(*columns: Any) -> AnySelect:
+    """Keys that work: not revoked, and their staff member (if any) still active."""
+    return (
+        select(*columns)
         .outerjoin(Staff, Staff.id == ApiKey.staff_id)
-        .where(
-            ApiKey.key_hash == key_hash,
-            ApiKey.revoked_at.is_(None),
-            (ApiKey.staff_id.is_(None)) | (Staff.active.is_(True)),
-        )
+        .where(ApiKey.revoked_at.is_(None), ApiKey.staff_id.is_(None) | Staff.active.is_(True))
     )
-    return await read_one(db, stmt)
+
+
+async def find_live_key(db: Database, key_hash: str) -> RowMapping | None:
+    """The live key with this hash."""
+    stmt = _live_keys(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id)
+    return await read_one(db, stmt.where(ApiKey.key_hash == key_hash))
 
 
 def select_keys() -> AnySelect:
@@ -55,17 +57,9 @@ async def count_keys(session: AsyncSession) -> int:
 
 
 async def find_live_key_by_id(db: Database, key_id: uuid.UUID) -> RowMapping | None:
-    """An unrevoked key by id, with its staff member's name (for a signed-in browser)."""
-    stmt = (
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
-        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
-        .where(
-            ApiKey.id == key_id,
-            ApiKey.revoked_at.is_(None),
-            (ApiKey.staff_id.is_(None)) | (Staff.active.is_(True)),
-        )
-    )
-    return await read_one(db, stmt)
+    """A live key by id, with its staff member's name (for a signed-in browser)."""
+    stmt = _live_keys(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.staff_id, Staff.full_name)
+    return await read_one(db, stmt.where(ApiKey.id == key_id))
 
 
 async def active_staff_member_exists(session: AsyncSession, staff_id: uuid.UUID) -> bool:

@@ -12,8 +12,7 @@ from app.api.responses import Cursor, Limit, Page, json_response
 from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
-from app.db.queries import read_one, read_page
-from app.errors import NotFound
+from app.db.queries import found, read_one, read_page
 from app.models import ApiKey
 from app.schemas.fields import Role
 
@@ -57,16 +56,13 @@ async def list_api_keys(
             ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
         )
     rows, next_cursor = await read_page(db, stmt, key=ApiKey.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[ApiKeyOut](items=[ApiKeyOut.model_validate(r) for r in rows], next_cursor=next_cursor)
-    )
+    return Page.response(ApiKeyOut, rows, next_cursor)
 
 
 @router.get("/{key_id:uuid}", response_model=ApiKeyOut, responses=problem_responses(404))
 async def get_api_key(key_id: uuid.UUID, db: DB, _: AdminKey) -> Response:
-    row = await read_one(db, repository.select_keys().where(ApiKey.id == key_id))
-    if row is None:
-        raise NotFound(f"There is no API key with id {key_id}.")
+    stmt = repository.select_keys().where(ApiKey.id == key_id)
+    row = found(await read_one(db, stmt), "API key", key_id)
     return json_response(ApiKeyOut.model_validate(row))
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
@@ -186,21 +188,21 @@ def _sign_in_page(
     return response
 
 
-@router.post("/sign-out", response_class=HTMLResponse, responses=_PAGES, summary="Sign out")
-async def sign_out(
+@dataclass(frozen=True)
+class _Sent:
+    """A form of the board's, sent back: by `user`, or by nobody signed in (None: a stale
+    form, or one from elsewhere, which `_stale` answers), with its fields."""
+
+    request: Request
+    user: BoardUser | None
+    values: dict[str, str]
+    session: AsyncSession
+    now: datetime
+
+
+async def _sent(
     request: Request, db: DB, session_: Session, settings: AppSettings, now: Now
-) -> Response:
-    user, _ = await _signed_in(request, db, settings, now)
-    if user is None:
-        return _stale(request)
-    response = RedirectResponse("/board", status_code=303)
-    await session.end(session_, user, response)
-    return response
-
-
-async def _signed_in(
-    request: Request, db: DB, settings: AppSettings, now: datetime
-) -> tuple[BoardUser | None, dict[str, str]]:
+) -> _Sent:
     user = await session.current_user(request, db, settings, now)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -209,11 +211,21 @@ async def _signed_in(
         or session.foreign_origin(request, settings)
         or not session.csrf_ok(settings, user, values.get("csrf"))
     ):
-        return None, values
-    write = request.scope.get("state", {}).get("db_session")
-    if write is not None:  # the audit log names who made the change
-        unit_of_work(write).actor = user.principal.actor
-    return user, values
+        return _Sent(request, None, values, session_, now)
+    unit_of_work(session_).actor = user.principal.actor  # the audit log names who changed it
+    return _Sent(request, user, values, session_, now)
+
+
+SentForm = Annotated[_Sent, Depends(_sent)]
+
+
+@router.post("/sign-out", response_class=HTMLResponse, responses=_PAGES, summary="Sign out")
+async def sign_out(form: SentForm) -> Response:
+    if form.user is None:
+        return _stale(form.request)
+    response = RedirectResponse("/board", status_code=303)
+    await session.end(form.session, form.user, response)
+    return response
 
 
 def _stale(request: Request) -> HTMLResponse:
@@ -231,15 +243,8 @@ def _stale(request: Request) -> HTMLResponse:
     responses=_PAGES,
     summary="Record a debrief call",
 )
-async def record_call(
-    interview_id: uuid.UUID,
-    request: Request,
-    db: DB,
-    session_: Session,
-    settings: AppSettings,
-    now: Now,
-) -> Response:
-    user, values = await _signed_in(request, db, settings, now)
+async def record_call(interview_id: uuid.UUID, form: SentForm) -> Response:
+    request, user, values, now = form.request, form.user, form.values, form.now
     if user is None:
         return _stale(request)
     data: dict[str, Any] = {"channel": "phone"}
@@ -251,7 +256,7 @@ async def record_call(
         data["thank_you_sent_at"] = now  # sent by now, at the latest
     try:
         await debriefs.record_debrief(
-            session=session_,
+            session=form.session,
             interview_id=interview_id,
             data=DebriefIn.model_validate(data),
             via="staff",
@@ -269,20 +274,13 @@ async def record_call(
     responses=_PAGES,
     summary="Mark a follow-up done",
 )
-async def complete(
-    follow_up_id: uuid.UUID,
-    request: Request,
-    db: DB,
-    session_: Session,
-    settings: AppSettings,
-    now: Now,
-) -> Response:
-    user, _ = await _signed_in(request, db, settings, now)
+async def complete(follow_up_id: uuid.UUID, form: SentForm) -> Response:
+    request, user = form.request, form.user
     if user is None:
         return _stale(request)
     try:
         step = await followups.complete(
-            session=session_, step_id=follow_up_id, actor=user.principal.actor, now=now
+            session=form.session, step_id=follow_up_id, actor=user.principal.actor, now=form.now
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be marked done", exc.detail)
@@ -295,27 +293,20 @@ async def complete(
     responses=_PAGES,
     summary="Waive a follow-up",
 )
-async def waive(
-    follow_up_id: uuid.UUID,
-    request: Request,
-    db: DB,
-    session_: Session,
-    settings: AppSettings,
-    now: Now,
-) -> Response:
-    user, values = await _signed_in(request, db, settings, now)
+async def waive(follow_up_id: uuid.UUID, form: SentForm) -> Response:
+    request, user = form.request, form.user
     if user is None:
         return _stale(request)
-    reason = values.get("reason", "").strip()[:500]
+    reason = form.values.get("reason", "").strip()[:500]
     if not reason:
         return message(request, 422, "Say why it does not apply", "A waiver needs a reason.")
     try:
         step = await followups.waive(
-            session=session_,
+            session=form.session,
             step_id=follow_up_id,
             reason=reason,
             actor=user.principal.actor,
-            now=now,
+            now=form.now,
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be waived", exc.detail)

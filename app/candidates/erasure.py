@@ -93,7 +93,7 @@ async def erase(
     # this transaction while it waits for their interview.
     candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
     if candidate is None or candidate.erased_at is not None:
-        raise NotFound(f"There is no candidate with id {candidate_id}.")
+        raise NotFound.of("candidate", candidate_id)
     await _erase(session, settings, candidate, now)
     add_post_commit_hook(session, db.forget_old_pages)
 

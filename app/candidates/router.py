@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminKey, AdminOrIntegration, AnyKey
+from app.bulk.schemas import Atomic, BulkIn, BulkOut
 from app.candidates import erasure, repository, service
 from app.candidates.schemas import (
     CandidateCreate,
@@ -17,8 +17,7 @@ from app.candidates.schemas import (
     CandidatePatch,
     flags_from,
 )
-from app.db.queries import read_page
-from app.errors import NotFound
+from app.db.queries import found, read_page
 from app.models import Candidate
 from app.schemas.fields import CandidateStatus, Email, ExternalId
 
@@ -64,18 +63,12 @@ async def list_candidates(
         job_search_active=job_search_active,
     )
     rows, next_cursor = await read_page(db, stmt, key=Candidate.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[CandidateOut](
-            items=[CandidateOut.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
-    )
+    return Page.response(CandidateOut, rows, next_cursor)
 
 
 @router.get("/{candidate_id:uuid}", response_model=CandidateOut, responses=problem_responses(404))
 async def get_candidate(candidate_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await service.read_candidate(db, candidate_id)
-    if row is None:
-        raise NotFound(f"There is no candidate with id {candidate_id}.")
+    row = found(await service.read_candidate(db, candidate_id), "candidate", candidate_id)
     return object_response(CandidateOut.model_validate(row), version=row["version"])
 
 

@@ -10,10 +10,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api import bulk
-from app.api.bulk import BulkOut
-from app.api.patch import apply_changes, patch_values
-from app.api.responses import require_if_match
+from app.bulk import service as bulk
+from app.bulk.schemas import BulkOut
 from app.candidates import repository
 from app.candidates.erasure import erased_external_ids, refuse_if_erased
 from app.candidates.schemas import (
@@ -24,7 +22,9 @@ from app.candidates.schemas import (
 )
 from app.config import Settings
 from app.db.engine import Database
+from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken
+from app.db.versions import require_if_match
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
@@ -56,7 +56,7 @@ async def live_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Cand
     # a step still passes the foreign-key check while this waits for that interview's steps.
     candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
     if candidate is None or candidate.erased_at is not None:
-        raise NotFound(f"There is no candidate with id {candidate_id}.")
+        raise NotFound.of("candidate", candidate_id)
     return candidate
 
 

@@ -236,7 +236,7 @@ def import_csv(
     from app.clock import Clock
     from app.errors import AppError
     from app.imports import service as imports
-    from app.imports.csv_file import KINDS, BadFile, ImportKind, read_csv
+    from app.imports.csv_file import KINDS, BadFile, ImportKind
     from app.imports.jobs import CHUNK_ROWS, run_import
     from app.imports.schemas import ImportJobOut
 
@@ -246,7 +246,7 @@ def import_csv(
     what: ImportKind = kind
     settings = _settings()
     try:
-        sheet = read_csv(what, file.read_bytes(), max_rows=settings.import_max_rows)
+        sheet = asyncio.run(imports.read_file(what, file.read_bytes(), settings=settings))
     except BadFile as bad:
         typer.echo(bad.detail, err=True)
         for bad_row in bad.rows:

@@ -5,15 +5,14 @@ import uuid
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
+from app.bulk.schemas import Atomic, BulkIn, BulkOut
 from app.clients import repository, service
 from app.clients.schemas import ClientCreate, ClientOut, ClientPatch
-from app.db.queries import read_page
-from app.errors import NotFound
+from app.db.queries import found, read_page
 from app.models import Client
 from app.schemas.fields import ExternalId
 
@@ -44,16 +43,12 @@ async def list_clients(
 ) -> Response:
     stmt = repository.select_clients(external_id=external_id, name=name)
     rows, next_cursor = await read_page(db, stmt, key=Client.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[ClientOut](items=[ClientOut.model_validate(r) for r in rows], next_cursor=next_cursor)
-    )
+    return Page.response(ClientOut, rows, next_cursor)
 
 
 @router.get("/{client_id:uuid}", response_model=ClientOut, responses=problem_responses(404))
 async def get_client(client_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await repository.read_client(db, client_id)
-    if row is None:
-        raise NotFound(f"There is no client with id {client_id}.")
+    row = found(await repository.read_client(db, client_id), "client", client_id)
     return object_response(ClientOut.model_validate(row), version=row["version"])
 
 

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api import bulk
-from app.api.bulk import BulkOut
-from app.api.patch import apply_changes, patch_values
-from app.api.responses import require_if_match
+from app.bulk import service as bulk
+from app.bulk.schemas import BulkOut
 from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
+from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken, get_for_update
+from app.db.versions import require_if_match
 from app.errors import Conflict
 from app.models import Client
 

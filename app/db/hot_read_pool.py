@@ -72,7 +72,7 @@ class HotReadPool:
     first needed, taken in turn (`Turns`).
 
     SQLAlchemy's connection handling (pool checkout and return through greenlets, a
-    Connection object, the reset on return) cost as much CPU as a one-row read itself
+    Connection object, the reset on return) is a large part of a one-row read's CPU
     (`bench/hot_reads.py` compares the two). When a connection is
     lost (PostgreSQL restarted), every idle one is replaced before its next use, as
     SQLAlchemy invalidates its pool, and the read fails with `ConnectionError`, answered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Uuid, literal_column, select, tuple_
@@ -15,11 +15,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.api.responses import parse_time_cursor, time_cursor
 from app.db.engine import Database
 from app.errors import NotFound
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 class Row(Protocol):
@@ -148,6 +148,20 @@ async def read_page(
     return rows, None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def time_cursor(moment: datetime, ident: uuid.UUID | str) -> str:
+    """Where a page ordered by a time, then an id, ends: `<microseconds since 1970>_<id>`."""
+    return f"{(moment - _EPOCH) // _MICROSECOND}_{ident}"
+
+
+def parse_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    micros, ident = cursor.split("_", 1)
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(ident)
+
+
 async def read_page_by_time(
     db: Database,
     stmt: AnySelect,
@@ -177,10 +191,14 @@ async def get_for_update(
     PostgreSQL; SQLite's write lock already covers it), or 404. Two requests creating the
     same thing under it (two first debriefs of one interview) then run one after the other
     instead of both inserting."""
-    obj = await session.get(model, object_id, with_for_update=True)
-    if obj is None:
-        raise NotFound(f"There is no {label} with id {object_id}.")
-    return obj
+    return found(await session.get(model, object_id, with_for_update=True), label, object_id)
+
+
+def found(row: R | None, label: str, object_id: object) -> R:
+    """`row`, or 404 if there is none: "There is no <label> with id <object_id>."."""
+    if row is None:
+        raise NotFound.of(label, object_id)
+    return row
 
 
 async def external_id_taken(

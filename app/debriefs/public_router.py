@@ -133,6 +133,17 @@ async def _form_page(
     return response
 
 
+async def _open_link(
+    request: Request, db: Database, settings: Settings, token: str, now: datetime
+) -> links.LinkView | Response:
+    """The link, if it can still be used; else the page that says why not."""
+    try:
+        view = await links.view(db, settings, token, now=now)
+    except NotFound:
+        return _not_ours(request)
+    return view if view.state == "open" else _closed(request)
+
+
 @router.get(
     "/f/{token}",
     response_class=HTMLResponse,
@@ -143,12 +154,9 @@ async def open_form(
     token: str, request: Request, db: DB, settings: AppSettings, now: Now
 ) -> Response:
     """Opening the link shows the form and does not use the link up (mail scanners open links)."""
-    try:
-        view = await links.view(db, settings, token, now=now)
-    except NotFound:
-        return _not_ours(request)
-    if view.state != "open":
-        return _closed(request)
+    view = await _open_link(request, db, settings, token, now)
+    if isinstance(view, Response):
+        return view
     nonce = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(16)
     return await _form_page(request, db, token, view, settings, nonce, values={}, errors={})
 
@@ -243,12 +251,9 @@ async def submit_form(
                 "You have sent this form several times in a short while. Try again in a minute.",
                 headers={"Retry-After": str(wait)},
             )
-    try:
-        view = await links.view(db, settings, token, now=now)
-    except NotFound:
-        return _not_ours(request)
-    if view.state != "open":
-        return _closed(request)
+    view = await _open_link(request, db, settings, token, now)
+    if isinstance(view, Response):
+        return view
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     nonce = request.cookies.get(FORM_COOKIE, "")

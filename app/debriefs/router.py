@@ -98,16 +98,12 @@ async def list_employer_feedback(
     interview_id: uuid.UUID, db: DB, _: AnyKey, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     if not await repository.interview_exists(db, interview_id):
-        raise NotFound(f"There is no interview with id {interview_id}.")
+        raise NotFound.of("interview", interview_id)
     stmt = repository.select_employer_feedback(interview_id)
     rows, next_cursor = await read_page(
         db, stmt, key=EmployerFeedback.id, limit=limit, cursor=cursor
     )
-    return json_response(
-        Page[EmployerFeedbackOut](
-            items=[EmployerFeedbackOut.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
-    )
+    return Page.response(EmployerFeedbackOut, rows, next_cursor)
 
 
 @router.get("/employer-feedback/{feedback_id:uuid}", response_model=EmployerFeedbackOut)

@@ -9,10 +9,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.patch import apply_changes, patch_values
-from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
+from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
+from app.db.versions import require_if_match
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefOut,

@@ -1,6 +1,6 @@
 """The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
 overdue first. The route's endpoint calls `overdue_queue`, whether FastAPI or the hot read
-(`app/api/hot_reads.py`) calls the endpoint."""
+(`app/hot_reads.py`) calls the endpoint."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from datetime import datetime
 import orjson
 from starlette.responses import Response
 
-from app.api.responses import JSON_MEDIA_TYPE, parse_time_cursor, time_cursor
+from app.api.responses import JSON_MEDIA_TYPE
 from app.db.engine import Database
+from app.db.queries import parse_time_cursor, time_cursor
 from app.followups import repository, rules
 
 

@@ -8,18 +8,10 @@ from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
 from app.api.problems import problem_responses
-from app.api.responses import (
-    IfMatch,
-    Limit,
-    Page,
-    TimeCursor,
-    etag_for,
-    json_response,
-    object_response,
-)
+from app.api.responses import IfMatch, Limit, Page, TimeCursor, json_response, object_response
 from app.auth.dependencies import AdminKey, AnyKey
-from app.db.queries import read_one, read_page_by_time
-from app.errors import NotFound
+from app.db.queries import found, read_one, read_page_by_time
+from app.db.versions import etag_for
 from app.followups import queue, repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
@@ -79,18 +71,13 @@ async def list_follow_ups(
         limit=limit,
         cursor=cursor,
     )
-    return json_response(
-        Page[FollowUpOut](
-            items=[FollowUpOut.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
-    )
+    return Page.response(FollowUpOut, rows, next_cursor)
 
 
 @router.get("/{follow_up_id:uuid}", response_model=FollowUpOut, responses=problem_responses(404))
 async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, repository.select_follow_ups().where(_steps.c.id == follow_up_id))
-    if row is None:
-        raise NotFound(f"There is no follow-up with id {follow_up_id}.")
+    stmt = repository.select_follow_ups().where(_steps.c.id == follow_up_id)
+    row = found(await read_one(db, stmt), "follow-up", follow_up_id)
     return object_response(FollowUpOut.model_validate(row), version=row["version"])
 
 

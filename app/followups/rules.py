@@ -7,7 +7,7 @@ non-working days and public holidays; a working day is one day's business hours.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -82,42 +82,39 @@ class WorkingCalendar:
         opens, closes = self.window(day)
         return opens <= moment <= closes
 
+    def _working_windows(self, moment: datetime, step: int) -> Iterator[tuple[datetime, datetime]]:
+        """The business hours of each working day from `moment`'s own, going forward (`step`
+        1) or back (-1), for at most `_MAX_DAYS` days."""
+        day = self.local_date(moment)
+        for _ in range(_MAX_DAYS):
+            if self.is_working_day(day):
+                yield self.window(day)
+            day += timedelta(days=step)
+
     def add(self, moment: datetime, amount: timedelta) -> datetime:
         """`amount` of working time after `moment`; zero moves `moment` into business hours."""
         if amount < timedelta(0):
             return self.subtract(moment, -amount)
         remaining = amount
-        day = self.local_date(moment)
-        cursor = moment
-        for _ in range(_MAX_DAYS):
-            if self.is_working_day(day):
-                opens, closes = self.window(day)
-                cursor = max(cursor, opens)
-                if cursor <= closes:
-                    available = closes - cursor
-                    if remaining <= available:
-                        return cursor + remaining
-                    remaining -= available
-            day += timedelta(days=1)
-            cursor = datetime.min.replace(tzinfo=UTC)
+        for opens, closes in self._working_windows(moment, 1):
+            cursor = max(moment, opens)
+            if cursor <= closes:
+                available = closes - cursor
+                if remaining <= available:
+                    return cursor + remaining
+                remaining -= available
         raise ValueError("the business calendar has no working days")
 
     def subtract(self, moment: datetime, amount: timedelta) -> datetime:
         """`amount` of working time before `moment`; zero moves it back into business hours."""
         remaining = amount
-        day = self.local_date(moment)
-        cursor = moment
-        for _ in range(_MAX_DAYS):
-            if self.is_working_day(day):
-                opens, closes = self.window(day)
-                cursor = min(cursor, closes)
-                if cursor >= opens:
-                    available = cursor - opens
-                    if remaining <= available:
-                        return cursor - remaining
-                    remaining -= available
-            day -= timedelta(days=1)
-            cursor = datetime.max.replace(tzinfo=UTC)
+        for opens, closes in self._working_windows(moment, -1):
+            cursor = min(moment, closes)
+            if cursor >= opens:
+                available = cursor - opens
+                if remaining <= available:
+                    return cursor - remaining
+                remaining -= available
         raise ValueError("the business calendar has no working days")
 
     def close_of_business(self, day: date) -> datetime:

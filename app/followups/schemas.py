@@ -136,7 +136,7 @@ class OverdueDebrief(OutputModel):
 
 class OverdueQuery(BaseModel):
     """The queue's filters and page size: what the route reads from the query string, and
-    what the hot read (`app.api.hot_reads`) validates with, so both accept the same."""
+    what the hot read (`app.hot_reads`) validates with, so both accept the same."""
 
     owner_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None

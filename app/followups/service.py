@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.responses import require_if_match
 from app.db.engine import Database
+from app.db.versions import require_if_match
 from app.errors import CandidateErased, Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import repository, rules

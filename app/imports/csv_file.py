@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
-from app.api.bulk import Outcome, validate_items
+from app.bulk.service import Outcome, validate_items
 from app.candidates.schemas import CandidateUpsert
 from app.clients.schemas import ClientUpsert
 from app.errors import FieldError, ValidationFailed

@@ -28,6 +28,7 @@ from app.imports.csv_file import ImportFile, ImportKind, ImportRow, RowError, re
 from app.imports.schemas import ImportJobOut
 from app.interviews import service as interviews
 from app.models import ImportJob
+from app.schemas.fields import phones_read_in
 
 # Who `debrief import` acts as in the job and the audit log.
 CLI_ACTOR = "system:import"
@@ -35,7 +36,12 @@ CLI_ACTOR = "system:import"
 
 async def read_file(kind: ImportKind, content: bytes, *, settings: Settings) -> ImportFile:
     """The file checked whole (in a worker thread: thousands of rows), or a 422."""
-    return await asyncio.to_thread(read_csv, kind, content, max_rows=settings.import_max_rows)
+
+    def check() -> ImportFile:
+        with phones_read_in(settings.default_phone_region):
+            return read_csv(kind, content, max_rows=settings.import_max_rows)
+
+    return await asyncio.to_thread(check)
 
 
 async def queue_import(
@@ -88,16 +94,17 @@ async def upsert_rows(
     """Rows through their domain's bulk upsert (at most 1,000): how many were created,
     updated or left unchanged, and the rows refused."""
     items = [row.item for row in rows]
-    if kind == "clients":
-        out = await clients.upsert_clients(session=session, items=items, atomic=False, now=now)
-    elif kind == "candidates":
-        out = await candidates.upsert_candidates(
-            session=session, settings=settings, items=items, atomic=False, now=now
-        )
-    else:
-        out = await interviews.upsert_interviews(
-            session=session, settings=settings, items=items, atomic=False, actor=actor, now=now
-        )
+    with phones_read_in(settings.default_phone_region):  # a job or the CLI: no request's region
+        if kind == "clients":
+            out = await clients.upsert_clients(session=session, items=items, atomic=False, now=now)
+        elif kind == "candidates":
+            out = await candidates.upsert_candidates(
+                session=session, settings=settings, items=items, atomic=False, now=now
+            )
+        else:
+            out = await interviews.upsert_interviews(
+                session=session, settings=settings, items=items, atomic=False, actor=actor, now=now
+            )
     counts: Counter[str] = Counter(r.status for r in out.results if r.status != "error")
     return counts, list(row_errors(kind, rows, out.results))
 

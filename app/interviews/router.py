@@ -5,13 +5,12 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.api.bulk import Atomic, BulkIn, BulkOut
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration, AnyKey
-from app.db.queries import read_one, read_page
-from app.errors import NotFound
+from app.bulk.schemas import Atomic, BulkIn, BulkOut
+from app.db.queries import found, read_one, read_page
 from app.interviews import repository, service
 from app.interviews.schemas import InterviewCreate, InterviewOut, InterviewPatch
 from app.models import Interview
@@ -65,18 +64,13 @@ async def list_interviews(
         starts_before=starts_before,
     )
     rows, next_cursor = await read_page(db, stmt, key=Interview.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[InterviewOut](
-            items=[InterviewOut.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
-    )
+    return Page.response(InterviewOut, rows, next_cursor)
 
 
 @router.get("/{interview_id:uuid}", response_model=InterviewOut, responses=problem_responses(404))
 async def get_interview(interview_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, repository.select_interviews().where(Interview.id == interview_id))
-    if row is None:
-        raise NotFound(f"There is no interview with id {interview_id}.")
+    stmt = repository.select_interviews().where(Interview.id == interview_id)
+    row = found(await read_one(db, stmt), "interview", interview_id)
     return object_response(InterviewOut.model_validate(row), version=row["version"])
 
 

@@ -60,32 +60,6 @@ class InterviewCreate(InputModel):
     track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
 
 
-class InterviewUpsert(InputModel):
-    """An interview in a bulk upsert, matched by `external_id`. The candidate and client are
-    given by id or by their own external ids; a new interview needs every required field,
-    an existing one changes only the fields sent."""
-
-    external_id: ExternalId
-    candidate_id: uuid.UUID | None = None
-    candidate_external_id: ExternalId | None = None
-    client_id: uuid.UUID | None = None
-    client_external_id: ExternalId | None = None
-    job_title: Name | None = None
-    stage: Stage | None = None
-    format: InterviewFormat | None = None
-    starts_at: Timestamp | None = None
-    ends_at: Timestamp | None = None
-    duration_minutes: Minutes | None = None
-    interviewers: list[Person] | None = Field(default=None, max_length=20)
-    point_of_contact: Person | None = None
-    decision_expected_by: Day | None = None
-    next_step: NextStep | None = None
-    status: InterviewStatus | None = None
-    outcome: Outcome | None = None
-    next_stage: Stage | None = None
-    track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
-
-
 class InterviewPatch(InputModel):
     external_id: ExternalId | None = None
     job_title: Name | None = None
@@ -102,6 +76,24 @@ class InterviewPatch(InputModel):
     outcome: Outcome | None = None
     next_stage: Stage | None = None
     track_follow_ups: bool | None = Field(default=None, description=TRACK_FOLLOW_UPS)
+
+
+class _References(InputModel):
+    external_id: ExternalId
+    candidate_id: uuid.UUID | None = None
+    candidate_external_id: ExternalId | None = None
+    client_id: uuid.UUID | None = None
+    client_external_id: ExternalId | None = None
+
+
+# A PATCH's fields and the references; pydantic lists the last base's fields first, so
+# the references come first (the CSV import's columns and the errors keep that order).
+class InterviewUpsert(InterviewPatch, _References):
+    """An interview in a bulk upsert, matched by `external_id`. The candidate and client are
+    given by id or by their own external ids; a new interview needs every required field,
+    an existing one changes only the fields sent."""
+
+    external_id: ExternalId
 
 
 class InterviewOut(OutputModel):

@@ -10,15 +10,22 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.bulk import BulkOut, Outcome, validate_items
-from app.api.patch import apply_changes, patch_values
-from app.api.problems import validation_errors
-from app.api.responses import require_if_match
+from app.bulk.schemas import BulkOut
+from app.bulk.service import Outcome, validate_items
 from app.candidates.erased import refuse_if_candidate_erased
 from app.candidates.erasure import erased_external_ids
 from app.config import Settings
+from app.db.patch import apply_changes, patch_values
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
-from app.errors import AppError, CandidateErased, Conflict, FieldError, ValidationFailed
+from app.db.versions import require_if_match
+from app.errors import (
+    AppError,
+    CandidateErased,
+    Conflict,
+    FieldError,
+    ValidationFailed,
+    validation_errors,
+)
 from app.events import service as events
 from app.followups import service as followups
 from app.interviews.schemas import (

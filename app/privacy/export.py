@@ -11,8 +11,7 @@ from sqlalchemy import select
 from app.api import idempotency
 from app.candidates.service import read_candidate
 from app.db.engine import Database
-from app.db.queries import read_all
-from app.errors import NotFound
+from app.db.queries import found, read_all
 from app.models import (
     AuditEntry,
     Debrief,
@@ -28,9 +27,7 @@ from app.privacy.schemas import CandidateExport
 
 
 async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> CandidateExport:
-    candidate = await read_candidate(db, candidate_id)
-    if candidate is None:
-        raise NotFound(f"There is no candidate with id {candidate_id}.")
+    candidate = found(await read_candidate(db, candidate_id), "candidate", candidate_id)
     theirs = select(Interview.id).where(Interview.candidate_id == candidate_id)
 
     async def rows(stmt: Any) -> list[Any]:

@@ -96,10 +96,10 @@ QUESTION_GROUPS_BOUND = 2000
 
 async def _read_all(db: Database, stmt: Select[Any]) -> list[RowMapping]:
     """The rows of one report statement, through the autocommit read engine. On PostgreSQL
-    with two settings changed for it, and put back: JIT compilation off (at 300,000
-    interviews these one-off aggregates are costed high enough to be compiled, which takes
-    0.2-0.4 s and saves less than that), and 32 MB of work memory, so sorting and hashing a
-    few hundred thousand rows stays in memory instead of spilling to disk."""
+    with two settings changed for it, and put back: JIT compilation off (on a large agency's
+    data these one-off aggregates are costed high enough to be compiled, which takes longer
+    than it saves), and 32 MB of work memory, so sorting and hashing a large period's rows
+    stays in memory instead of spilling to disk."""
     async with db.reading() as conn:
         if db.is_sqlite:
             return list((await conn.execute(stmt)).mappings().all())
@@ -458,7 +458,7 @@ async def interview_questions(
         db, select(_clients.c.id, _clients.c.name).where(_clients.c.id == client_id)
     )
     if client is None:
-        raise NotFound(f"There is no client with id {client_id}.")
+        raise NotFound.of("client", client_id)
     rows = await _read_all(
         db,
         question_groups_statement(

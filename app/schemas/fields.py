@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -25,7 +28,6 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from app.config import get_settings
 from app.schemas.currencies import CURRENCY_CODES
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -106,8 +108,26 @@ def _phone_in_e164(value: str, region: str) -> tuple[str | None, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
+# The region a number written without its +country code is read in (the app's
+# DEBRIEF_DEFAULT_PHONE_REGION). It goes with the work, not the process: FastAPI validates a
+# request's body before any code of ours runs and passes pydantic no context, so the app's
+# `PhoneRegionMiddleware` sets it for each request it serves, and the CSV import for its rows.
+# Unset, reading a phone number fails loudly rather than guess a region.
+_phone_region: ContextVar[str] = ContextVar("phone_region")
+
+
+@contextmanager
+def phones_read_in(region: str) -> Iterator[None]:
+    """Read phone numbers without a +country code as numbers of `region`, within this block."""
+    token = _phone_region.set(region)
+    try:
+        yield
+    finally:
+        _phone_region.reset(token)
+
+
 def _e164(value: str) -> str:
-    normalised, problem = _phone_in_e164(value, get_settings().default_phone_region)
+    normalised, problem = _phone_in_e164(value, _phone_region.get())
     if normalised is None:
         raise ValueError(problem)
     return normalised

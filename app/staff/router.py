@@ -7,11 +7,10 @@ from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
 from app.api.problems import problem_responses
-from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.api.responses import Cursor, IfMatch, Limit, Page, object_response
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
-from app.db.queries import read_one, read_page
-from app.errors import NotFound
+from app.db.queries import found, read_one, read_page
 from app.models import Staff
 from app.schemas.fields import Email
 from app.staff import repository, service
@@ -45,16 +44,13 @@ async def list_staff(
     """Every key may list staff, to show and pick a candidate's owner."""
     stmt = repository.select_staff(active=active, email=email)
     rows, next_cursor = await read_page(db, stmt, key=Staff.id, limit=limit, cursor=cursor)
-    return json_response(
-        Page[StaffOut](items=[StaffOut.model_validate(r) for r in rows], next_cursor=next_cursor)
-    )
+    return Page.response(StaffOut, rows, next_cursor)
 
 
 @router.get("/{staff_id:uuid}", response_model=StaffOut, responses=problem_responses(404))
 async def get_staff(staff_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    row = await read_one(db, repository.select_staff().where(Staff.id == staff_id))
-    if row is None:
-        raise NotFound(f"There is no staff member with id {staff_id}.")
+    stmt = repository.select_staff().where(Staff.id == staff_id)
+    row = found(await read_one(db, stmt), "staff member", staff_id)
     return object_response(StaffOut.model_validate(row), version=row["version"])
 
 

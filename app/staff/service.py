@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.patch import apply_changes, patch_values
-from app.api.responses import require_if_match
+from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
+from app.db.versions import require_if_match
 from app.errors import Conflict, ValidationFailed
 from app.models import Staff
 from app.staff import repository

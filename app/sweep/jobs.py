@@ -16,10 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy import text
 
 from app.api import idempotency
-from app.api.observability import SWEEP_SECONDS, SWEEP_STEPS
 from app.board import session as board_sessions
 from app.candidates import erasure
 from app.config import Settings
@@ -30,6 +30,8 @@ from app.imports import jobs as imports
 from app.interviews import service as interviews
 
 logger = logging.getLogger("debrief.sweep")
+SWEEP_SECONDS = Histogram("debrief_sweep_duration_seconds", "Time a follow-up sweep took.")
+SWEEP_STEPS = Counter("debrief_sweep_steps_total", "What sweeps did.", ["what"])
 
 SWEEP_LOCK = 0x44_53_57_50  # "DSWP"
 _in_process = asyncio.Lock()

@@ -24,10 +24,10 @@ from typing import Any, cast
 import anyio
 import httpx
 import orjson
+import prometheus_client
 from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
-from app.api.observability import WEBHOOK_ATTEMPTS
 from app.db.engine import Database
 from app.db.transaction import transaction
 from app.ids import uuid7
@@ -36,6 +36,9 @@ from app.schemas.base import iso
 from app.webhooks import repository, service
 
 logger = logging.getLogger("debrief.webhooks")
+WEBHOOK_ATTEMPTS = prometheus_client.Counter(
+    "debrief_webhook_attempts_total", "Webhook attempts by outcome.", ["outcome"]
+)
 
 # Retried after each failed attempt, with ±10% jitter: about 76 hours in all.
 RETRY_SCHEDULE = tuple(

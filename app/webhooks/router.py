@@ -11,7 +11,7 @@ from app.api.idempotency import NOT_REPLAYABLE
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AdminOrIntegration
-from app.db.queries import read_all, read_page
+from app.db.queries import found, read_all, read_page
 from app.errors import NotFound
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import repository, service
@@ -66,18 +66,12 @@ async def list_webhooks(
     rows, next_cursor = await read_page(
         db, stmt, key=WebhookEndpoint.id, limit=limit, cursor=cursor
     )
-    return json_response(
-        Page[WebhookOut](
-            items=[WebhookOut.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
-    )
+    return Page.response(WebhookOut, rows, next_cursor)
 
 
 @router.get("/{webhook_id:uuid}", response_model=WebhookOut, responses=problem_responses(404))
 async def get_webhook(webhook_id: uuid.UUID, db: DB, _: AdminOrIntegration) -> Response:
-    row = await repository.read_endpoint(db, webhook_id)
-    if row is None:
-        raise NotFound(f"There is no webhook with id {webhook_id}.")
+    row = found(await repository.read_endpoint(db, webhook_id), "webhook", webhook_id)
     return object_response(WebhookOut.model_validate(row), version=row["version"])
 
 
@@ -133,9 +127,7 @@ async def ping_webhook(
 ) -> Response:
     """Send a signed `webhook.test` message now and report how the endpoint answered.
     Nothing is stored, so no transaction is held open while the endpoint answers."""
-    endpoint = await repository.read_endpoint(db, webhook_id)
-    if endpoint is None:
-        raise NotFound(f"There is no webhook with id {webhook_id}.")
+    endpoint = found(await repository.read_endpoint(db, webhook_id), "webhook", webhook_id)
     deliverer: Deliverer = request.app.state.deliverer
     answer = await deliverer.ping(endpoint)
     return json_response(
@@ -163,7 +155,7 @@ async def list_deliveries(
 ) -> Response:
     """Every delivery to this endpoint, oldest first, each with the log of its attempts."""
     if not await repository.endpoint_exists(db, webhook_id):
-        raise NotFound(f"There is no webhook with id {webhook_id}.")
+        raise NotFound.of("webhook", webhook_id)
     rows, next_cursor = await read_page(
         db,
         repository.select_deliveries(webhook_id, status),

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.patch import apply_changes, patch_values
-from app.api.responses import require_if_match
 from app.config import Settings
 from app.db.engine import Database
+from app.db.patch import apply_changes, patch_values
+from app.db.versions import require_if_match
 from app.errors import NotFound, ValidationFailed
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -39,7 +39,7 @@ async def _check_url(url: str, settings: Settings) -> None:
 async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound(f"There is no webhook with id {endpoint_id}.")
+        raise NotFound.of("webhook", endpoint_id)
     return endpoint
 
 

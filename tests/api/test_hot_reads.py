@@ -11,11 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.api.hot_reads import HotReads
 from app.api.ratelimit import RateLimiter
 from app.auth.dependencies import KeyCache
 from app.clock import FrozenClock
 from app.db.queries import Prepared
+from app.hot_reads import HotReads
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
 from tests.followups.helpers import sweep

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.main import create_app
+from tests.conftest import KeyMaker, make_settings
 from tests.factories import create_candidate, create_staff
 from tests.test_conventions import assert_problem
 
@@ -29,6 +32,36 @@ async def test_create_normalises_phone_to_e164_and_answers_201(admin: httpx.Asyn
     assert response.headers["location"] == f"/v1/candidates/{body['id']}"
     assert response.headers["etag"] == '"1"'
     assert (await admin.get(f"/v1/candidates/{body['id']}")).json() == body
+
+
+async def test_each_app_reads_a_number_without_its_country_code_in_its_own_region(
+    api: FastAPI, admin: httpx.AsyncClient, make_key: KeyMaker, database_url: str
+) -> None:
+    """DEBRIEF_DEFAULT_PHONE_REGION is the app's own: an app started later in the same
+    process with another region does not change how this one reads numbers."""
+    american = create_app(
+        make_settings(database_url, default_phone_region="US"), clock=api.state.clock
+    )
+    async with (
+        american.router.lifespan_context(american),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=american),
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {await make_key('admin')}"},
+        ) as there,
+    ):
+        in_us = await there.post(
+            "/v1/candidates", json={"full_name": "Ann", "phone": "(212) 736-5000"}
+        )
+        in_gb = await admin.post(
+            "/v1/candidates", json={"full_name": "Bo", "phone": "07911 123456"}
+        )
+        refused = await there.post(
+            "/v1/candidates", json={"full_name": "Cy", "phone": "07911 123456"}
+        )
+    assert (in_us.status_code, in_us.json()["phone"]) == (201, "+12127365000")
+    assert (in_gb.status_code, in_gb.json()["phone"]) == (201, "+447911123456")
+    assert [e["field"] for e in assert_problem(refused, 422)["errors"]] == ["phone"]
 
 
 @pytest.mark.parametrize(

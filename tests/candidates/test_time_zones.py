@@ -64,7 +64,7 @@ async def test_bulk_upserts_check_the_time_zone_of_every_item(
     assert (stored["external_id"], stored["timezone"]) == ("crm-1", "Europe/Lisbon")
 
 
-async def test_a_csv_import_rejects_the_rows_with_a_bad_time_zone(
+async def test_a_csv_import_refuses_a_file_with_a_bad_time_zone(
     database_url: str, admin: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     sheet = tmp_path / "candidates.csv"
@@ -76,10 +76,10 @@ async def test_a_csv_import_rejects_the_rows_with_a_bad_time_zone(
     )
     result = debrief("import", "candidates", str(sheet), env={"DEBRIEF_DATABASE_URL": database_url})
     assert result.returncode == 1, result.stderr
-    assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected." in result.stdout
-    assert "line 3: timezone: not an IANA time zone name" in result.stdout
-    stored = {c["external_id"]: c for c in (await admin.get("/v1/candidates")).json()["items"]}
-    assert {k: v["timezone"] for k, v in stored.items()} == {"crm-1": "Africa/Lagos", "crm-3": None}
+    # An import is all or nothing: the bad row is named and no row is written.
+    assert "nothing was imported" in result.stderr
+    assert "row 3, timezone: not an IANA time zone name" in result.stdout
+    assert (await admin.get("/v1/candidates")).json()["items"] == []
 
 
 async def test_staff_and_policy_time_zones_are_iana_names_too(admin: httpx.AsyncClient) -> None:

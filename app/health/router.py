@@ -5,20 +5,25 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Depends, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import PlainTextResponse, Response
 
+from app.api.bearer import secret_of
 from app.api.dependencies import DB, AppSettings
-from app.api.observability import EVENT_BACKLOG, WEBHOOK_BACKLOG
 from app.api.problems import problem_responses
 from app.api.responses import json_response
-from app.auth.dependencies import secret_of
 from app.db.migrations import schema_is_current
 from app.errors import NotFound, ServiceUnavailable, Unauthorized
 from app.webhooks.service import outbox_backlog
 
 router = APIRouter(tags=["health"])
+
+# Read afresh at each scrape (`metrics`).
+WEBHOOK_BACKLOG = Gauge("debrief_webhook_pending_deliveries", "Deliveries waiting to be sent.")
+EVENT_BACKLOG = Gauge(
+    "debrief_outbox_events_not_fanned_out", "Events not yet turned into deliveries (all endpoints)."
+)
 
 
 @router.get("/healthz", summary="The process is alive")

@@ -1,65 +1,26 @@
-"""Bulk upserts by external_id: up to 1,000 items, a result per item, one transaction.
-
-Each item is validated on its own, so one bad item is reported at its index instead of
-failing the parse of the whole call. With `?atomic=true` (the default) any bad item means
-nothing is stored (422, naming `items.<index>.<field>`); with `?atomic=false` the good items
-are stored and the bad ones reported.
-"""
+"""The bulk upserts' work, shared by every domain that offers one: each item validated on
+its own, matched by external_id, created or changed in one statement, audited and evented."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Query
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.patch import apply_changes
-from app.api.problems import validation_errors
 from app.audit import service as audit
+from app.bulk.schemas import BulkOut, ItemError, ItemResult, Status
+from app.db.patch import apply_changes
 from app.db.queries import by_external_ids
-from app.errors import FieldError, ValidationFailed
+from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.ids import uuid7
-from app.schemas.base import InputModel, OutputModel
 
-MAX_ITEMS = 1000
 M = TypeVar("M", bound=BaseModel)
-Status = Literal["created", "updated", "unchanged", "error"]
-
-
-class BulkIn(InputModel):
-    items: list[dict[str, Any]] = Field(
-        min_length=1,
-        max_length=MAX_ITEMS,
-        description="Up to 1,000 objects, each with its `external_id`.",
-    )
-
-
-class ItemError(OutputModel):
-    detail: str
-    errors: list[FieldError] = Field(default_factory=list)
-
-
-class ItemResult(OutputModel):
-    index: int
-    status: Status
-    id: uuid.UUID | None = None
-    error: ItemError | None = None
-
-
-class BulkOut(OutputModel):
-    results: list[ItemResult]
-
-
-Atomic = Query(
-    default=True,
-    description="true: all or nothing (422 if any item is bad). false: store the good ones.",
-)
 
 
 class Outcome:

@@ -1,0 +1,1 @@
+"""Liveness, readiness and metrics: what load balancers, orchestrators and Prometheus ask."""
