@@ -32,6 +32,7 @@ DOMAINS = frozenset(
         "events",  # the event log every change writes
         "followups",  # the steps after an interview and the overdue queue
         "interviews",
+        "notifications",  # messages to candidates and staff: the outbox, email and chat
         "privacy",  # what is held on one person (subject access)
         "reports",
         "staff",

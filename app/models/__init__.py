@@ -13,6 +13,13 @@ from app.models.integration import (
 )
 from app.models.interviews import Debrief, EmployerFeedback, Interview
 from app.models.links import DebriefLink
+from app.models.notifications import (
+    DigestDay,
+    Notification,
+    NotificationAttempt,
+    NotificationSubject,
+    Suppression,
+)
 from app.models.staff import ApiKey, BoardSession, Staff
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "DebriefLink",
     "DebriefQueueEntry",
     "DebriefQueueStale",
+    "DigestDay",
     "EmployerFeedback",
     "ErasedIdentity",
     "Event",
@@ -32,8 +40,12 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencySubject",
     "Interview",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationSubject",
     "Setting",
     "Staff",
+    "Suppression",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

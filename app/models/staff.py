@@ -19,6 +19,9 @@ class Staff(Versioned):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # How they want to hear from us: email, chat, both or none; chat through this URL.
+    notify_via: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
+    chat_url: Mapped[str | None] = mapped_column(String(2000))
 
 
 class ApiKey(Base):

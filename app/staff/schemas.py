@@ -2,21 +2,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, StringConstraints, computed_field
 
 from app.schemas.base import InputModel, OutputModel
 from app.schemas.fields import Email, Name
+
+NotifyVia = Literal["email", "chat", "both", "none"]
+ChatUrl = Annotated[
+    str,
+    StringConstraints(min_length=8, max_length=2000, strip_whitespace=True),
+    Field(
+        description="An incoming-webhook URL (Slack, Microsoft Teams workflow, Mattermost, "
+        "Google Chat), for this person or their team; checked as webhook URLs are."
+    ),
+]
+NOTIFY_VIA = Field(
+    description="How they hear from Debrief (digest, alerts, escalations): `email`, `chat`, "
+    "`both` or `none`; `chat` and `both` need a `chat_url`."
+)
 
 
 class StaffCreate(InputModel):
     full_name: Name
     email: Email
     active: bool = True
+    notify_via: NotifyVia = Field(default="email", description=NOTIFY_VIA.description)
+    chat_url: ChatUrl | None = None
 
 
 class StaffPatch(InputModel):
     full_name: Name | None = None
     email: Email | None = None
     active: bool | None = None
+    notify_via: NotifyVia | None = Field(default=None, description=NOTIFY_VIA.description)
+    chat_url: ChatUrl | None = None
 
 
 class StaffOut(OutputModel):
@@ -24,6 +46,13 @@ class StaffOut(OutputModel):
     full_name: str
     email: str
     active: bool
+    notify_via: NotifyVia
+    chat_url: str | None = Field(default=None, exclude=True)
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @computed_field(description="The chat target's host; the URL itself is a credential.")  # type: ignore[prop-decorator]
+    @property
+    def chat_host(self) -> str | None:
+        return urlsplit(self.chat_url).hostname if self.chat_url else None
