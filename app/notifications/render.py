@@ -140,7 +140,7 @@ def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:
             "overdue_calls": [
                 {
                     "candidate": "Amira Okafor",
-                    "phone": "+447700900123",
+                    "phone": "+447812345678",
                     "job_title": "Senior Accountant",
                     "client": "Harlow & Finch",
                     "due": "Tuesday 3 March, 17:30",
@@ -167,7 +167,7 @@ def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:
             "agency": agency,
             "reason": "not_interested",
             "candidate": "Amira Okafor",
-            "phone": "+447700900123",
+            "phone": "+447812345678",
             "job_title": "Senior Accountant",
             "client": "Harlow & Finch",
             "rating": None,
