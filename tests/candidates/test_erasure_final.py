@@ -25,7 +25,7 @@ from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from tests.conftest import T0, KeyMaker, make_settings
 from tests.debriefs.test_links import csrf_of
-from tests.factories import create_client, create_interview, patch_current
+from tests.factories import create_client, create_interview, create_staff, patch_current
 from tests.followups.helpers import all_events, steps, sweep
 from tests.test_conventions import assert_problem
 from tests.webhooks.receiver import Receiver
@@ -139,9 +139,11 @@ async def _everything_about_them(
 ) -> dict[str, Any]:
     """One person with every kind of data: candidate, interview text, a debrief, a waived
     step with its reason, employer feedback, an unused link, stored idempotent answers,
-    webhooks delivered to a real receiver (that echoes them back), audit entries."""
+    webhooks delivered to a real receiver (that echoes them back), audit entries, the
+    email written to them and the alert to their recruiter about them."""
     hook = _ok(await admin.post("/v1/webhooks", json={"url": receiver.url}))
     receiver.secrets = [hook["secret"]]
+    owner = await create_staff(admin, full_name="Rosa Recruiter")
     candidate = _ok(
         await admin.post(
             "/v1/candidates",
@@ -152,6 +154,7 @@ async def _everything_about_them(
                 "external_id": CRM_ID,
                 "linkedin_url": "https://www.linkedin.com/in/philippa-marchbanks-oyelaran",
                 "timezone": "Europe/London",
+                "owner_id": owner["id"],
             },
             headers={"Idempotency-Key": "erase-me-create"},
         )
@@ -171,6 +174,7 @@ async def _everything_about_them(
                 "went_well": WENT_WELL,
                 "notes": NOTES,
                 "challenging_questions": [f"Why is {NAME} leaving?"],
+                "still_interested": "no",  # their recruiter is told at once, by name
             },
             headers={"Idempotency-Key": "erase-me-debrief"},
         )
@@ -274,8 +278,11 @@ async def test_after_erasure_no_table_dump_or_file_holds_anything_about_them(
         "events",
         "webhook_attempts",
         "idempotency_keys",
+        "notifications",
     ):
         assert table in before, table
+    assert EMAIL in before["notifications"]
+    assert NAME in before["notifications"]
     assert WAIVER in before["follow_ups"]
     assert WAIVER in before["events"]
 
@@ -489,6 +496,11 @@ async def test_the_export_holds_their_webhook_deliveries_and_audit_trail(
     assert any(t == "debrief" for t, _, _ in audited)
     assert any(t == "debrief_link" for t, _, _ in audited)
     assert all(a["object_id"] != other["id"] for a in export["audit_entries"])
+
+    messages = {m["kind"]: m for m in export["notifications"]}
+    assert set(messages) == {"candidate_debrief_link", "staff_alert"}
+    assert messages["candidate_debrief_link"]["recipient"] == EMAIL
+    assert messages["staff_alert"]["subject"].startswith(f"{NAME} is no longer interested")
 
 
 async def test_the_same_writes_for_a_live_person_still_work(

@@ -293,3 +293,60 @@ async def test_a_candidate_who_says_it_went_badly_still_gets_nothing_after_their
     clock.set(T0 + timedelta(minutes=30))
     await send_all(sender)
     assert smtp.to("amira.okafor@example.com") == []
+
+
+async def test_one_nudge_with_a_fresh_link_when_the_debrief_call_goes_late(
+    office: httpx.AsyncClient,
+    anonymous: httpx.AsyncClient,
+    sender: Sender,
+    smtp: MailServer,
+    clock: FrozenClock,
+) -> None:
+    candidate = await amira(office)
+    await interview_for(office, candidate, ends_at=T0)  # Wednesday 10:00
+    clock.set(T0 + timedelta(minutes=30))
+    await send_all(sender)
+    (first,) = smtp.to("amira.okafor@example.com")
+    (old_token,) = set(LINK.findall(first.text))
+
+    # The call is due 8 working hours after the end: Thursday 09:30.
+    clock.set(datetime(2026, 3, 5, 9, 31, tzinfo=UTC))
+    await sweep(office)
+    (nudge,) = await notifications(office, kind="candidate_nudge")
+    assert nudge["send_after"] == "2026-03-05T10:30:00Z"  # a working day after the first
+    await sweep(office)
+    clock.set(datetime(2026, 3, 6, 10, 0, tzinfo=UTC))
+    await sweep(office)  # still late the next day: still one nudge
+    assert len(await notifications(office, kind="candidate_nudge")) == 1
+
+    await send_all(sender)
+    _, second = smtp.to("amira.okafor@example.com")
+    assert second.message["Subject"].startswith("A quick word about your interview at")
+    (new_token,) = set(LINK.findall(second.text))
+    assert new_token != old_token
+    assert (await anonymous.get(f"/f/{new_token}")).status_code == 200
+    assert (await anonymous.get(f"/f/{old_token}")).status_code == 410  # only the newest works
+    clock.advance(timedelta(days=3))
+    await sweep(office)
+    await send_all(sender)
+    assert len(smtp.to("amira.okafor@example.com")) == 2  # never more
+
+
+async def test_no_nudge_once_the_candidate_has_answered(
+    office: httpx.AsyncClient, sender: Sender, smtp: MailServer, clock: FrozenClock
+) -> None:
+    candidate = await amira(office)
+    interview = await interview_for(office, candidate, ends_at=T0)
+    clock.set(T0 + timedelta(minutes=30))
+    await send_all(sender)
+    clock.set(datetime(2026, 3, 5, 9, 31, tzinfo=UTC))
+    await sweep(office)  # late: the nudge is planned for 10:30
+    recorded = await office.post(
+        f"/v1/interviews/{interview['id']}/debrief", json={"channel": "phone"}
+    )
+    assert recorded.status_code == 201
+    clock.set(datetime(2026, 3, 5, 10, 30, tzinfo=UTC))
+    await send_all(sender)
+    assert len(smtp.to("amira.okafor@example.com")) == 1
+    (nudge,) = await notifications(office, kind="candidate_nudge")
+    assert (nudge["status"], nudge["status_reason"]) == ("cancelled", "the debrief is already in")
