@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 
 import anyio
 import httpx
+from anyio.abc import TaskGroup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import Database
 from app.db.transaction import transaction
-from app.debriefs import links
-from app.errors import AppError
+from app.debriefs import links as debrief_links
 from app.ids import uuid7
 from app.models import Notification
 from app.notifications import chat, mail, repository, service, tokens
@@ -37,7 +37,7 @@ RETRY_SCHEDULE = tuple(
 # A claimed message is another process's to retry only after this (a round of CLAIM_BATCH
 # emails at their timeout each fits well inside it).
 LEASE = timedelta(minutes=30)
-CLAIM_BATCH = 20
+CLAIM_BATCH = 50
 ACTOR = "system:notifications"
 PREVIEW = "DEBRIEF_SMTP_URL is not set: rendered and kept, not sent"
 
@@ -55,6 +55,7 @@ class Outgoing:
     """A claimed message as this attempt sends it."""
 
     attempt_id: uuid.UUID
+    attempt_number: int
     notification_id: uuid.UUID
     kind: str
     channel: str
@@ -136,16 +137,22 @@ class Sender:
         await repository.close_unrecorded_attempts(
             session, [n.id for n in due if n.attempts > 0], now
         )
-        outgoing = []
+        reasons = await service.reasons_not_to_send(session, due)
+        blocked = await service.suppressed_among(
+            session, self.settings, {n.recipient for n in due if n.channel == "email"}
+        )
+        chat_targets = await repository.staff_members(
+            session, {n.staff_id for n in due if n.channel == "chat" and n.staff_id}
+        )
+        going: list[tuple[Notification, str | None]] = []
         capped = 0
         for notification in due:
-            reason = await service.still_applies(session, notification)
-            if reason is not None:
-                self._settle(notification, "cancelled", reason, now)
-                continue
             chat_url = None
+            if notification.id in reasons:
+                self._settle(notification, "cancelled", reasons[notification.id], now)
+                continue
             if notification.channel == "email":
-                if await service.is_suppressed(session, self.settings, notification.recipient):
+                if notification.recipient in blocked:
                     self._settle(notification, "suppressed", "the address is suppressed", now)
                     continue
                 if self.previewing:
@@ -155,28 +162,38 @@ class Sender:
                     capped += 1  # the minute's cap is reached: it stays due
                     continue
                 room -= 1
-            elif notification.staff_id is not None:
-                chat_url, via = await repository.chat_url_of(session, notification.staff_id)
-                if not chat_url or via not in ("chat", "both"):
+            else:
+                staff = chat_targets.get(notification.staff_id) if notification.staff_id else None
+                if staff is None or not staff.chat_url or staff.notify_via not in ("chat", "both"):
                     self._settle(notification, "cancelled", "chat is no longer wanted", now)
                     continue
+                chat_url = staff.chat_url
+            going.append((notification, chat_url))
+        # Each candidate email carries a link minted now: the outbox holds no working token.
+        links = await debrief_links.create_links_for_sending(
+            session=session,
+            interview_ids=sorted(
+                {
+                    n.interview_id
+                    for n, _ in going
+                    if n.kind in service.LINK_KINDS and n.interview_id
+                }
+            ),
+            settings=self.settings,
+            actor=ACTOR,
+            now=now,
+        )
+        outgoing = []
+        for notification, chat_url in going:
             personal = None
-            if notification.kind in service.LINK_KINDS and notification.interview_id is not None:
-                try:
-                    _, url = await links.create_link(
-                        session=session,
-                        interview_id=notification.interview_id,
-                        settings=self.settings,
-                        actor=ACTOR,
-                        now=now,
-                    )
-                except AppError as exc:
-                    self._settle(notification, "cancelled", exc.detail, now)
+            if notification.kind in service.LINK_KINDS:
+                url = links.get(notification.interview_id) if notification.interview_id else None
+                if url is None:
+                    self._settle(notification, "cancelled", "the interview is closed", now)
                     continue
                 personal = url.rsplit("/", 1)[1]
             candidate = notification.kind in service.CANDIDATE_KINDS
             unsubscribe = tokens.unsubscribe_token(self.settings, notification.id)
-
             unsubscribe_token = unsubscribe if candidate else None
             notification.attempts += 1
             notification.next_attempt_at = now + LEASE
@@ -187,6 +204,7 @@ class Sender:
             outgoing.append(
                 Outgoing(
                     attempt_id=attempt.id,
+                    attempt_number=notification.attempts,
                     notification_id=notification.id,
                     kind=notification.kind,
                     channel=notification.channel,
@@ -232,24 +250,30 @@ class Sender:
         if self._smtp is None:
             server = mail.server_of(self.settings.smtp_url.get_secret_value())
             self._smtp = mail.SmtpSession(server, timeout=self.settings.smtp_timeout_seconds)
-        for message in emails:
-            email = mail.build(
-                from_name=self.settings.agency_name,
-                from_address=self.settings.mail_from,
-                reply_to=self.settings.mail_reply_to,
-                to_name=message.recipient_name,
-                to_address=message.recipient,
-                subject=message.subject,
-                text=message.text,
-                html=message.html,
-                message_id=message.message_id,
-                date=self.clock(),
-                unsubscribe_url=message.unsubscribe_url,
-            )
-            answer = await self._smtp.send(
-                email, sender=self.settings.mail_from, recipient=message.recipient
-            )
-            await self._record_safely(message, answer)
+        async with anyio.create_task_group() as records:
+            for message in emails:
+                await self._send_email(message, records)
+
+    async def _send_email(self, message: Outgoing, records: TaskGroup) -> None:
+        assert self._smtp is not None
+        email = mail.build(
+            from_name=self.settings.agency_name,
+            from_address=self.settings.mail_from,
+            reply_to=self.settings.mail_reply_to,
+            to_name=message.recipient_name,
+            to_address=message.recipient,
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+            message_id=message.message_id,
+            date=self.clock(),
+            unsubscribe_url=message.unsubscribe_url,
+        )
+        answer = await self._smtp.send(
+            email, sender=self.settings.mail_from, recipient=message.recipient
+        )
+        # Recorded at once, while the next one is sent.
+        records.start_soon(self._record_safely, message, answer)
 
     async def _send_chat(self, message: Outgoing) -> None:
         assert message.chat_url is not None
@@ -270,42 +294,51 @@ class Sender:
 
     async def _record(self, message: Outgoing, answer: mail.MailAnswer) -> None:
         now = self.clock()
+        outcome = answer.outcome
+        delay = None
+        if outcome == "retry":
+            delay = next_delay(message.attempt_number, self.jitter)
+            if delay is None:
+                outcome = "failed"
+        if outcome == "sent":
+            change: dict[str, object] = {
+                "status": "sent",
+                "sent_at": now,
+                "status_reason": None,
+                "next_attempt_at": None,
+            }
+        elif outcome == "retry":
+            assert delay is not None
+            change = {
+                "next_attempt_at": now + delay,
+                "status_reason": f"will try again: {answer.answer}"[:500],
+            }
+        else:
+            reason = (
+                f"gave up after {message.attempt_number} attempts: {answer.answer}"
+                if answer.outcome == "retry"
+                else answer.answer
+            )
+            change = {"status": outcome, "status_reason": reason[:500], "next_attempt_at": None}
         async with transaction(self.db, now=now, actor=ACTOR) as session:
-            found = await repository.open_attempt(session, message.attempt_id)
-            if found is None:
-                return  # erased meanwhile
-            notification, attempt = found
-            outcome = answer.outcome
-            delay = None
-            if outcome == "retry":
-                delay = next_delay(notification.attempts, self.jitter)
-                if delay is None:
-                    outcome = "failed"
-            attempt.finished_at = now
-            attempt.outcome = outcome
-            attempt.code = answer.code
-            attempt.answer = answer.answer[:1000] or None
-            attempt.duration_ms = answer.duration_ms
-            if notification.status != "pending":
-                return  # settled meanwhile (the address unsubscribed, say)
-            notification.updated_at = now
-            if outcome == "sent":
-                notification.status, notification.sent_at = "sent", now
-                notification.status_reason = None
-                notification.next_attempt_at = None
-            elif outcome == "retry":
-                assert delay is not None
-                notification.next_attempt_at = now + delay
-                notification.status_reason = f"will try again: {answer.answer}"[:500]
-            else:
-                reason = (
-                    f"gave up after {notification.attempts} attempts: {answer.answer}"
-                    if answer.outcome == "retry"
-                    else answer.answer
+            await repository.finish_attempt(
+                session,
+                message.attempt_id,
+                finished_at=now,
+                outcome=outcome,
+                code=answer.code,
+                answer=answer.answer[:1000] or None,
+                duration_ms=answer.duration_ms,
+            )
+            # Not if it was settled meanwhile (the address unsubscribed) or erased.
+            changed = await repository.settle_if_pending(
+                session, message.notification_id, updated_at=now, **change
+            )
+            if changed and outcome == "bounced":
+                await service.suppress_address(
+                    session, self.settings, message.recipient, reason="bounced", now=now
                 )
-                self._settle(notification, outcome, reason, now)
-                if outcome == "bounced":
-                    await service.suppress_address(
-                        session, self.settings, notification.recipient, reason="bounced", now=now
-                    )
-                logger.warning("notification %s %s: %s", notification.id, outcome, reason)
+        if outcome in ("failed", "bounced"):
+            logger.warning(
+                "notification %s %s: %s", message.notification_id, outcome, change["status_reason"]
+            )

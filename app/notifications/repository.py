@@ -336,27 +336,32 @@ def add_attempt(session: AsyncSession, **values: Any) -> NotificationAttempt:
     return attempt
 
 
-async def candidate_state(
-    session: AsyncSession, candidate_id: uuid.UUID, interview_id: uuid.UUID | None
-) -> RowMapping | None:
-    """What decides whether a candidate message still applies as it is about to go."""
-    step = (
+async def candidate_states(
+    session: AsyncSession, notification_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, RowMapping]:
+    """What decides whether each candidate message still applies as it is about to go."""
+    if not notification_ids:
+        return {}
+    call = (
         select(FollowUp.status)
-        .where(FollowUp.interview_id == interview_id, FollowUp.kind == "debrief_call")
+        .where(FollowUp.interview_id == Notification.interview_id, FollowUp.kind == "debrief_call")
         .scalar_subquery()
     )
-    stmt = select(
-        Candidate.email,
-        Candidate.status,
-        Candidate.erased_at,
-        select(Interview.status)
-        .where(Interview.id == interview_id)
-        .scalar_subquery()
-        .label("interview_status"),
-        exists().where(Debrief.interview_id == interview_id).label("debrief_in"),
-        step.label("call_status"),
-    ).where(Candidate.id == candidate_id)
-    return (await session.execute(stmt)).mappings().first()
+    stmt = (
+        select(
+            Notification.id,
+            Candidate.email,
+            Candidate.status,
+            Candidate.erased_at,
+            Interview.status.label("interview_status"),
+            exists().where(Debrief.interview_id == Notification.interview_id).label("debrief_in"),
+            call.label("call_status"),
+        )
+        .join(Candidate, Candidate.id == Notification.candidate_id)
+        .outerjoin(Interview, Interview.id == Notification.interview_id)
+        .where(Notification.id.in_(notification_ids))
+    )
+    return {row["id"]: row for row in (await session.execute(stmt)).mappings()}
 
 
 async def chat_url_of(session: AsyncSession, staff_id: uuid.UUID) -> tuple[str | None, str]:
@@ -366,16 +371,24 @@ async def chat_url_of(session: AsyncSession, staff_id: uuid.UUID) -> tuple[str |
     return (row[0], row[1]) if row else (None, "none")
 
 
-async def open_attempt(
-    session: AsyncSession, attempt_id: uuid.UUID
-) -> tuple[Notification, NotificationAttempt] | None:
-    attempt = await session.get(NotificationAttempt, attempt_id)
-    if attempt is None:
-        return None
-    notification = await session.get(Notification, attempt.notification_id, with_for_update=True)
-    if notification is None:
-        return None
-    return notification, attempt
+async def finish_attempt(session: AsyncSession, attempt_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(
+        update(NotificationAttempt).where(NotificationAttempt.id == attempt_id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def settle_if_pending(
+    session: AsyncSession, notification_id: uuid.UUID, **values: Any
+) -> bool:
+    """Change a message still pending (not settled meanwhile, nor erased); whether it was."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending")
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- reading

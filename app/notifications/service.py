@@ -4,7 +4,7 @@ morning digests), resending by hand, and one-click unsubscribe.
 
 Candidate emails are planned for the policy's delay after the interview, in the candidate's
 waking hours (`app.followups.rules`); the delivery worker checks again, as each goes, that
-it still applies (`still_applies`)."""
+it still applies (`why_not_now`)."""
 
 from __future__ import annotations
 
@@ -434,14 +434,12 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
 # ---------------------------------------------------------------------------- as it goes
 
 
-async def still_applies(session: AsyncSession, notification: Notification) -> str | None:
+def why_not_now(notification: Notification, state: Any) -> str | None:
     """Why a candidate message must not go now (None if it may): the debrief is in, the
-    interview was called off, the candidate is no longer active or was erased."""
+    interview was called off, the candidate is no longer active or was erased. `state` is
+    its row from `repository.candidate_states`."""
     if notification.kind not in CANDIDATE_KINDS or notification.candidate_id is None:
         return None
-    state = await repository.candidate_state(
-        session, notification.candidate_id, notification.interview_id
-    )
     if state is None or state["erased_at"] is not None or not state["email"]:
         return "the candidate was erased or has no email address"
     if state["interview_status"] in ("cancelled", "no_show"):
@@ -454,6 +452,27 @@ async def still_applies(session: AsyncSession, notification: Notification) -> st
         if notification.kind == "candidate_nudge" and state["call_status"] != "overdue":
             return "the debrief call is no longer late"
     return None
+
+
+async def reasons_not_to_send(
+    session: AsyncSession, due: list[Notification]
+) -> dict[uuid.UUID, str]:
+    """For the messages about to go, those that no longer apply, with why."""
+    candidate_messages = [n for n in due if n.kind in CANDIDATE_KINDS and n.candidate_id]
+    states = await repository.candidate_states(session, [n.id for n in candidate_messages])
+    reasons = {}
+    for notification in candidate_messages:
+        reason = why_not_now(notification, states.get(notification.id))
+        if reason is not None:
+            reasons[notification.id] = reason
+    return reasons
+
+
+async def suppressed_among(
+    session: AsyncSession, settings: Settings, addresses: Iterable[str]
+) -> set[str]:
+    """Those of these addresses that are never to be mailed."""
+    return await _suppressed_addresses(session, settings, addresses)
 
 
 async def is_suppressed(session: AsyncSession, settings: Settings, address: str) -> bool:
