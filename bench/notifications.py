@@ -357,8 +357,10 @@ async def main() -> None:
 
             # A sweep opening 10,002 steps, with and without planning the emails; then drain.
             ended = now - timedelta(minutes=1)
-            await seed_people(conn, interviews, now, ended)
-            await seed_people(plain_conn, interviews, now, ended)
+            first, second = (conn, plain_conn) if round_ % 2 else (plain_conn, conn)
+            await seed_people(first, interviews, now, ended)
+            await seed_people(second, interviews, now, ended)
+            await conn.execute("CHECKPOINT")  # the seeding's writes flushed before either sweep
             sweeps: dict[str, float] = {}
             for which, database in (("plain", plain), ("notifying", db))[
                 :: 1 if round_ % 2 == 0 else -1

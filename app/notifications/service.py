@@ -9,8 +9,10 @@ it still applies (`why_not_now`)."""
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,10 +50,20 @@ NUDGE_BATCH = 200
 # ---------------------------------------------------------------------------- people
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zone_of(own: str | None, policy: FollowUpPolicy) -> str:
+    """A person's own time zone if it is one we know (a row stored before zones were
+    checked may hold anything), else the agency's."""
+    return own if own and own in _known_zones() else policy.timezone
+
+
 def staff_zone(staff: Staff, policy: FollowUpPolicy) -> str:
     """The staff member's time zone: their own when they have one, else the agency's."""
-    own: str | None = getattr(staff, "timezone", None)
-    return own or policy.timezone
+    return zone_of(getattr(staff, "timezone", None), policy)
 
 
 async def escalation_recipients(
@@ -224,7 +236,7 @@ async def _plan_link_emails(
     rows = [r for r in await repository.link_email_facts(session, interview_ids) if _reachable(r)]
     blocked = await _suppressed_addresses(session, plan.settings, (r["email"] for r in rows))
     for row in rows:
-        zone = row["timezone"] or policy.timezone
+        zone = zone_of(row["timezone"], policy)
         send_at = rules.link_email_at(row["ends_at"], policy, zone=zone, now=plan.now)
         if send_at is None or row["email"] in blocked:
             continue  # history, or an address that asked not to be mailed
@@ -345,9 +357,13 @@ async def plan_nudges(session: AsyncSession, *, settings: Settings, now: datetim
         session, settings, (f["email"] for f in facts.values() if f["email"])
     )
     plan = Plan(settings, now)
+    seen = set()
     for call in late:
+        if call["interview_id"] in seen:
+            continue  # its link email was resent: one nudge all the same
+        seen.add(call["interview_id"])
         row = facts[call["interview_id"]]
-        zone = row["timezone"] or policy.timezone
+        zone = zone_of(row["timezone"], policy)
         first = call["first_sent_at"] or call["first_planned_at"]
         send_at = max(rules.nudge_at(first, call["overdue_at"], policy, zone=zone), now)
         status, reason = "pending", None

@@ -1,5 +1,6 @@
 """Each email as a person sees it: real messages, received by the SMTP server, opened in
-Debian's Chromium at a phone's width. The screenshots are the ones in docs/notifications.md."""
+Debian's Chromium at a phone's width. The screenshots are the ones in docs/notifications.md
+(the fixtures are the notification tests' own)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from playwright.async_api import Browser
 
 from app.clock import FrozenClock
 from app.notifications.delivery import Sender
-from tests.browser.conftest import chromium  # noqa: F401 - the fixture
 from tests.conftest import T0
 from tests.factories import create_candidate, create_client, create_interview, create_staff
 from tests.followups.helpers import sweep
-from tests.notifications.conftest import send_all
+from tests.notifications.conftest import (  # noqa: F401 - the fixtures
+    mail_app,
+    office,
+    send_all,
+    sender,
+    smtp,
+)
 from tests.notifications.servers import MailServer, Received
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -23,7 +29,9 @@ PHONE = {"width": 390, "height": 800}
 
 
 async def _agency_week(
-    office: httpx.AsyncClient, sender: Sender, clock: FrozenClock
+    office: httpx.AsyncClient,  # noqa: F811 - passed on
+    sender: Sender,  # noqa: F811 - passed on
+    clock: FrozenClock,
 ) -> dict[str, str]:
     """A few days at an agency that brings out every kind of email; their subjects by kind."""
     policy = (await office.get("/v1/settings/follow-up-policy")).json()
@@ -84,11 +92,11 @@ async def _agency_week(
 
 
 async def test_every_email_reads_well_on_a_phone(
-    office: httpx.AsyncClient,
-    sender: Sender,
-    smtp: MailServer,
+    office: httpx.AsyncClient,  # noqa: F811 - the fixture
+    sender: Sender,  # noqa: F811 - the fixture
+    smtp: MailServer,  # noqa: F811 - the fixture
     clock: FrozenClock,
-    chromium: Browser,  # noqa: F811 - the fixture
+    chromium: Browser,
 ) -> None:
     subjects = await _agency_week(office, sender, clock)
     # A long Subject is folded onto its own line; unfolded, it keeps the leading space.
