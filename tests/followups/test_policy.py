@@ -27,6 +27,16 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "max_reminders": 3,
         "debrief_link_days": 7,
         "retention_days": None,
+        "candidate_email_delay_minutes": 30,
+        "candidate_waking_hours": {
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "start": "08:00",
+            "end": "20:00",
+        },
+        "candidate_email_within_hours": 48,
+        "candidate_nudges": 1,
+        "candidate_nudge_working_days": 1,
+        "staff_digest_at": "09:00",
         "version": 0,
         "updated_at": None,
     }
