@@ -221,6 +221,7 @@ async def seed_due_emails(conn: asyncpg.Connection, settings: Settings, now: dat
                 "interviewed": "today",
                 "interviewers_text": "your interviewers",
                 "thank_you_by": "Thursday 5 March, 10:00",
+                "ideal_hours": "3 hours",
             },
         )
         ident = uuid7()

@@ -47,6 +47,8 @@ class LinkView:
     ends_at: datetime
     interviewers: list[str]
     asks_salary: bool
+    starts_at: datetime
+    candidate_timezone: str | None
 
 
 def link_url(settings: Settings, token: str) -> str:
@@ -108,6 +110,8 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
             DebriefLink.expires_at,
             Candidate.full_name,
             Candidate.erased_at,
+            Candidate.timezone,
+            Interview.starts_at,
             Interview.job_title,
             Interview.stage,
             Interview.ends_at,
@@ -139,6 +143,8 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
         ends_at=row["ends_at"],
         interviewers=[p.get("name", "") for p in row["interviewers"] or [] if p.get("name")],
         asks_salary=row["stage"] in ("second", "final") or row["next_stage"] == "final",
+        starts_at=row["starts_at"],
+        candidate_timezone=row["timezone"],
     )
 
 

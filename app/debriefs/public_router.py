@@ -19,9 +19,10 @@ from app.api.html_pages import html_responses, message, page
 from app.api.ratelimit import RateLimiter, connection_bucket
 from app.config import Settings
 from app.db.engine import Database
-from app.debriefs import links
+from app.debriefs import links, local_times
 from app.debriefs.schemas import DebriefIn
 from app.errors import AppError, Gone, NotFound
+from app.followups import rules
 from app.followups.service import read_policy
 
 router = APIRouter(tags=["candidate form"])
@@ -37,6 +38,7 @@ LABELS = {
     "still_interested": "Still interested",
     "company_fit": "Company fit",
     "salary_expectation": "Salary expectation",
+    "thank_you_time": "When you sent your thank-you note",
     "notes": "Anything else",
 }
 STAGE_NAMES = {
@@ -104,6 +106,7 @@ async def _form_page(
 ) -> HTMLResponse:
     policy, _, _ = await read_policy(db)
     tz = ZoneInfo(policy.timezone)
+    zone = local_times.candidate_zone(view.candidate_timezone, policy)
     context = {
         "token": token,
         "link": view,
@@ -114,6 +117,9 @@ async def _form_page(
         "stage_name": STAGE_NAMES.get(view.stage, ""),
         "interviewers": ", ".join(view.interviewers) or "your interviewers",
         "expires": f"{view.expires_at.astimezone(tz):%A %d %B}",
+        # The note's date and time are asked on the candidate's own clock.
+        "zone_name": zone.key,
+        "interview_day": view.ends_at.astimezone(zone).date().isoformat(),
     }
     response = page(request, "form.html", context, status=status)
     response.set_cookie(
@@ -148,9 +154,32 @@ async def open_form(
     return await _form_page(request, db, token, view, settings, nonce, values={}, errors={})
 
 
-def _to_debrief(values: dict[str, str], now: datetime) -> tuple[DebriefIn | None, dict[str, str]]:
+def _thank_you_sent_at(
+    values: dict[str, str], view: links.LinkView, zone: ZoneInfo, now: datetime
+) -> datetime | None:
+    """When the candidate says the note went out, on their own clock; None if they have not
+    said they sent one. ValueError says what to correct. A time given without ticking "yes"
+    counts as a yes; "not yet" ignores it."""
+    said, clock = values.get("thank_you_sent"), values.get("thank_you_time", "").strip()
+    if said == "no" or (said != "yes" and not clock):
+        return None
+    if not clock:
+        raise ValueError("tell us roughly what time you sent it")
+    typed = values.get("thank_you_date", "").strip()
+    day = local_times.calendar_day(typed) if typed else view.ends_at.astimezone(zone).date()
+    sent_at = local_times.moment(day, local_times.clock_time(clock), zone)
+    problem = rules.reported_time_problem(sent_at, started_at=view.starts_at, now=now)
+    if problem is not None:
+        raise ValueError(f"that time {problem}")
+    return sent_at
+
+
+def _to_debrief(
+    values: dict[str, str], view: links.LinkView, zone: ZoneInfo, now: datetime
+) -> tuple[DebriefIn | None, dict[str, str]]:
     """The form's answers through the same schema the API uses."""
     data: dict[str, Any] = {"channel": "web_form"}
+    errors: dict[str, str] = {}
     for name in (
         "overall_rating",
         "company_fit",
@@ -171,21 +200,26 @@ def _to_debrief(values: dict[str, str], now: datetime) -> tuple[DebriefIn | None
     for name in ("linkedin_connected", "other_applications_active"):
         if values.get(name) in ("yes", "no"):
             data[name] = values[name] == "yes"
-    if values.get("thank_you_sent") == "yes":
-        data["thank_you_sent_at"] = now  # sent by now, at the latest
+    try:
+        sent_at = _thank_you_sent_at(values, view, zone, now)
+    except ValueError as exc:
+        errors["thank_you_time"] = str(exc)
+    else:
+        if sent_at is not None:
+            data["thank_you_sent_at"] = sent_at
     if values.get("salary_amount", "").strip():
         data["salary_expectation"] = {
             "amount": values["salary_amount"].strip(),
             "currency": values.get("salary_currency", "GBP"),
         }
     try:
-        return DebriefIn.model_validate(data), {}
+        debrief = DebriefIn.model_validate(data)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "form"
             errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
         return None, errors
+    return (None, errors) if errors else (debrief, {})
 
 
 def _foreign_origin(request: Request) -> bool:
@@ -232,7 +266,9 @@ async def submit_form(
             "For your security this form has to be sent from the page we gave you. "
             "Open the link from our email again; your answers were not saved.",
         )
-    data, errors = _to_debrief(values, now)
+    policy, _, _ = await read_policy(db)
+    zone = local_times.candidate_zone(view.candidate_timezone, policy)
+    data, errors = _to_debrief(values, view, zone, now)
     if data is None:
         return await _form_page(
             request, db, token, view, settings, nonce, values=values, errors=errors, status=422

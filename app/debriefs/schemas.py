@@ -49,9 +49,19 @@ class DebriefIn(InputModel):
     company_fit: Rating | None = None
     salary_expectation: SalaryExpectation | None = None
     other_applications_active: bool | None = None
-    thank_you_sent_at: Timestamp | None = None
+    thank_you_sent_at: Timestamp | None = Field(
+        default=None,
+        description="When the candidate says the note went out: not in the future, not before "
+        "the interview started. Completes the `thank_you_note` step at that time.",
+    )
     linkedin_connected: bool | None = None
     notes: LongText | None = None
+    called_at: Timestamp | None = Field(
+        default=None,
+        description="When the call took place: not in the future, not before the interview "
+        "started; default now. The `debrief_call` step is completed at this time, and is "
+        "late only if this is after it was due.",
+    )
 
 
 class SalaryOut(OutputModel):
@@ -82,6 +92,7 @@ class DebriefOut(OutputModel):
     notes: str | None
     received_at: datetime
     received_via: Literal["staff", "integration", "candidate_link"]
+    called_at: datetime = Field(description="When the call took place (default: when received).")
     created_at: datetime
     updated_at: datetime
     version: int

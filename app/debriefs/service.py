@@ -22,7 +22,9 @@ from app.debriefs.schemas import (
 )
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
+from app.followups import rules
 from app.followups import service as followups
+from app.followups.rules import Kind
 from app.interviews.service import record_interview_change
 from app.models import Debrief, EmployerFeedback, Interview
 
@@ -32,6 +34,19 @@ ReceivedVia = Literal["staff", "integration", "candidate_link"]
 def _not_in_future(field: str, value: datetime | None, now: datetime) -> None:
     if value is not None and value > now:
         raise ValidationFailed.field(field, "cannot be in the future")
+
+
+def _plausible(field: str, value: datetime | None, interview: Interview, now: datetime) -> None:
+    """A time reported for the interview lies between its start and now."""
+    if value is None:
+        return
+    problem = rules.reported_time_problem(value, started_at=interview.starts_at, now=now)
+    if problem is not None:
+        raise ValidationFailed.field(field, problem)
+
+
+# The debrief's reported times and the steps they complete.
+_STEP_TIMES: dict[str, Kind] = {"called_at": "debrief_call", "thank_you_sent_at": "thank_you_note"}
 
 
 def _debrief_values(data: DebriefIn) -> dict[str, Any]:
@@ -63,21 +78,28 @@ async def record_debrief(
 ) -> tuple[Debrief, bool, list[str]]:
     """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
 
-    The first debrief completes the `debrief_call` step (late or not); a thank-you note
-    it reports completes `thank_you_note`. With `fill_only_empty` (the candidate's form), an
-    existing debrief keeps every answer it holds: only its empty fields are filled in."""
+    The first debrief completes the `debrief_call` step at `called_at` (default now; late or
+    not); a thank-you note it reports completes `thank_you_note` when it was sent. An
+    amendment that corrects either time re-times the step it completed. With
+    `fill_only_empty` (the candidate's form), an existing debrief keeps every answer it
+    holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     await refuse_if_candidate_erased(session, interview.candidate_id)
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
         raise Conflict("This interview has not started yet; record the debrief after it.")
-    _not_in_future("thank_you_sent_at", data.thank_you_sent_at, now)
+    for field in _STEP_TIMES:
+        _plausible(field, getattr(data, field), interview, now)
     values = _debrief_values(data)
+    if values.get("called_at", now) is None:
+        values.pop("called_at")  # null: the default, as if left out
     debrief = await find_debrief(session, interview_id)
+    earlier: dict[str, datetime] = {}  # the times an amendment may correct
     if debrief is None:
         if "channel" not in values:
             raise ValidationFailed.field("channel", "say how the debrief was given")
+        values.setdefault("called_at", now)
         debrief = Debrief(
             interview_id=interview_id,
             received_at=now,
@@ -92,6 +114,7 @@ async def record_debrief(
     else:
         if fill_only_empty:
             values = {k: v for k, v in values.items() if getattr(debrief, k) in (None, [])}
+        earlier = {f: was for f in _STEP_TIMES if (was := getattr(debrief, f)) is not None}
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
         if not changed:
@@ -100,7 +123,9 @@ async def record_debrief(
     await followups.debrief_recorded(
         session,
         interview,
+        called_at=debrief.called_at,
         thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
+        corrected={_STEP_TIMES[f]: was for f, was in earlier.items() if f in changed},
         actor=actor,
         now=now,
     )

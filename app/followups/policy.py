@@ -92,6 +92,11 @@ class FollowUpPolicy(InputModel):
         le=3650,
         description="Erase candidates inactive this long (no change, no interview). Off when null.",
     )
+    thank_you_note_ideal_hours: Hours = Field(
+        default=3,
+        description="Ideally the thank-you note goes out within this many hours of the end "
+        "(at most `thank_you_note_hours`).",
+    )
     candidate_email_delay_minutes: int = Field(
         default=30,
         ge=0,
@@ -131,4 +136,15 @@ class FollowUpPolicy(InputModel):
         ):
             known = ", ".join(countries[self.holiday_country]) or "none"
             raise ValueError(f"holiday_subdivision must be one of: {known}")
+        return self
+
+    @model_validator(mode="after")
+    def _ideal_within_deadline(self) -> FollowUpPolicy:
+        """The ideal time for the note is never after its deadline. A policy stored before
+        the ideal existed, or sent without it, takes the default capped at the deadline."""
+        if self.thank_you_note_ideal_hours <= self.thank_you_note_hours:
+            return self
+        if "thank_you_note_ideal_hours" in self.model_fields_set:
+            raise ValueError("thank_you_note_ideal_hours must not exceed thank_you_note_hours")
+        self.thank_you_note_ideal_hours = self.thank_you_note_hours
         return self

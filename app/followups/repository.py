@@ -75,9 +75,9 @@ async def thank_you_sent_at(session: AsyncSession, interview_id: uuid.UUID) -> d
     return result.scalar_one_or_none()
 
 
-async def debrief_received_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
+async def debrief_called_at(session: AsyncSession, interview_id: uuid.UUID) -> datetime | None:
     result = await session.execute(
-        select(Debrief.received_at).where(Debrief.interview_id == interview_id)
+        select(Debrief.called_at).where(Debrief.interview_id == interview_id)
     )
     return result.scalar_one_or_none()
 

@@ -212,6 +212,34 @@ def due_at(kind: Kind, facts: InterviewFacts, policy: FollowUpPolicy) -> datetim
     return max(_DUE[kind](facts, policy), facts.ends_at)
 
 
+def thank_you_note_ideal_by(facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
+    """The seeds' ideal for the note (a few hours after the end), never after its deadline."""
+    ideal = facts.ends_at + timedelta(hours=policy.thank_you_note_ideal_hours)
+    return min(ideal, due_at("thank_you_note", facts, policy))
+
+
+def ideal_by(kind: Kind, facts: InterviewFacts, policy: FollowUpPolicy) -> datetime | None:
+    """When a step is ideally done, for a step with an ideal besides its deadline."""
+    return thank_you_note_ideal_by(facts, policy) if kind == "thank_you_note" else None
+
+
+def thank_you_windows(policy: FollowUpPolicy) -> tuple[timedelta, timedelta]:
+    """How long after the end a note is within the ideal, and within the deadline."""
+    deadline = timedelta(hours=policy.thank_you_note_hours)
+    return min(timedelta(hours=policy.thank_you_note_ideal_hours), deadline), deadline
+
+
+def reported_time_problem(at: datetime, *, started_at: datetime, now: datetime) -> str | None:
+    """What is wrong with a time someone reports for an interview's follow-up (when the call
+    took place, when the note went out): it cannot be in the future, nor before the
+    interview started. None when it is plausible."""
+    if at > now:
+        return "cannot be in the future"
+    if at < started_at:
+        return "cannot be before the interview started"
+    return None
+
+
 def kinds_for(facts: InterviewFacts, *, ended: bool) -> list[Kind]:
     """The steps an interview calls for: the after-interview ones once it has ended, and those
     its outcome calls for (feedback after a rejection, preparation before a final)."""

@@ -21,13 +21,20 @@ class FollowUpOut(OutputModel):
     kind: Kind
     status: Status
     due_at: datetime
+    ideal_by: datetime | None = Field(
+        description="When the step is ideally done, before its deadline: the thank-you note's "
+        "few hours (policy `thank_you_note_ideal_hours`); null for the other steps."
+    )
     opened_at: datetime
     overdue_at: datetime | None
     completed_at: datetime | None = Field(description="When it was done or waived.")
     completed_by: str | None = Field(
         description="Who did or waived it: `key:<id>`, `candidate_link:<id>` or `system`."
     )
-    late: bool = Field(description="Done after it was due.")
+    late: bool = Field(
+        description="Done after it was due, judged by when it was done (for the debrief call, "
+        "the debrief's `called_at`; for the note, its `thank_you_sent_at`)."
+    )
     reminders_sent: int
     escalated_at: datetime | None
     waived_reason: str | None

@@ -7,7 +7,7 @@ interviews and debriefs services (after a change), the routers, and the sweep.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -84,7 +84,7 @@ async def _already_done(
 ) -> datetime | None:
     """When a step being opened was in fact already done (the debrief came in early, say)."""
     if kind == "debrief_call":
-        return await repository.debrief_received_at(session, interview.id)
+        return await repository.debrief_called_at(session, interview.id)
     if kind == "thank_you_note":
         return facts.thank_you_sent_at
     if kind == "employer_feedback":
@@ -117,6 +117,7 @@ async def open_steps(
             kind=kind,
             status="pending",
             due_at=rules.due_at(kind, facts, policy),
+            ideal_by=rules.ideal_by(kind, facts, policy),
             opened_at=now,
             late=False,
             reminders_sent=0,
@@ -201,10 +202,12 @@ async def redate(
     facts = await facts_for(session, interview)
     for step in steps:
         due = rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
+        ideal = rules.ideal_by(step.kind, facts, policy)  # type: ignore[arg-type]
         reopened = step.status == "cancelled"
-        if due == step.due_at and not reopened:
+        if due == step.due_at and ideal == step.ideal_by and not reopened:
             continue
         step.due_at = due
+        step.ideal_by = ideal
         step.updated_at = now
         if reopened or (step.status == "overdue" and due > now):
             # No longer late (or back from a cancellation): start again as pending.
@@ -267,12 +270,24 @@ async def debrief_recorded(
     session: AsyncSession,
     interview: Interview,
     *,
+    called_at: datetime,
     thank_you_sent_at: datetime | None,
+    corrected: Mapping[Kind, datetime] | None = None,
     actor: str,
     now: datetime,
 ) -> None:
-    """A debrief completes the debrief call (late or not); a thank-you note completes its step."""
-    await complete_kind(session, interview.id, "debrief_call", at=now, by=actor, now=now)
+    """A debrief completes the debrief call when the call took place (late or not); a
+    thank-you note completes its step when it was sent. `corrected` holds, by kind, the times
+    the debrief said before and now corrects: a step done at the old time is re-timed."""
+    await complete_kind(session, interview.id, "debrief_call", at=called_at, by=actor, now=now)
+    new_times: dict[Kind, datetime | None] = {
+        "debrief_call": called_at,
+        "thank_you_note": thank_you_sent_at,
+    }
+    for kind, was in (corrected or {}).items():
+        at = new_times.get(kind)
+        if at is not None:
+            await _retime(session, interview.id, kind, was=was, at=at, now=now)
     if thank_you_sent_at is not None:
         await complete_kind(
             session, interview.id, "thank_you_note", at=thank_you_sent_at, by=actor, now=now
@@ -280,6 +295,24 @@ async def debrief_recorded(
         if interview.decision_expected_by is None:
             policy = await get_policy(session)
             await redate(session, interview, policy=policy, now=now, kinds=("employer_follow_up",))
+
+
+async def _retime(
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    kind: Kind,
+    *,
+    was: datetime,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """A step done at `was` by a time now corrected is done at `at` instead, by the same
+    person, late or not by the new time; its `follow_up.completed` is sent again."""
+    done = await repository.steps_of(session, interview_id, statuses=("done",), kinds=(kind,))
+    for step in done:
+        if step.completed_at == was and was != at:
+            by = step.completed_by or SYSTEM
+            await _finish(session, [step], status="done", at=at, by=by, now=now)
 
 
 async def feedback_relayed(

@@ -21,6 +21,8 @@ class FollowUp(Versioned):
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime]
+    # The thank-you note's ideal time (policy `thank_you_note_ideal_hours`); null for the others.
+    ideal_by: Mapped[datetime | None]
     opened_at: Mapped[datetime]
     overdue_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

@@ -73,10 +73,13 @@ class Debrief(Versioned):
     received_at: Mapped[datetime]
     # Who gave it: "staff", "integration" or "candidate_link".
     received_via: Mapped[str] = mapped_column(String(20))
+    # When the candidate's call took place (by default when the debrief was received): the
+    # debrief call's completion, and what its lateness is judged by.
+    called_at: Mapped[datetime]
 
     # Reports: when each interview's debrief and thank-you note came, from the index alone.
     __table_args__ = (
-        Index("ix_debriefs_interview_times", "interview_id", "received_at", "thank_you_sent_at"),
+        Index("ix_debriefs_interview_times", "interview_id", "called_at", "thank_you_sent_at"),
     )
 
 

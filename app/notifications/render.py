@@ -130,6 +130,7 @@ def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:
             "interviewed": "today",
             "interviewers_text": "Dana Whitfield and Tom Okoro",
             "thank_you_by": "Thursday 5 March, 11:00",
+            "ideal_hours": "3 hours",
         },
         "candidate_nudge": candidate,
         "staff_digest": {

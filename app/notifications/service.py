@@ -88,6 +88,13 @@ def staff_targets(staff: Staff) -> list[tuple[str, str]]:
     return targets
 
 
+def hours_text(hours: float) -> str:
+    """3 -> "3 hours", 1 -> "an hour", 2.5 -> "2.5 hours"."""
+    if hours == 1:
+        return "an hour"
+    return f"{hours:g} hours"
+
+
 def base_url(settings: Settings) -> str:
     return str(settings.public_base_url).rstrip("/")
 
@@ -246,6 +253,7 @@ async def _plan_link_emails(
             "interviewed": interviewed_on(row["ends_at"], send_at, zone),
             "interviewers_text": names_of(row["interviewers"]),
             "thank_you_by": when(thank_you_by, zone),
+            "ideal_hours": hours_text(policy.thank_you_note_ideal_hours),
         }
         plan.add(
             kind="candidate_debrief_link",

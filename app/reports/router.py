@@ -94,6 +94,7 @@ async def pipeline(
     bucket: Annotated[Bucket, Query(description="Count per ISO week or calendar month.")] = "month",
 ) -> Response:
     """Interviews that start in the period, per week or month (UTC) and stage, with their
-    outcomes; and whether a thank-you note within 24 hours of the end goes with more offers
-    (offer rate of the interviews held with a note within 24 hours, and of the others)."""
+    outcomes; and how many thank-you notes went out within the policy's ideal and deadline
+    after the end, and whether those go with more offers (offer rates of each, and of the
+    others)."""
     return json_response(await service.pipeline(db, period, bucket=bucket, now=now))

@@ -42,13 +42,15 @@ class Timeliness(ReportModel):
     )
     debriefs_received: int
     debriefs_on_time: int = Field(
-        description="Received by the `debrief_call` step's due time (or before the step opened)."
+        description="Called in (the debrief's `called_at`) by the `debrief_call` step's due "
+        "time (or before the step opened)."
     )
     debriefs_late: int
     received_share: Share = Field(description="debriefs_received / interviews_held.")
     on_time_share: Share = Field(description="debriefs_on_time / debriefs_received.")
     median_seconds_to_debrief: float | None = Field(
-        description="From the interview's end to the debrief, over the debriefs received."
+        description="From the interview's end to the call (`called_at`), over the debriefs "
+        "received."
     )
     p90_seconds_to_debrief: float | None
     debrief_calls_overdue: int = Field(
@@ -174,12 +176,25 @@ class ThankYouGroup(ReportModel):
 
 class ThankYouReport(ReportModel):
     interviews_held: int
-    sent_within_24h_share: Share = Field(
-        description="Share of held interviews whose thank-you note went out within 24 hours "
-        "of the end."
+    ideal_hours: float = Field(
+        description="The ideal the shares are measured by: the policy's "
+        "`thank_you_note_ideal_hours` now."
     )
-    sent_within_24h: ThankYouGroup
-    not_within_24h: ThankYouGroup = Field(description="Sent later, or not recorded.")
+    deadline_hours: float = Field(
+        description="The deadline the shares are measured by: the policy's "
+        "`thank_you_note_hours` now."
+    )
+    sent_within_ideal_share: Share = Field(
+        description="Share of held interviews whose thank-you note went out within "
+        "`ideal_hours` of the end."
+    )
+    sent_within_deadline_share: Share = Field(
+        description="Share of held interviews whose thank-you note went out within "
+        "`deadline_hours` of the end (those within the ideal included)."
+    )
+    sent_within_ideal: ThankYouGroup
+    sent_within_deadline: ThankYouGroup = Field(description="Those within the ideal included.")
+    not_within_deadline: ThankYouGroup = Field(description="Sent later, or not recorded.")
 
 
 class PipelineReport(ReportModel):

@@ -38,6 +38,8 @@ from sqlalchemy.engine import RowMapping
 from app.db.engine import Database
 from app.db.queries import read_one
 from app.errors import NotFound
+from app.followups import rules
+from app.followups import service as followups
 from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
 from app.reports import questions as clustering
 from app.reports.params import DateRange
@@ -153,12 +155,12 @@ def timeliness_statement(period: DateRange, *, now: datetime, dialect: str) -> S
     call = _steps.alias("call")
     on_time = and_(
         d.interview_id.is_not(None),
-        or_(call.c.due_at.is_(None), d.received_at <= call.c.due_at),
+        or_(call.c.due_at.is_(None), d.called_at <= call.c.due_at),
     )
     per_interview = (
         select(
             c.owner_id,
-            seconds_between(d.received_at, i.ends_at, dialect).label("delay"),
+            seconds_between(d.called_at, i.ends_at, dialect).label("delay"),
             _flag(on_time, "on_time"),
             _flag(call.c.overdue_at.is_not(None), "overdue"),
             _flag(call.c.status == "overdue", "still_overdue"),
@@ -517,20 +519,25 @@ def pipeline_statement(period: DateRange, *, bucket: str, dialect: str) -> Selec
     )
 
 
-def thank_you_statement(period: DateRange, *, now: datetime, dialect: str) -> Select[Any]:
-    """Held interviews counted by outcome and by whether the thank-you note went out within
-    24 hours of the end (at most ten rows)."""
+def thank_you_statement(
+    period: DateRange, *, now: datetime, dialect: str, ideal: timedelta, deadline: timedelta
+) -> Select[Any]:
+    """Held interviews counted by outcome and by when the thank-you note went out: `timing`
+    2 within the `ideal` of the end, 1 later but within the `deadline`, 0 later or never
+    (at most fifteen rows)."""
     i, d = _interviews.c, _debriefs.c
-    within = and_(
-        d.thank_you_sent_at.is_not(None),
-        seconds_between(d.thank_you_sent_at, i.ends_at, dialect) <= 86400,
-    )
-    fast = case((within, 1), else_=0).label("fast")
+    after_end = seconds_between(d.thank_you_sent_at, i.ends_at, dialect)
+    timing = case(
+        (d.thank_you_sent_at.is_(None), 0),
+        (after_end <= ideal.total_seconds(), 2),
+        (after_end <= deadline.total_seconds(), 1),
+        else_=0,
+    ).label("timing")
     return (
-        select(fast, i.outcome, func.count().label("n"))
+        select(timing, i.outcome, func.count().label("n"))
         .select_from(_interviews.outerjoin(_debriefs, d.interview_id == i.id))
         .where(_in_period(period), _held(now))
-        .group_by(fast, i.outcome)
+        .group_by(timing, i.outcome)
     )
 
 
@@ -582,11 +589,16 @@ def _pipeline_counts(by_stage: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _thank_you(rows: list[RowMapping]) -> ThankYouReport:
-    counts = {(r["fast"], r["outcome"]): r["n"] for r in rows}
+def _thank_you(rows: list[RowMapping], ideal: timedelta, deadline: timedelta) -> ThankYouReport:
+    counts: dict[tuple[int, str], int] = {}
+    for r in rows:
+        counts[(r["timing"], r["outcome"])] = r["n"]
 
-    def group(fast: int) -> ThankYouGroup:
-        by_outcome = {outcome: counts.get((fast, outcome), 0) for outcome in OUTCOMES}
+    def group(*timings: int) -> ThankYouGroup:
+        by_outcome = {
+            outcome: sum(counts.get((timing, outcome), 0) for timing in timings)
+            for outcome in OUTCOMES
+        }
         interviews = sum(by_outcome.values())
         decided = interviews - by_outcome["pending"]
         advanced = by_outcome["next_round"] + by_outcome["offer"]
@@ -599,13 +611,17 @@ def _thank_you(rows: list[RowMapping]) -> ThankYouReport:
             advanced_rate=_share(advanced, decided),
         )
 
-    within, other = group(1), group(0)
+    best, within, other = group(2), group(2, 1), group(0)
     held = within.interviews + other.interviews
     return ThankYouReport(
         interviews_held=held,
-        sent_within_24h_share=_share(within.interviews, held),
-        sent_within_24h=within,
-        not_within_24h=other,
+        ideal_hours=ideal / timedelta(hours=1),
+        deadline_hours=deadline / timedelta(hours=1),
+        sent_within_ideal_share=_share(best.interviews, held),
+        sent_within_deadline_share=_share(within.interviews, held),
+        sent_within_ideal=best,
+        sent_within_deadline=within,
+        not_within_deadline=other,
     )
 
 
@@ -626,11 +642,16 @@ async def pipeline(
             total = totals_by_stage.setdefault(stage, {})
             for name in ("interviews", "cancelled", "no_show", *OUTCOMES):
                 total[name] = total.get(name, 0) + int(row[name])
-    thanks = await _read_all(db, thank_you_statement(period, now=now, dialect=db.dialect))
+    policy, _, _ = await followups.read_policy(db)
+    ideal, deadline = rules.thank_you_windows(policy)
+    thanks = await _read_all(
+        db,
+        thank_you_statement(period, now=now, dialect=db.dialect, ideal=ideal, deadline=deadline),
+    )
     return PipelineReport(
         period=_period(period),
         bucket=bucket,
         totals=PipelineCounts(**_pipeline_counts(totals_by_stage)),
         buckets=buckets,
-        thank_you=_thank_you(thanks),
+        thank_you=_thank_you(thanks, ideal, deadline),
     )

@@ -7,7 +7,7 @@ status and a stable Message-ID; `notification_attempts` each try and the server'
 the last day each staff member's morning digest was considered. Staff choose a channel.
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-04 03:23:14.931214
 """
 
@@ -20,7 +20,7 @@ import app.db.columns
 from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 
 revision: str = '0016'
-down_revision: str | None = '0009'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

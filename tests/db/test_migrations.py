@@ -11,6 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -20,11 +21,12 @@ from app.db.columns import UTCDateTime
 from app.db.engine import Database
 from app.db.migrations import alembic_config, upgrade
 from app.main import create_app
-from app.models import IdempotencyRecord
+from app.models import Debrief, IdempotencyRecord
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
 from tests.followups.test_queue_table import joined_rows, queue_rows
+from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem
 
 
@@ -154,3 +156,35 @@ async def test_answers_stored_before_0008_keep_their_sender_but_not_their_body(
     problem = assert_problem(retry, 409)
     assert problem["type"].endswith("/idempotency-not-replayable")
     assert "LEAKED" not in retry.text
+
+
+async def test_debriefs_stored_before_0014_were_called_when_they_were_received(
+    scratch_url: str,
+) -> None:
+    """0014 adds `called_at`: a debrief already stored took its call when it was received
+    (the time its step was judged by until then); a round trip down and up keeps that."""
+    before = ScriptDirectory.from_config(alembic_config(scratch_url)).get_revision("0014")
+    assert isinstance(before.down_revision, str)
+    await upgrade(scratch_url, before.down_revision)
+    agency = Agency()
+    interview = agency.interview(
+        agency.candidate(), agency.client("Acme"), ends_at=datetime(2026, 2, 2, 11, tzinfo=UTC)
+    )
+    agency.debrief(interview, after=timedelta(hours=3))
+    del agency.debriefs[0]["called_at"]  # not a column yet
+    db = Database(scratch_url)
+    try:
+        await agency.save(db)
+    finally:
+        await db.dispose()
+    for _ in range(2):
+        await upgrade(scratch_url)
+        db = Database(scratch_url)
+        try:
+            async with db.read_engine.connect() as conn:
+                stored = sa.select(Debrief.received_at, Debrief.called_at)
+                times = (await conn.execute(stored)).all()
+        finally:
+            await db.dispose()
+        assert times == [(datetime(2026, 2, 2, 14, tzinfo=UTC),) * 2]
+        await downgrade(scratch_url, before.down_revision)

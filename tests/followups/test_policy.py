@@ -27,6 +27,7 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "max_reminders": 3,
         "debrief_link_days": 7,
         "retention_days": None,
+        "thank_you_note_ideal_hours": 3.0,
         "candidate_email_delay_minutes": 30,
         "candidate_waking_hours": {
             "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -76,6 +77,9 @@ async def test_invalid_policies_are_422_and_change_nothing(admin: httpx.AsyncCli
         {"debrief_call_working_hours": 0},
         {"employer_follow_up_fraction": 1.5},
         {"max_reminders": -1},
+        {"thank_you_note_ideal_hours": 0},
+        {"thank_you_note_ideal_hours": 25},
+        {"thank_you_note_hours": 12, "thank_you_note_ideal_hours": 13},
         {"surprise": True},
     ):
         assert_problem(await admin.put("/v1/settings/follow-up-policy", json=body), 422)
@@ -89,3 +93,23 @@ async def test_only_admins_see_and_change_the_policy(
         assert_problem(await client.get("/v1/settings/follow-up-policy"), 403)
         assert_problem(await client.put("/v1/settings/follow-up-policy", json={}), 403)
         assert_problem(await client.post("/v1/admin/sweeps"), 403)
+
+
+async def test_the_ideal_for_the_note_never_passes_its_deadline(admin: httpx.AsyncClient) -> None:
+    """Sent without the ideal (as a policy stored before it existed was), a deadline shorter
+    than the default ideal takes the deadline as the ideal; sent with a longer ideal, 422."""
+    url = "/v1/settings/follow-up-policy"
+    short = await admin.put(url, json={"thank_you_note_hours": 2})
+    assert short.status_code == 200, short.text
+    assert (short.json()["thank_you_note_hours"], short.json()["thank_you_note_ideal_hours"]) == (
+        2.0,
+        2.0,
+    )
+    problem = assert_problem(
+        await admin.put(url, json={"thank_you_note_hours": 2, "thank_you_note_ideal_hours": 3}),
+        422,
+    )
+    assert problem["errors"][0]["message"] == (
+        "thank_you_note_ideal_hours must not exceed thank_you_note_hours"
+    ), problem
+    assert (await admin.get(url)).json()["version"] == 1

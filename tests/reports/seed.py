@@ -104,7 +104,10 @@ class Agency:
         after: timedelta,
         questions: list[str] | None = None,
         thank_you_after: timedelta | None = None,
+        logged_after: timedelta | None = None,
     ) -> None:
+        """A debrief whose call took place `after` the end (logged then too, unless
+        `logged_after` says when the recruiter logged it)."""
         ends = self._ends[interview_id]
         self.debriefs.append(
             {
@@ -112,7 +115,8 @@ class Agency:
                 "interview_id": interview_id,
                 "channel": "phone",
                 "challenging_questions": questions or [],
-                "received_at": ends + after,
+                "called_at": ends + after,
+                "received_at": ends + (logged_after or after),
                 "received_via": "staff",
                 "thank_you_sent_at": ends + thank_you_after if thank_you_after else None,
             }

@@ -76,12 +76,24 @@ async def test_months(recruiter: httpx.AsyncClient, db: Database) -> None:
     assert body["totals"]["stages"]["first"] == stage(
         3, cancelled=1, next_round=1, rejected=1, pending=1
     )
-    # Within 24 h: 10 Jan (2 h, next round), 20 Jan (24 h exactly, offer), 10 Feb (1 h,
-    # pending). Not: 2 Feb (30 h, rejected), 3 Feb (no note, rejected).
+    # Within the ideal 3 h: 10 Jan (2 h, next round), 10 Feb (1 h, pending). Within the
+    # 24 h deadline, besides: 20 Jan (24 h exactly, offer). Not: 2 Feb (30 h, rejected),
+    # 3 Feb (no note, rejected).
     assert body["thank_you"] == {
         "interviews_held": 5,
-        "sent_within_24h_share": 0.6,
-        "sent_within_24h": {
+        "ideal_hours": 3.0,
+        "deadline_hours": 24.0,
+        "sent_within_ideal_share": 0.4,
+        "sent_within_deadline_share": 0.6,
+        "sent_within_ideal": {
+            "interviews": 2,
+            "decided": 1,
+            "offers": 0,
+            "offer_rate": 0.0,
+            "advanced": 1,
+            "advanced_rate": 1.0,
+        },
+        "sent_within_deadline": {
             "interviews": 3,
             "decided": 2,
             "offers": 1,
@@ -89,7 +101,7 @@ async def test_months(recruiter: httpx.AsyncClient, db: Database) -> None:
             "advanced": 2,
             "advanced_rate": 1.0,
         },
-        "not_within_24h": {
+        "not_within_deadline": {
             "interviews": 2,
             "decided": 2,
             "offers": 0,
@@ -98,6 +110,26 @@ async def test_months(recruiter: httpx.AsyncClient, db: Database) -> None:
             "advanced_rate": 0.0,
         },
     }
+
+
+async def test_the_thank_you_shares_read_the_policy(
+    admin: httpx.AsyncClient, recruiter: httpx.AsyncClient, db: Database
+) -> None:
+    await seed(db)
+    policy = {"thank_you_note_hours": 30, "thank_you_note_ideal_hours": 1}
+    assert (await admin.put("/v1/settings/follow-up-policy", json=policy)).status_code == 200
+    body = (
+        await recruiter.get(
+            "/v1/reports/pipeline", params={"from": "2026-01-01", "to": "2026-02-28"}
+        )
+    ).json()["thank_you"]
+    # Within 1 h: 10 Feb (1 h exactly). Within 30 h: 10 Jan, 20 Jan, 2 Feb (30 h exactly)
+    # too. Not: 3 Feb (no note).
+    assert (body["ideal_hours"], body["deadline_hours"]) == (1.0, 30.0)
+    assert (body["sent_within_ideal_share"], body["sent_within_deadline_share"]) == (0.2, 0.8)
+    assert body["sent_within_ideal"]["interviews"] == 1
+    assert body["sent_within_deadline"]["interviews"] == 4
+    assert body["not_within_deadline"]["interviews"] == 1
 
 
 async def test_weeks_include_empty_ones(recruiter: httpx.AsyncClient, db: Database) -> None:

@@ -26,7 +26,8 @@ def h(n: float) -> timedelta:
 
 async def seed(db: Database) -> dict[str, Any]:
     """Ann: 4 held (3 debriefs: 1 h, 2 h, 10 h; the 10 h one late and escalated; one missing
-    and still overdue). Bob: 2 held (0.5 h, 1.5 h), one candidate later erased. No owner: 1
+    and still overdue). Bob: 2 held (0.5 h, 1.5 h; the first logged after 20 h), one candidate
+    later erased. No owner: 1
     held, debriefed after 10 minutes before its steps were opened. Plus what must not count."""
     agency = Agency()
     ann, bob = agency.recruiter("Ann Archer"), agency.recruiter("Bob Baker")
@@ -54,7 +55,7 @@ async def seed(db: Database) -> dict[str, Any]:
     agency.debrief(outside, after=h(100))
 
     b1 = agency.interview(bobs, acme, ends_at=feb(10))
-    agency.debrief(b1, after=h(0.5))
+    agency.debrief(b1, after=h(0.5), logged_after=h(20))  # logged late: on time by the call
     agency.step(b1)
     b2 = agency.interview(erased, acme, ends_at=feb(11))
     agency.debrief(b2, after=h(1.5), questions=["Why does Zephyrine want to move?"])
