@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,7 +23,10 @@ KEY_PURPOSES = {
     "form-csrf": "debrief:form-csrf:v1",  # the candidate form's tokens
     "link-token": "debrief:link-token:v1",  # hashes of debrief link tokens
     "erased-identity": "debrief:erased-identity:v1",  # fingerprints of erased CRM ids
+    "unsubscribe": "debrief:unsubscribe:v1",  # the signatures of one-click unsubscribe links
+    "suppression": "debrief:suppression:v1",  # hashes of addresses never mailed again
 }
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 def normalise_database_url(url: str) -> str:
@@ -62,6 +66,19 @@ class Settings(BaseSettings):
     webhook_attempt_seconds: float = Field(default=15.0, gt=0, le=45)
     webhook_max_in_flight: int = Field(default=32, ge=1, le=50)
 
+    # Notifications (docs/notifications.md). Without an SMTP URL, emails are rendered and
+    # stored but not sent (preview mode). smtp:// uses STARTTLS when the server offers it,
+    # smtp+starttls:// requires it, smtps:// is TLS from the start.
+    smtp_url: SecretStr | None = None
+    mail_from: str = Field(default="debrief@localhost", max_length=320)
+    mail_reply_to: str | None = Field(default=None, max_length=320)
+    agency_name: str = Field(default="Debrief", min_length=1, max_length=200)
+    # Emails sent per minute at most, across every process (the agency's mail reputation).
+    smtp_max_per_minute: int = Field(default=60, ge=1, le=100_000)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=45)
+    notification_delivery_enabled: bool = True
+    notification_poll_seconds: float = Field(default=5.0, gt=0, le=60)
+
     # How long a verified API key is trusted without asking the database again. Revoking a
     # key takes effect at once everywhere: on PostgreSQL every process hears of it (NOTIFY).
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
@@ -91,6 +108,26 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("only sqlite (aiosqlite) and postgresql (asyncpg) are supported")
         return url
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+            raise ValueError(
+                "DEBRIEF_SMTP_URL must look like smtp://user:password@host:587 "
+                f"(schemes: {', '.join(SMTP_SCHEMES)})"
+            )
+        return value
+
+    @field_validator("mail_from", "mail_reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and (value.count("@") != 1 or any(c in value for c in " <>,\r\n")):
+            raise ValueError("must be a bare email address, like debrief@agency.co.uk")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -145,6 +182,8 @@ class Settings(BaseSettings):
             problems.append("DEBRIEF_PUBLIC_BASE_URL must be https in production")
         if self.webhook_allow_private_targets:
             problems.append("DEBRIEF_WEBHOOK_ALLOW_PRIVATE_TARGETS must not be true in production")
+        if self.smtp_url is not None and self.mail_from.endswith("@localhost"):
+            problems.append("DEBRIEF_MAIL_FROM must be the agency's address when mail is sent")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self

@@ -45,6 +45,11 @@ from app.hot_reads import HotReads
 from app.imports.jobs import ImportRunner
 from app.imports.router import router as imports_router
 from app.interviews.router import router as interviews_router
+from app.notifications import service as notifications
+from app.notifications.delivery import Sender
+from app.notifications.jobs import SendingLoop
+from app.notifications.public_router import router as unsubscribe_router
+from app.notifications.router import router as notifications_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
 from app.scheduler import start_scheduler
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         configure_logging(settings.log_level)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         audit.install(db)
+        notifications.install(db, settings)  # messages planned beside the events causing them
         app.state.db = db
         revocations = None
         if not db.is_sqlite and settings.api_key_cache_seconds > 0:
@@ -95,6 +101,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.imports = ImportRunner(db, settings, lambda: app.state.clock.now())
         if settings.webhook_delivery_enabled:
             delivery.start()
+        app.state.sender = Sender(db, settings, http, lambda: app.state.clock.now())
+        sending = SendingLoop(app.state.sender, poll_seconds=settings.notification_poll_seconds)
+        if settings.notification_delivery_enabled:
+            sending.start()
         scheduler = start_scheduler(app) if settings.scheduler_enabled else None
         # Everything built so far (models, schemas, routes, SQLAlchemy's metadata) lives as
         # long as the process: keep it out of the collector's full passes, which otherwise
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # An attempt in flight may take its whole deadline; a cancelled one is sent again.
             await delivery.stop(grace_seconds=settings.webhook_attempt_seconds + 5)
             await app.state.imports.stop()  # each running import ends failed, nothing written
+            await sending.stop(grace_seconds=settings.smtp_timeout_seconds + 5)
             if revocations is not None:
                 await revocations.stop()
             await http.aclose()
@@ -158,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in (
         health_router,
         public_form_router,
+        unsubscribe_router,
         board_router,
         staff_router,
         api_keys_router,
@@ -172,6 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sweep_router,
         events_router,
         webhooks_router,
+        notifications_router,
         audit_router,
         reports_router,
         imports_router,

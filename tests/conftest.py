@@ -116,6 +116,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": "test",
         "scheduler_enabled": False,
         "webhook_delivery_enabled": False,
+        "notification_delivery_enabled": False,
         "db_pool_size": 5,
         "rate_limit_per_minute": 100_000,
         "rate_limit_burst": 10_000,

@@ -38,6 +38,7 @@ DOMAINS = frozenset(
         "imports",  # CSV imports of clients, candidates and interviews, run as jobs
         "health",  # liveness, readiness and metrics
         "interviews",
+        "notifications",  # messages to candidates and staff: the outbox, email and chat
         "privacy",  # what is held on one person (subject access)
         "reports",
         "staff",

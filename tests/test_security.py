@@ -21,7 +21,8 @@ from tests.conftest import ClientMaker
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI: dict[str, Any] = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 NO_KEY = {"/healthz", "/readyz", "/metrics"}  # no API key (/metrics: its own token)
-PAGES = ("/f/", "/board")  # HTML pages: a link token or the board's session cookie, never a key
+# HTML pages: a link token, an unsubscribe token or the board's session cookie, never a key
+PAGES = ("/f/", "/u/", "/board")
 ADMIN_ONLY = (
     ("POST", "/v1/staff"),
     ("PATCH", "/v1/staff/{staff_id}"),
@@ -34,7 +35,11 @@ ADMIN_ONLY = (
     ("GET", "/v1/candidates/{candidate_id}/export"),
 )
 ADMIN_AND_INTEGRATION = (("*", "/v1/events"), ("*", "/v1/webhooks"), ("POST", "/bulk"))
-STAFF_ONLY = (("*", "/v1/reports/"), ("GET", "/v1/clients/{client_id}/interview-questions"))
+STAFF_ONLY = (
+    ("*", "/v1/reports/"),
+    ("GET", "/v1/clients/{client_id}/interview-questions"),
+    ("*", "/v1/notifications"),
+)
 
 
 def allowed_roles(method: str, path: str) -> set[str]:

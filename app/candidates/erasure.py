@@ -12,7 +12,7 @@ import hmac
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import idempotency
@@ -33,6 +33,8 @@ from app.models import (
     Event,
     FollowUp,
     Interview,
+    Notification,
+    NotificationSubject,
     WebhookAttempt,
     WebhookDelivery,
 )
@@ -184,6 +186,21 @@ async def _erase(
             )
         )
         .values(response_excerpt=None),
+        execution_options={"synchronize_session": False},
+    )
+    # Messages to them or about them, with their attempts (a digest naming them goes whole);
+    # the suppression list keeps only a keyed hash of an address, as erased CRM ids are kept.
+    await session.execute(
+        delete(Notification).where(
+            or_(
+                Notification.candidate_id == candidate.id,
+                Notification.id.in_(
+                    select(NotificationSubject.notification_id).where(
+                        NotificationSubject.candidate_id == candidate.id
+                    )
+                ),
+            )
+        ),
         execution_options={"synchronize_session": False},
     )
     # Stored Idempotency-Key answers about the person (by any of their objects' ids).

@@ -42,10 +42,12 @@ def _settings() -> Settings:
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     from app.audit.service import install
+    from app.notifications import service as notifications
 
     async def run() -> T:
         db = Database(settings.database_url, pool_size=2)
         install(db)  # what the command changes is audited, as through the API
+        notifications.install(db, settings)  # and the messages it causes are planned
         try:
             return await work(db)
         finally:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.db.hot_read_pool import HotReadPool
 from app.db.turns import POOL_TIMEOUT, Turns
-from app.db.unit_of_work import Notifier
+from app.db.unit_of_work import EventObserver, Notifier
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
@@ -84,6 +84,8 @@ class Database:
         )
         # Told after each commit that wrote events (wakes this app's webhook sender).
         self.events_committed = Notifier()
+        # Told each transaction's events before they are written (`install`ed at start-up).
+        self.event_observers: list[EventObserver] = []
         self._turns = Turns(pool_size)
 
     @asynccontextmanager

@@ -63,7 +63,10 @@ def open_unit_of_work(
     session: AsyncSession, db: Database, *, now: datetime | None, actor: str = SYSTEM
 ) -> UnitOfWork:
     """Give a session just opened on `db` its unit of work."""
-    return bind(session, UnitOfWork(db.events_committed, now=now, actor=actor))
+    return bind(
+        session,
+        UnitOfWork(db.events_committed, now=now, actor=actor, event_observers=db.event_observers),
+    )
 
 
 @asynccontextmanager

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 SYSTEM = "system"
 
 PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+# Told a transaction's events just before they are written, in that transaction (the
+# notifications outbox writes the messages an event calls for beside it).
+EventObserver = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 PostCommitHook = Callable[[], Awaitable[None] | None]
 
 _KEY = "unit_of_work"
@@ -54,6 +57,7 @@ class UnitOfWork:
     events: list[dict[str, Any]] = field(default_factory=list)
     pre_commit: list[PreCommitHook] = field(default_factory=list)
     post_commit: list[PostCommitHook] = field(default_factory=list)
+    event_observers: list[EventObserver] = field(default_factory=list)
 
     def discard(self) -> None:
         """Forget the pending work of a transaction rolled back."""

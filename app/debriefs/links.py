@@ -263,3 +263,61 @@ async def next_steps(
             f"telling {client_name} anything."
         )
     return lines
+
+
+async def create_links_for_sending(
+    *,
+    session: AsyncSession,
+    interview_ids: list[uuid.UUID],
+    settings: Settings,
+    actor: str,
+    now: datetime,
+) -> dict[uuid.UUID, str]:
+    """A new link for each of these interviews, as `create_link` makes one (older links
+    close), for emails about to be sent; an interview called off or whose candidate was
+    erased gets none. Returns each URL by interview."""
+    if not interview_ids:
+        return {}
+    # Locked in id order, the order every batch takes them in.
+    rows = await session.execute(
+        select(Interview.id, Interview.status, Candidate.erased_at)
+        .join(Candidate, Candidate.id == Interview.candidate_id)
+        .where(Interview.id.in_(interview_ids))
+        .order_by(Interview.id)
+        .with_for_update(of=Interview)
+    )
+    open_ids = [
+        iid
+        for iid, status, erased_at in rows.all()
+        if erased_at is None and status not in ("cancelled", "no_show")
+    ]
+    if not open_ids:
+        return {}
+    await session.execute(
+        update(DebriefLink)
+        .where(
+            DebriefLink.interview_id.in_(open_ids),
+            DebriefLink.used_at.is_(None),
+            DebriefLink.expires_at > now,
+        )
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    policy = await followups.get_policy(session)
+    urls = {}
+    for interview_id in open_ids:
+        token = new_link_token()
+        session.add(
+            DebriefLink(
+                interview_id=interview_id,
+                token_hash=link_token_hash(settings, token),
+                purpose="debrief",
+                created_at=now,
+                created_by=actor,
+                expires_at=now + timedelta(days=policy.debrief_link_days),
+                used_at=None,
+            )
+        )
+        urls[interview_id] = link_url(settings, token)
+    await session.flush()
+    return urls

@@ -95,6 +95,8 @@ async def _write_pending(session: AsyncSession) -> None:
     pending, work.events = work.events, []
     if not pending:
         return
+    for observe in work.event_observers:
+        await observe(session, pending)
     await take_order_lock(session)
     await session.execute(insert(Event), pending)
     # Wakes the webhook sender of the app that wrote them.

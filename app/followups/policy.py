@@ -143,6 +143,32 @@ class FollowUpPolicy(InputModel):
         description="Chases of the employer per interview; after the last, an escalation.",
     )
 
+    candidate_email_delay_minutes: int = Field(
+        default=30,
+        ge=0,
+        le=24 * 60,
+        description="Email the candidate their debrief link this long after the interview ends.",
+    )
+    candidate_waking_hours: BusinessHours = Field(
+        default_factory=lambda: BusinessHours(days=list(WEEKDAYS), start="08:00", end="20:00"),
+        description="Candidates are emailed only in these hours of their own time zone.",
+    )
+    candidate_email_within_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="An interview that ended longer ago than this gets no email (history).",
+    )
+    candidate_nudges: int = Field(
+        default=1, ge=0, le=1, description="Nudges with a fresh link if the debrief call is late."
+    )
+    candidate_nudge_working_days: Days = Field(
+        default=1, description="A nudge goes at least this many working days after the first email."
+    )
+    staff_digest_at: ClockTime = Field(
+        default="09:00", description="Staff get their digest at this time on working days, locally."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _former_reminder_interval(cls, value: Any) -> Any:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from app.followups.policy import WEEKDAYS, FollowUpPolicy
+from app.followups.policy import WEEKDAYS, BusinessHours, FollowUpPolicy
 
 Kind = Literal[
     "debrief_call",
@@ -569,3 +569,77 @@ def tracks_follow_ups(
     if requested is not None:
         return requested
     return not is_history(ends_at, now=now, policy=policy)
+
+
+# ---------------------------------------------------------------------------- notifications
+# When people are told: pure functions of the policy, the person's time zone and the times
+# involved (the notifications sweep and outbox call them).
+
+
+def into_hours(moment: datetime, hours: BusinessHours, zone: str) -> datetime:
+    """`moment` if it falls inside `hours` in time zone `zone`, else the next opening."""
+    tz = ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    day = local.date()
+    for _ in range(8):
+        if WEEKDAYS[day.weekday()] in hours.days:
+            opens = datetime.combine(day, hours.opens, tzinfo=tz)
+            if local < opens:
+                return opens.astimezone(UTC)
+            if local <= datetime.combine(day, hours.closes, tzinfo=tz):
+                return moment
+        day += timedelta(days=1)
+        local = datetime.combine(day, time.min, tzinfo=tz)
+    raise ValueError("the hours have no day in the week")
+
+
+def link_email_at(
+    ends_at: datetime, policy: FollowUpPolicy, *, zone: str, now: datetime
+) -> datetime | None:
+    """When the candidate's debrief-link email goes: the policy's delay after the end, moved
+    into their waking hours (never before `now`); None for an interview that ended too long
+    ago to write about."""
+    if now - ends_at > timedelta(hours=policy.candidate_email_within_hours):
+        return None
+    planned = ends_at + timedelta(minutes=policy.candidate_email_delay_minutes)
+    return into_hours(max(planned, now), policy.candidate_waking_hours, zone)
+
+
+def nudge_at(
+    first_sent_at: datetime, overdue_at: datetime, policy: FollowUpPolicy, *, zone: str
+) -> datetime:
+    """The one nudge for a late debrief call: once it is late, and at least the policy's
+    working days after the first email, in the candidate's waking hours."""
+    calendar = calendar_for(policy)
+    gap = calendar.day_length * policy.candidate_nudge_working_days
+    earliest = calendar.add(first_sent_at, gap)
+    return into_hours(max(earliest, overdue_at), policy.candidate_waking_hours, zone)
+
+
+def local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """Midnight to midnight of `day` in `zone`, in UTC."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def digest_day(
+    now: datetime, policy: FollowUpPolicy, *, zone: str, last_day: date | None
+) -> date | None:
+    """The local day whose morning digest is due now for someone in `zone`: a working day
+    (the agency's days and holidays), from the digest time until close of business, not
+    considered yet. None otherwise."""
+    local = now.astimezone(ZoneInfo(zone))
+    day = local.date()
+    if last_day is not None and last_day >= day:
+        return None
+    if not calendar_for(policy).is_working_day(day):
+        return None
+    if (
+        not time.fromisoformat(policy.staff_digest_at)
+        <= local.time()
+        <= policy.business_hours.closes
+    ):
+        return None
+    return day

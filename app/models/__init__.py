@@ -14,6 +14,13 @@ from app.models.integration import (
 )
 from app.models.interviews import Debrief, EmployerFeedback, Interview
 from app.models.links import DebriefLink
+from app.models.notifications import (
+    DigestDay,
+    Notification,
+    NotificationAttempt,
+    NotificationSubject,
+    Suppression,
+)
 from app.models.staff import ApiKey, BoardSession, Staff
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "DebriefLink",
     "DebriefQueueEntry",
     "DebriefQueueStale",
+    "DigestDay",
     "EmployerFeedback",
     "ErasedIdentity",
     "Event",
@@ -34,8 +42,12 @@ __all__ = [
     "IdempotencySubject",
     "ImportJob",
     "Interview",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationSubject",
     "Setting",
     "Staff",
+    "Suppression",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

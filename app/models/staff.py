@@ -24,6 +24,9 @@ class Staff(Versioned):
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
     # IANA name; None means the follow-up policy's time zone.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # How they want to hear from us: email, chat, both or none; chat through this URL.
+    notify_via: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
+    chat_url: Mapped[str | None] = mapped_column(String(2000))
 
 
 class ApiKey(Base):

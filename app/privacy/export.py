@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.api import idempotency
 from app.candidates.service import read_candidate
@@ -20,6 +20,9 @@ from app.models import (
     Event,
     FollowUp,
     Interview,
+    Notification,
+    NotificationAttempt,
+    NotificationSubject,
     WebhookAttempt,
     WebhookDelivery,
 )
@@ -73,6 +76,28 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
         .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
     ):
         attempts.setdefault(attempt["delivery_id"], []).append(attempt)
+    messages = await rows(
+        select(Notification.__table__)
+        .where(
+            or_(
+                Notification.candidate_id == candidate_id,
+                Notification.id.in_(
+                    select(NotificationSubject.notification_id).where(
+                        NotificationSubject.candidate_id == candidate_id
+                    )
+                ),
+            )
+        )
+        .order_by(Notification.id)
+    )
+    message_attempts: dict[Any, list[Any]] = {}
+    if messages:
+        for attempt in await rows(
+            select(NotificationAttempt.__table__)
+            .where(NotificationAttempt.notification_id.in_([m["id"] for m in messages]))
+            .order_by(NotificationAttempt.attempted_at, NotificationAttempt.id)
+        ):
+            message_attempts.setdefault(attempt["notification_id"], []).append(attempt)
     objects = [candidate_id] + [
         r["id"] for group in (interviews, debriefs, feedback, follow_ups, links) for r in group
     ]
@@ -99,5 +124,8 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
                 .order_by(AuditEntry.occurred_at, AuditEntry.id)
             ),
             "idempotent_answers": await idempotency.answers_about(db, candidate_id),
+            "notifications": [
+                {**m, "attempt_log": message_attempts.get(m["id"], [])} for m in messages
+            ],
         }
     )

@@ -10,6 +10,7 @@ from app.candidates.schemas import CandidateOut
 from app.debriefs.schemas import DebriefOut, EmployerFeedbackOut
 from app.followups.schemas import FollowUpOut
 from app.interviews.schemas import InterviewOut
+from app.notifications.schemas import NotificationOut
 from app.schemas.base import OutputModel
 from app.webhooks.schemas import DeliveryOut
 
@@ -76,4 +77,7 @@ class CandidateExport(OutputModel):
     )
     idempotent_answers: list[StoredAnswerRecord] = Field(
         description="Answers kept for Idempotency-Key retries (24 hours) about this person."
+    )
+    notifications: list[NotificationOut] = Field(
+        description="Messages sent to them, or to staff about them, each with its attempts."
     )

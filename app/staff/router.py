@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.dependencies import DB, Now, Session
+from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, object_response
 from app.auth import revocations
@@ -22,8 +22,10 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=StaffOut, responses=problem_responses(409, 413))
-async def create_staff(body: StaffCreate, session: Session, now: Now, _: AdminKey) -> Response:
-    staff = await service.create_staff(session=session, data=body, now=now)
+async def create_staff(
+    body: StaffCreate, session: Session, settings: AppSettings, now: Now, _: AdminKey
+) -> Response:
+    staff = await service.create_staff(session=session, data=body, settings=settings, now=now)
     return object_response(
         StaffOut.model_validate(staff),
         version=staff.version,
@@ -64,13 +66,20 @@ async def update_staff(
     body: StaffPatch,
     request: Request,
     session: Session,
+    settings: AppSettings,
     now: Now,
     _: AdminKey,
     if_match: IfMatch = None,
 ) -> Response:
-    """Deactivating a staff member (`active: false`) stops their keys working."""
+    """Deactivating a staff member (`active: false`) stops their keys working.
+    `notify_via` and `chat_url` say how they hear from Debrief (docs/notifications.md)."""
     staff = await service.update_staff(
-        session=session, staff_id=staff_id, patch=body, if_match=if_match, now=now
+        session=session,
+        staff_id=staff_id,
+        patch=body,
+        if_match=if_match,
+        settings=settings,
+        now=now,
     )
     if not staff.active:
         await revocations.announce_staff_keys(session, request.app.state.key_cache, staff.id)

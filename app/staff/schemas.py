@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, computed_field
 
 from app.schemas.base import InputModel, OutputModel
 from app.schemas.fields import Email, Name, TimeZoneName
@@ -14,6 +16,20 @@ _MANAGER = (
 )
 _TIMEZONE = "IANA name, e.g. Europe/London; null means the follow-up policy's time zone."
 
+NotifyVia = Literal["email", "chat", "both", "none"]
+ChatUrl = Annotated[
+    str,
+    StringConstraints(min_length=8, max_length=2000, strip_whitespace=True),
+    Field(
+        description="An incoming-webhook URL (Slack, Microsoft Teams workflow, Mattermost, "
+        "Google Chat), for this person or their team; checked as webhook URLs are."
+    ),
+]
+NOTIFY_VIA = Field(
+    description="How they hear from Debrief (digest, alerts, escalations): `email`, `chat`, "
+    "`both` or `none`; `chat` and `both` need a `chat_url`."
+)
+
 
 class StaffCreate(InputModel):
     full_name: Name
@@ -21,6 +37,8 @@ class StaffCreate(InputModel):
     active: bool = True
     manager_id: uuid.UUID | None = Field(default=None, description=_MANAGER)
     timezone: TimeZoneName | None = Field(default=None, description=_TIMEZONE)
+    notify_via: NotifyVia = Field(default="email", description=NOTIFY_VIA.description)
+    chat_url: ChatUrl | None = None
 
 
 class StaffPatch(InputModel):
@@ -31,6 +49,8 @@ class StaffPatch(InputModel):
     )
     manager_id: uuid.UUID | None = Field(default=None, description=_MANAGER)
     timezone: TimeZoneName | None = Field(default=None, description=_TIMEZONE)
+    notify_via: NotifyVia | None = Field(default=None, description=NOTIFY_VIA.description)
+    chat_url: ChatUrl | None = None
 
 
 class StaffOut(OutputModel):
@@ -40,6 +60,13 @@ class StaffOut(OutputModel):
     active: bool
     manager_id: uuid.UUID | None
     timezone: str | None
+    notify_via: NotifyVia
+    chat_url: str | None = Field(default=None, exclude=True)
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @computed_field(description="The chat target's host; the URL itself is a credential.")  # type: ignore[prop-decorator]
+    @property
+    def chat_host(self) -> str | None:
+        return urlsplit(self.chat_url).hostname if self.chat_url else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
 from app.db.versions import require_if_match
@@ -15,6 +16,7 @@ from app.errors import Conflict, ValidationFailed
 from app.models import Staff
 from app.staff import repository
 from app.staff.schemas import StaffCreate, StaffPatch
+from app.webhooks import ssrf
 
 
 async def _check_manager(
@@ -35,8 +37,28 @@ async def _check_manager(
         )
 
 
-async def create_staff(*, session: AsyncSession, data: StaffCreate, now: datetime) -> Staff:
+async def check_chat_url(url: str, settings: Settings) -> None:
+    """A chat target is checked as a webhook URL is: no private or loopback address unless
+    the admin allows them (422 on `chat_url`); delivery checks the address again."""
+    if settings.environment == "production" and not url.startswith("https://"):
+        raise ValidationFailed.field("chat_url", "must be https in production")
+    reason = await ssrf.refusal(url, allow_private=settings.webhook_allow_private_targets)
+    if reason is not None:
+        raise ValidationFailed.field("chat_url", reason)
+
+
+def _chat_needs_url(notify_via: str, chat_url: str | None) -> None:
+    if notify_via in ("chat", "both") and not chat_url:
+        raise ValidationFailed.field("chat_url", f"notify_via {notify_via!r} needs a chat_url")
+
+
+async def create_staff(
+    *, session: AsyncSession, data: StaffCreate, settings: Settings, now: datetime
+) -> Staff:
     """Add a staff member; emails are unique regardless of case."""
+    _chat_needs_url(data.notify_via, data.chat_url)
+    if data.chat_url is not None:
+        await check_chat_url(data.chat_url, settings)  # before the first statement (DNS)
     if await repository.email_taken(session, data.email):
         raise Conflict(f"A staff member with email {data.email} already exists.")
     if data.manager_id is not None:
@@ -54,17 +76,26 @@ async def update_staff(
     staff_id: uuid.UUID,
     patch: StaffPatch,
     if_match: str | None,
+    settings: Settings,
     now: datetime,
 ) -> Staff:
-    """Change a staff member (If-Match required). Deactivating one clears the manager of
-    those who reported to them: their escalations go to the policy's fallback contact until
-    an admin names a new manager."""
-    values: dict[str, Any] = patch_values(patch, not_null=("full_name", "email", "active"))
+    """Change a staff member (If-Match required): name, email, active flag, manager, time
+    zone or how they are notified. Deactivating one clears the manager of those who reported
+    to them: their escalations go to the policy's fallback contact until an admin names a new
+    manager."""
+    if patch.chat_url is not None:
+        await check_chat_url(patch.chat_url, settings)  # before the first statement (DNS)
+    values: dict[str, Any] = patch_values(
+        patch, not_null=("full_name", "email", "active", "notify_via")
+    )
     hierarchy = values.get("manager_id") is not None or values.get("active") is False
     if hierarchy:  # before any row lock, so two such changes never wait on each other's rows
         await repository.lock_hierarchy(session)
     staff = await get_for_update(session, Staff, staff_id, "staff member")
     require_if_match(if_match, staff.version)
+    _chat_needs_url(
+        values.get("notify_via", staff.notify_via), values.get("chat_url", staff.chat_url)
+    )
     if "email" in values and await repository.email_taken(
         session, values["email"], excluding=staff.id
     ):

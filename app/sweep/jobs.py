@@ -28,6 +28,7 @@ from app.followups import jobs as followups
 from app.followups import service as followups_service
 from app.imports import jobs as imports
 from app.interviews import service as interviews
+from app.notifications import jobs as notifications
 
 logger = logging.getLogger("debrief.sweep")
 SWEEP_SECONDS = Histogram("debrief_sweep_duration_seconds", "Time a follow-up sweep took.")
@@ -93,6 +94,8 @@ async def sweep(
             )
             counts.overdue = await followups.flag_overdue(db, now)
             counts.reminders, counts.escalated = await followups.send_notices(db, now)
+            if settings is not None:  # late calls' nudges, morning digests
+                await notifications.plan(db, now, settings=settings)
             # Last, so a row marked while this sweep flagged or reminded is written now.
             await followups.rebuild_stale_queue_rows(db)
             await board_sessions.delete_expired(db, now)  # board sign-ins past their day

@@ -25,7 +25,7 @@ from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from tests.conftest import T0, KeyMaker, make_settings
 from tests.debriefs.test_links import csrf_of
-from tests.factories import create_client, create_interview, patch_current
+from tests.factories import create_client, create_interview, create_staff, patch_current
 from tests.followups.helpers import all_events, steps, sweep
 from tests.imports.helpers import finished, upload
 from tests.test_conventions import assert_problem
@@ -141,9 +141,11 @@ async def _everything_about_them(
     """One person with every kind of data: candidate, interview text, a debrief, a waived
     step with its reason, employer feedback, an unused link, stored idempotent answers,
     webhooks delivered to a real receiver (that echoes them back), audit entries, an import
-    of their row that was refused."""
+    of their row that was refused, the email written to them and the alert to their recruiter
+    about them."""
     hook = _ok(await admin.post("/v1/webhooks", json={"url": receiver.url}))
     receiver.secrets = [hook["secret"]]
+    owner = await create_staff(admin, full_name="Rosa Recruiter")
     candidate = _ok(
         await admin.post(
             "/v1/candidates",
@@ -154,6 +156,7 @@ async def _everything_about_them(
                 "external_id": CRM_ID,
                 "linkedin_url": "https://www.linkedin.com/in/philippa-marchbanks-oyelaran",
                 "timezone": "Europe/London",
+                "owner_id": owner["id"],
             },
             headers={"Idempotency-Key": "erase-me-create"},
         )
@@ -173,6 +176,7 @@ async def _everything_about_them(
                 "went_well": WENT_WELL,
                 "notes": NOTES,
                 "challenging_questions": [f"Why is {NAME} leaving?"],
+                "still_interested": "no",  # their recruiter is told at once, by name
             },
             headers={"Idempotency-Key": "erase-me-debrief"},
         )
@@ -282,9 +286,12 @@ async def test_after_erasure_no_table_dump_or_file_holds_anything_about_them(
         "events",
         "webhook_attempts",
         "idempotency_keys",
+        "notifications",
     ):
         assert table in before, table
     assert "import_jobs" not in before  # a job's errors name rows and columns, not values
+    assert EMAIL in before["notifications"]
+    assert NAME in before["notifications"]
     assert WAIVER in before["follow_ups"]
     assert WAIVER in before["events"]
 
@@ -507,6 +514,13 @@ async def test_the_export_holds_their_webhook_deliveries_and_audit_trail(
     assert any(t == "debrief" for t, _, _ in audited)
     assert any(t == "debrief_link" for t, _, _ in audited)
     assert all(a["object_id"] != other["id"] for a in export["audit_entries"])
+
+    messages = {m["kind"]: m for m in export["notifications"]}
+    # The morning digest names them too when their (cooling-candidate) call is due that day.
+    assert {"candidate_debrief_link", "staff_alert"} <= set(messages)
+    assert set(messages) <= {"candidate_debrief_link", "staff_alert", "staff_digest"}
+    assert messages["candidate_debrief_link"]["recipient"] == EMAIL
+    assert messages["staff_alert"]["subject"].startswith(f"{NAME} is no longer interested")
 
 
 async def test_the_same_writes_for_a_live_person_still_work(

@@ -40,6 +40,16 @@ async def test_the_default_policy_is_the_playbook(admin: httpx.AsyncClient) -> N
         "candidate_call_working_hours": 4.0,
         "employer_follow_up_again_working_days": 3,
         "max_employer_follow_ups": 2,
+        "candidate_email_delay_minutes": 30,
+        "candidate_waking_hours": {
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "start": "08:00",
+            "end": "20:00",
+        },
+        "candidate_email_within_hours": 48,
+        "candidate_nudges": 1,
+        "candidate_nudge_working_days": 1,
+        "staff_digest_at": "09:00",
         "version": 0,
         "updated_at": None,
     }
