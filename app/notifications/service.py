@@ -63,14 +63,14 @@ def zone_of(own: str | None, policy: FollowUpPolicy) -> str:
 
 def staff_zone(staff: Staff, policy: FollowUpPolicy) -> str:
     """The staff member's time zone: their own when they have one, else the agency's."""
-    return zone_of(getattr(staff, "timezone", None), policy)
+    return zone_of(staff.timezone, policy)
 
 
 async def escalation_recipients(
     session: AsyncSession, escalated_to: dict[str, Any], policy: FollowUpPolicy
 ) -> list[Staff]:
-    """Whom an escalation goes to: the staff member the event names (the owner's manager,
-    once staff have managers), if active."""
+    """Whom an escalation goes to: the staff member the event names (the owner's manager, else
+    the policy's escalation contact; never the owner), if active."""
     staff_id = escalated_to.get("staff_id") if isinstance(escalated_to, dict) else None
     if not staff_id:
         return []
