@@ -25,6 +25,7 @@ from app.candidates.schemas import (
 from app.config import Settings
 from app.db.engine import Database
 from app.db.queries import external_id_taken, get_for_update
+from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.models import Candidate
@@ -86,6 +87,7 @@ async def update_candidate(
     await _check_references(session, settings, values, candidate_id=candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
+    await debrief_queue.candidates_changed(session, [candidate.id], changed)
     if changed:
         events.record(
             session,
@@ -126,7 +128,7 @@ async def upsert_candidates(
             return "owner_id", "no staff member has this id"
         return None
 
-    return await bulk.upsert(
+    out = await bulk.upsert(
         session=session,
         model=Candidate,
         items=items,
@@ -136,6 +138,8 @@ async def upsert_candidates(
         refuse=refuse,
         events_as=("candidate", candidate_payload),
     )
+    await debrief_queue.candidates_changed(session, bulk.updated_ids(out))
+    return out
 
 
 def _uuids(values: set[Any]) -> set[uuid.UUID]:

@@ -19,8 +19,9 @@ from app.api.responses import (
 )
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import read_one, read_page_by_time
+from app.debrief_queue import service as debrief_queue
 from app.errors import NotFound
-from app.followups import queue, repository, service
+from app.followups import repository, service
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import Kind
 from app.followups.schemas import (
@@ -130,7 +131,7 @@ async def overdue_debriefs(
     query: Annotated[OverdueQuery, Query()],
 ) -> Response:
     """Who has not called in after their interview: most overdue first."""
-    return await queue.overdue_queue(
+    return await debrief_queue.overdue_queue(
         db,
         now,
         owner_id=query.owner_id,

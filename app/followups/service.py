@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.responses import require_if_match
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.engine import Database
+from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.followups import repository, rules
@@ -164,6 +165,7 @@ async def _finish(
         step.waived_reason = reason
         step.updated_at = now
     await session.flush()  # bumps versions, so the events carry the new ones
+    await debrief_queue.steps_changed(session, steps)
     if status in ("done", "waived"):
         event = "follow_up.completed" if status == "done" else "follow_up.waived"
         for step in steps:
@@ -199,11 +201,13 @@ async def redate(
     if not steps:
         return
     facts = await facts_for(session, interview)
+    moved = []
     for step in steps:
         due = rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
         reopened = step.status == "cancelled"
         if due == step.due_at and not reopened:
             continue
+        moved.append(step)
         step.due_at = due
         step.updated_at = now
         if reopened or (step.status == "overdue" and due > now):
@@ -216,6 +220,7 @@ async def redate(
             step.completed_at = None
             step.completed_by = None
     await session.flush()
+    await debrief_queue.steps_changed(session, moved)
 
 
 async def steps_still_open(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:

@@ -18,6 +18,7 @@ from app.candidates.erased import refuse_if_candidate_erased
 from app.candidates.erasure import erased_external_ids
 from app.config import Settings
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
+from app.debrief_queue import service as debrief_queue
 from app.errors import AppError, CandidateErased, Conflict, FieldError, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
@@ -195,6 +196,7 @@ async def record_interview_change(
     await followups.interview_changed(
         session, interview, changed, actor=actor, now=now, mark_completed=mark_completed
     )
+    await debrief_queue.interviews_changed(session, [interview.id], changed)
 
 
 async def mark_completed(session: AsyncSession, interview: Interview, now: datetime) -> None:

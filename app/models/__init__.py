@@ -3,7 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
-from app.models.followups import DebriefQueueEntry, DebriefQueueStale, FollowUp, Setting
+from app.models.followups import DebriefQueueEntry, FollowUp, Setting
 from app.models.integration import (
     IdempotencyRecord,
     IdempotencySubject,
@@ -24,7 +24,6 @@ __all__ = [
     "Debrief",
     "DebriefLink",
     "DebriefQueueEntry",
-    "DebriefQueueStale",
     "EmployerFeedback",
     "ErasedIdentity",
     "Event",

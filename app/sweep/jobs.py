@@ -89,8 +89,6 @@ async def sweep(
             )
             counts.overdue = await followups.flag_overdue(db, now)
             counts.reminders, counts.escalated = await followups.send_notices(db, now)
-            # Last, so a row marked while this sweep flagged or reminded is written now.
-            await followups.rebuild_stale_queue_rows(db)
             await board_sessions.delete_expired(db, now)  # board sign-ins past their day
             policy, _, _ = await followups_service.read_policy(db)
             if settings is not None and policy.retention_days:
