@@ -81,6 +81,18 @@ async def insert_flagged(session: AsyncSession, now: datetime) -> None:
     await session.execute(_insert_from(rows))
 
 
+async def lock_interviews(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
+    """Key-share-lock the interviews matching `which`, in id order, waiting for whoever holds
+    one for update (a writer that may open its steps); their ids."""
+    stmt = (
+        select(Interview.id)
+        .where(which)
+        .order_by(Interview.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def lock_open_calls(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
     """Lock the open debrief calls matching `which`, in id order, waiting for whoever holds
     one; their ids."""
@@ -93,16 +105,20 @@ async def lock_open_calls(session: AsyncSession, which: ColumnElement[bool]) -> 
     return list((await session.execute(stmt)).scalars())
 
 
-def of_candidates(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return FollowUp.candidate_id.in_(list(ids))
+def calls_of(interview_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return FollowUp.interview_id.in_(list(interview_ids))
 
 
-def of_interviews(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return FollowUp.interview_id.in_(list(ids))
+def interviews_of_candidates(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.candidate_id.in_(list(ids))
 
 
-def of_clients(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return FollowUp.interview_id.in_(select(Interview.id).where(Interview.client_id.in_(list(ids))))
+def interviews_of_clients(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.client_id.in_(list(ids))
+
+
+def interviews(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.id.in_(list(ids))
 
 
 async def rebuild(session: AsyncSession) -> int:

@@ -13,9 +13,10 @@ queue") has the rules; in short:
   (`candidates_changed`, `interviews_changed`, `clients_changed`).
 - A row is written only while its step's row is locked by the writing transaction, from a
   statement begun after the lock was taken. Step writers hold it already; the others lock
-  the open calls of what they changed first, in id order (`lock_open_calls`), waiting for
-  a step's writer to commit. Two writers of a row thus run one after the other on
-  PostgreSQL, and the second reads what the first committed.
+  the interviews of what they changed (so no call is opened meanwhile), then their open
+  calls, in id order, waiting for a step's writer to commit (`_rewrite`). Two writers of a
+  row thus run one after the other on PostgreSQL, and the second reads what the first
+  committed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ async def candidates_changed(
 ) -> None:
     """After changing these candidates (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or CANDIDATE_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.of_candidates(ids))
+        await _rewrite(session, repository.interviews_of_candidates(ids))
 
 
 async def interviews_changed(
@@ -71,7 +72,7 @@ async def interviews_changed(
 ) -> None:
     """After changing these interviews (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or INTERVIEW_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.of_interviews(ids))
+        await _rewrite(session, repository.interviews(ids))
 
 
 async def clients_changed(
@@ -79,14 +80,17 @@ async def clients_changed(
 ) -> None:
     """After changing these clients (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or CLIENT_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.of_clients(ids))
+        await _rewrite(session, repository.interviews_of_clients(ids))
 
 
-async def _rewrite(session: AsyncSession, calls: ColumnElement[bool]) -> None:
-    """Lock these open debrief calls (waiting for a step's writer to commit), then write
-    their rows again from what is committed now, this transaction's changes included."""
-    locked = await repository.lock_open_calls(session, calls)
-    await repository.write_rows(session, dropped=locked, written=locked)
+async def _rewrite(session: AsyncSession, interviews: ColumnElement[bool]) -> None:
+    """Lock these interviews (waiting for a writer that may open their steps), then their
+    open debrief calls (waiting for a step's writer), then write the calls' rows again from
+    what is committed now, this transaction's changes included."""
+    held = await repository.lock_interviews(session, interviews)
+    if held:
+        calls = await repository.lock_open_calls(session, repository.calls_of(held))
+        await repository.write_rows(session, dropped=calls, written=calls)
 
 
 async def rebuild(session: AsyncSession) -> int:

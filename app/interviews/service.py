@@ -66,7 +66,9 @@ async def _check_parties(
                 type="value_error",
             )
         )
-    if await session.get(Client, client_id) is None:
+    # Share-locked too: a rename of the client under way (which locks its interviews to
+    # write the overdue queue's rows, app/debrief_queue) finishes first.
+    if await session.get(Client, client_id, with_for_update={"read": True}) is None:
         errors.append(
             FieldError(
                 field="client_id",

@@ -278,6 +278,8 @@ def commits_held(database_url: str) -> Any:
 
 WAITING_TO_COMMIT = "%pg_advisory_xact_lock%"
 LOCKING_CALLS = "%ORDER BY follow_ups.id FOR NO KEY UPDATE%"
+LOCKING_INTERVIEWS = "%ORDER BY interviews.id FOR KEY SHARE%"
+WRITING_ROWS = "%DELETE FROM debrief_queue%"
 
 
 def rename(admin: httpx.AsyncClient, person: dict[str, Any]) -> asyncio.Task[httpx.Response]:
@@ -407,9 +409,10 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
 async def test_a_rename_while_a_reschedule_opens_a_step_of_the_same_candidate(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """The reschedule holds the call it re-dated and then opens a step of the candidate (its
-    foreign key check locks the candidate's key), while the rename holds the candidate and
-    waits for that call: the rename's lock on the candidate lets the check through."""
+    """The reschedule holds the interview and the call it re-dated, then opens a step of the
+    candidate (its foreign key check locks the candidate's key), while the rename holds the
+    candidate and waits for that interview: the rename's lock on the candidate lets the check
+    through."""
     person, _, interview = await overdue_call(admin, clock, full_name="Old Name")
     call = "SELECT id FROM follow_ups WHERE interview_id = $1 AND kind = 'debrief_call'"
     async with holding(database_url, call + " FOR NO KEY UPDATE", interview["id"]):
@@ -422,7 +425,7 @@ async def test_a_rename_while_a_reschedule_opens_a_step_of_the_same_candidate(
         )
         await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
         renaming = rename(admin, person)
-        await wait_until_waiting_for_a_row(db, LOCKING_CALLS)
+        await wait_until_waiting_for_a_row(db, LOCKING_INTERVIEWS)
     await answered(moving)
     await answered(renaming)
     assert "employer_feedback" in await steps(admin, interview_id=interview["id"])
@@ -447,3 +450,61 @@ async def test_a_debrief_recorded_during_a_rename_takes_the_call_off_the_queue(
     await answered(recording)
     assert await page(admin) == []
     assert await queue_rows(db) == []
+
+
+def holding_the_row(database_url: str, interview: dict[str, Any]) -> Any:
+    """Another session holding the row of this interview's call: a writer that reaches it
+    waits there, after it has taken its locks and before it commits."""
+    row = "SELECT 1 FROM debrief_queue WHERE interview_id = $1 FOR UPDATE"
+    return holding(database_url, row, interview["id"])
+
+
+@pytest.mark.postgres
+async def test_the_sweep_leaves_alone_the_interviews_of_a_candidate_being_renamed(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """An interview that ended while no sweep ran has its steps opened and its call flagged in
+    one sweep. While its candidate is being renamed the sweep skips it (the rename holds the
+    candidate's interviews), so the call is never flagged with the old name."""
+    person = await create_candidate(admin, full_name="Old Name")
+    first = await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
+    await create_interview(admin, starts_at=STARTS + timedelta(days=1), candidate_id=person["id"])
+    clock.set(STARTS + timedelta(hours=11))  # the first call is overdue, the second not yet held
+    assert (await sweep(admin))["overdue"] == 1
+    clock.set(NEXT_MORNING + timedelta(days=1))  # the second ended, its call past due, unopened
+    async with holding_the_row(database_url, first):
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_row(db, WRITING_ROWS)
+        assert (await jobs.sweep(db, clock.now)).opened == 0
+    await answered(renaming)
+    counts = await jobs.sweep(db, clock.now)
+    assert (counts.opened, counts.overdue) == (1, 2)  # the second's call and thank-you note
+    assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"] * 2
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
+async def test_an_interview_created_while_its_employer_is_renamed_waits_for_the_rename(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """An interview recorded after the fact opens its call at once; created while its
+    employer is renamed, it waits for the rename, so its row is never written with the old
+    name."""
+    _, employer, interview = await overdue_call(admin, clock)
+    other = await create_candidate(admin, full_name="Second Person")
+    async with holding_the_row(database_url, interview):
+        renaming = asyncio.create_task(
+            patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"})
+        )
+        await wait_until_waiting_for_a_row(db, WRITING_ROWS)
+        creating = asyncio.create_task(
+            create_interview(
+                admin, starts_at=STARTS, candidate_id=other["id"], client_id=employer["id"]
+            )
+        )
+        await wait_until_waiting_for_a_row(db, "%FROM clients%FOR SHARE%")
+    await answered(renaming)
+    await asyncio.wait_for(creating, 30)
+    await sweep(admin)
+    assert [r["client"]["name"] for r in await page(admin)] == ["Acme Group"] * 2
+    await assert_in_step(db)
