@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     insert,
     literal_column,
     select,
@@ -73,12 +74,12 @@ async def write_rows(
         await session.execute(_insert_from(_joined().where(FollowUp.id.in_(list(written)))))
 
 
+_MISSING = ~exists().where(q.follow_up_id == FollowUp.id)
+
+
 async def insert_flagged(session: AsyncSession, now: datetime) -> None:
     """The rows of the debrief calls flagged overdue at `now` that have none yet."""
-    rows = _joined().where(
-        FollowUp.overdue_at == now, ~exists().where(q.follow_up_id == FollowUp.id)
-    )
-    await session.execute(_insert_from(rows))
+    await session.execute(_insert_from(_joined().where(FollowUp.overdue_at == now, _MISSING)))
 
 
 async def lock_interviews(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -122,10 +123,11 @@ def interviews(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
 
 
 async def rebuild(session: AsyncSession) -> int:
-    """Every row written again from the live join; how many there are."""
+    """Every row written again from the live join (but one a sweep has just written, for a
+    call opened meanwhile); how many there are."""
     await session.execute(delete(_queue))
-    result = await session.execute(_insert_from(_joined()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    await session.execute(_insert_from(_joined().where(_MISSING)))
+    return int((await session.execute(select(func.count()).select_from(_queue))).scalar_one())
 
 
 # ---------------------------------------------------------------------------- the page
