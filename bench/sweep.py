@@ -115,7 +115,7 @@ async def setup(size: int) -> Agency:
     app = create_app(settings, clock=FrozenClock(now))
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
-    async with transaction(app.state.db) as session:
+    async with transaction(app.state.db, now=now) as session:
         await debrief_queue.rebuild(session)  # the rows of the calls seeded overdue
         _, secret = await issue_key(
             session=session, name="bench", role="admin", staff_id=None, now=now
