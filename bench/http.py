@@ -687,6 +687,7 @@ async def prepare(db: str, size: int, keep: bool, quick: bool) -> Scratch:
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             conn.executemany(sql, _to_sqlite(table, rows))
         conn.execute("COMMIT")
+        _debrief(scratch, "rebuild-queue")  # the overdue calls' rows, as the service writes them
         conn.execute("ANALYZE")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
@@ -704,6 +705,7 @@ async def prepare(db: str, size: int, keep: bool, quick: bool) -> Scratch:
                 await conn.copy_records_to_table(
                     table, records=rows, columns=[c for c, _ in COLUMNS[table]]
                 )
+            _debrief(scratch, "rebuild-queue")  # the overdue calls' rows, as the service writes
             await conn.execute("VACUUM ANALYZE")
         finally:
             await conn.close()

@@ -6,9 +6,10 @@
 It seeds one scratch database per size (about 1% of interviews with a debrief call newly
 past due, 0.5% overdue from earlier sweeps), then measures the sizes in alternating rounds,
 so both see the same machine. Per round and size, on the same rows:
-  floor        one hand-written UPDATE ... RETURNING of those rows (asyncpg, no events; the
-               table's triggers write the queue's rows, as for any UPDATE of them)
-  bare floor   the same UPDATE with the triggers off (session_replication_role = replica)
+  floor        one hand-written UPDATE ... RETURNING of those rows, then the flagged debrief
+               calls' queue rows written by one hand-written INSERT ... SELECT (asyncpg, one
+               transaction, no events)
+  bare floor   the same UPDATE alone
   sweep        the real sweep: flag them overdue and write one event each, in one transaction
   empty sweep  the sweep with nothing due: right after the sweep above, and in steady state
                (after VACUUM, as autovacuum leaves the table a minute later)
@@ -37,6 +38,7 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db.engine import Database
 from app.db.transaction import transaction
+from app.debrief_queue import service as debrief_queue
 from app.main import create_app
 from app.sweep import jobs
 from bench.common import (
@@ -57,6 +59,17 @@ UPDATE follow_ups
        version = version + 1
  WHERE status = 'pending' AND due_at <= $1
 RETURNING *
+"""
+# The queue rows of the calls just flagged (app/debrief_queue writes them the same way).
+FLOOR_QUEUE_SQL = """
+INSERT INTO debrief_queue
+SELECT f.id, f.due_at, f.reminders_sent, c.id, c.full_name, c.phone, c.owner_id,
+       i.id, i.job_title, i.ends_at, cl.id, cl.name
+  FROM follow_ups f
+  JOIN interviews i ON i.id = f.interview_id
+  JOIN candidates c ON c.id = f.candidate_id
+  JOIN clients cl ON cl.id = i.client_id
+ WHERE f.status = 'overdue' AND f.kind = 'debrief_call' AND f.overdue_at = $1
 """
 
 
@@ -102,7 +115,8 @@ async def setup(size: int) -> Agency:
     app = create_app(settings, clock=FrozenClock(now))
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
-    async with transaction(app.state.db) as session:
+    async with transaction(app.state.db, now=now) as session:
+        await debrief_queue.rebuild(session)  # the rows of the calls seeded overdue
         _, secret = await issue_key(
             session=session, name="bench", role="admin", staff_id=None, now=now
         )
@@ -120,6 +134,9 @@ async def reset(agency: Agency) -> None:
         "WHERE id = ANY($1::uuid[])",
         agency.due_ids,
     )
+    await agency.conn.execute(
+        "DELETE FROM debrief_queue WHERE follow_up_id = ANY($1::uuid[])", agency.due_ids
+    )
     await agency.conn.execute("DELETE FROM events")
     await agency.conn.execute("VACUUM ANALYZE follow_ups, events, debrief_queue")
 
@@ -130,12 +147,11 @@ async def one_round(agency: Agency) -> None:
     async def floor() -> None:
         async with conn.transaction():
             rows = await conn.fetch(FLOOR_SQL, now, now + timedelta(hours=48))
+            await conn.execute(FLOOR_QUEUE_SQL, now)
         assert len(rows) == len(agency.due_ids)
 
     async def bare_floor() -> None:
         async with conn.transaction():
-            # The queue's triggers off (migration 0007): what the UPDATE cost without them.
-            await conn.execute("SET LOCAL session_replication_role = replica")
             rows = await conn.fetch(FLOOR_SQL, now, now + timedelta(hours=48))
         assert len(rows) == len(agency.due_ids)
 

@@ -33,6 +33,7 @@ from app.db.transaction import transaction
 from app.main import create_app
 from app.models import Staff
 from app.schemas.fields import Role
+from tests.queue_check import assert_in_step
 
 # A Wednesday, inside business hours in London.
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
@@ -146,14 +147,30 @@ async def wipe(db: Database) -> None:
             await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
 
 
+_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+    return report
+
+
 @pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[FastAPI]:
+async def api(app: FastAPI, request: pytest.FixtureRequest) -> AsyncIterator[FastAPI]:
     """The app with a fresh clock at T0; every row the test wrote is removed afterwards, and
-    the key cache is emptied and put back as production has it (a test may change it)."""
+    the key cache is emptied and put back as production has it (a test may change it).
+
+    After a test that passed, the overdue queue must equal the live join of what it shows,
+    whatever the test changed (tests/queue_check.py): every path that writes is covered."""
     app.state.clock = FrozenClock(T0)
     cache: KeyCache = app.state.key_cache
     try:
         yield app
+        if request.node.stash.get(_PASSED, False):
+            await assert_in_step(app.state.db)
     finally:
         await wipe(app.state.db)
         app.state.key_cache = cache

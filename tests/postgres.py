@@ -20,6 +20,13 @@ _WAITING = text(
 )
 
 
+_WAITING_FOR_A_ROW = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+    " AND datname = current_database() AND query LIKE :pattern AND wait_event_type = 'Lock'"
+    " AND wait_event IN ('transactionid', 'tuple')"
+)
+
+
 async def wait_until_running(db: Database, pattern: str) -> None:
     """Until a statement matching `pattern` (SQL LIKE) runs in another session (a minute
     at the most)."""
@@ -39,3 +46,10 @@ async def _wait_for(db: Database, query: TextClause, pattern: str, failure: str)
                 return
             await asyncio.sleep(0.002)
     raise AssertionError(failure)
+
+
+async def wait_until_waiting_for_a_row(db: Database, pattern: str) -> None:
+    """Until a statement matching `pattern` waits for a row another transaction holds."""
+    await _wait_for(
+        db, _WAITING_FOR_A_ROW, pattern, f"no statement like {pattern!r} waited for a row"
+    )

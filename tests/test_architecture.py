@@ -32,6 +32,7 @@ DOMAINS = frozenset(
         "bulk",  # the upserts by external_id that several domains offer
         "candidates",
         "clients",
+        "debrief_queue",  # the overdue queue's table, written by every change it shows
         "debriefs",  # debriefs, employer feedback and the candidate's form
         "events",  # the event log every change writes
         "followups",  # the steps after an interview and the overdue queue

@@ -68,6 +68,11 @@ class Outcome:
         return BulkOut(results=[self.results[i] for i in range(self.count)])
 
 
+def updated_ids(out: BulkOut) -> list[uuid.UUID]:
+    """The ids of the objects a bulk call changed (not those it created)."""
+    return [r.id for r in out.results if r.status == "updated" and r.id is not None]
+
+
 def validate_items(
     items: list[dict[str, Any]], adapter: TypeAdapter[M], outcome: Outcome
 ) -> list[tuple[int, M]]:

@@ -20,6 +20,7 @@ from app.audit import service as audit
 from app.config import Settings
 from app.db.engine import Database
 from app.db.transaction import add_post_commit_hook, transaction
+from app.debrief_queue import service as debrief_queue
 from app.errors import CandidateErased, NotFound
 from app.events import service as events
 from app.followups import service as followups
@@ -97,6 +98,7 @@ async def erase(
     if candidate is None or candidate.erased_at is not None:
         raise NotFound.of("candidate", candidate_id)
     await _erase(session, settings, candidate, now)
+    await debrief_queue.candidates_changed(session, [candidate.id])
     add_post_commit_hook(session, db.forget_old_pages)
 
 
@@ -157,10 +159,9 @@ async def _erase(
         .values(waived_reason=None),
         execution_options={"synchronize_session": False},
     )
-    # The candidate's own fields last: on PostgreSQL their change locks the candidate's open
-    # debrief calls (for the queue, migration 0007), and a reschedule holding one of the
-    # interviews above re-dates its call; waiting for that interview while holding the call
-    # would deadlock with it.
+    # The candidate's own fields last. Their overdue-queue rows are written after all of this
+    # (by the callers): that locks their open debrief calls, which a reschedule holding one
+    # of the interviews above re-dates; taking a call before that interview would deadlock.
     for field in ("external_id", "email", "phone", "linkedin_url", "timezone"):
         setattr(candidate, field, None)
     candidate.full_name = ""
@@ -261,6 +262,7 @@ async def retention_sweep(
             )
             for candidate in batch:
                 await _erase(session, settings, candidate, now)
+            await debrief_queue.candidates_changed(session, [c.id for c in batch])
         erased += len(batch)
         if len(batch) < 100:
             break

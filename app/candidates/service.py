@@ -25,6 +25,7 @@ from app.db.engine import Database
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken
 from app.db.versions import require_if_match
+from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import service as followups
@@ -92,6 +93,7 @@ async def update_candidate(
         await followups.hold_for_candidate_change(session, candidate.id)
     changed = apply_changes(candidate, values, now=now)
     await session.flush()
+    await debrief_queue.candidates_changed(session, [candidate.id], changed)
     if changed:
         events.record(
             session,
@@ -151,7 +153,7 @@ async def upsert_candidates(
             return "owner_id", "no staff member has this id"
         return None
 
-    return await bulk.upsert(
+    out = await bulk.upsert(
         session=session,
         model=Candidate,
         items=items,
@@ -162,6 +164,8 @@ async def upsert_candidates(
         events_as=("candidate", candidate_payload),
         after_update=lambda row, changed: _status_changed(session, row, changed, now=now),
     )
+    await debrief_queue.candidates_changed(session, bulk.updated_ids(out))
+    return out
 
 
 def _uuids(values: set[Any]) -> set[uuid.UUID]:

@@ -219,6 +219,20 @@ def sweep(
         raise typer.Exit(3)
 
 
+@cli.command("rebuild-queue")
+def rebuild_queue() -> None:
+    """Write the overdue queue's rows again from the tables (after changing steps,
+    candidates, interviews or clients by hand in SQL, or restoring some of them)."""
+    from app.debrief_queue.service import rebuild
+
+    async def work(db: Database) -> int:
+        async with transaction(db) as session:
+            return await rebuild(session)
+
+    rows = _with_database(_settings(), work)
+    typer.echo(f"The overdue queue holds {rows} debrief calls.")
+
+
 @cli.command("import")
 def import_csv(
     kind: Annotated[str, typer.Argument(help="clients, candidates or interviews")],

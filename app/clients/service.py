@@ -15,6 +15,7 @@ from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken, get_for_update
 from app.db.versions import require_if_match
+from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict
 from app.models import Client
 
@@ -48,8 +49,9 @@ async def update_client(
     require_if_match(if_match, client.version)
     values = patch_values(patch, not_null=("name",))
     await _check_external_id(session, values.get("external_id"), client.id)
-    apply_changes(client, values, now=now)
+    changed = apply_changes(client, values, now=now)
     await session.flush()
+    await debrief_queue.clients_changed(session, [client.id], changed)
     return client
 
 
@@ -60,6 +62,8 @@ async def upsert_clients(
     *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, now: datetime
 ) -> BulkOut:
     """Create or update up to 1,000 clients by external_id, in one transaction."""
-    return await bulk.upsert(
+    out = await bulk.upsert(
         session=session, model=Client, items=items, adapter=_UPSERT, atomic=atomic, now=now
     )
+    await debrief_queue.clients_changed(session, bulk.updated_ids(out))
+    return out

@@ -187,11 +187,15 @@ async def read_page_by_time(
 async def get_for_update(
     session: AsyncSession, model: type[M], object_id: uuid.UUID, label: str
 ) -> M:
-    """Load an object in the write transaction, locked until it ends (`FOR UPDATE` on
+    """Load an object in the write transaction, locked until it ends (`FOR NO KEY UPDATE` on
     PostgreSQL; SQLite's write lock already covers it), or 404. Two requests creating the
     same thing under it (two first debriefs of one interview) then run one after the other
-    instead of both inserting."""
-    return found(await session.get(model, object_id, with_for_update=True), label, object_id)
+    instead of both inserting. The lock is the one an UPDATE takes: it lets another
+    transaction insert rows that refer to the object meanwhile (a foreign key's check), so
+    one holding a step it re-dated, which this one waits for to write the step's queue row
+    (app/debrief_queue), can still open a step of the same candidate."""
+    row = await session.get(model, object_id, with_for_update={"key_share": True})
+    return found(row, label, object_id)
 
 
 def found(row: R | None, label: str, object_id: object) -> R:

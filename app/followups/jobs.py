@@ -1,5 +1,5 @@
 """The follow-ups' part of the sweep: open the steps of ended interviews, flag what is
-overdue, remind, escalate, and rewrite queue rows a racing change left stale.
+overdue, remind, escalate.
 
 Each batch is one transaction, so a sweep killed halfway leaves whole batches done and the
 rest for the next sweep; every statement is also conditional, so no step is flagged twice.
@@ -7,18 +7,16 @@ rest for the next sweep; every statement is also conditional, so no step is flag
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime
 
 from app.db.engine import Database
 from app.db.transaction import transaction
+from app.debrief_queue import service as debrief_queue
 from app.events import service as events
 from app.followups import repository, rules, service
 from app.followups.escalation import Escalation, escalation_for
 from app.followups.schemas import follow_up_payload
-
-logger = logging.getLogger("debrief.sweep")
 
 OPEN_BATCH = 200
 NOTICE_BATCH = 500
@@ -40,18 +38,6 @@ async def open_ended_interviews(
         total += len(batch)
         if len(batch) < OPEN_BATCH:
             return total
-
-
-async def rebuild_stale_queue_rows(db: Database) -> int:
-    """Write again the queue rows that a change racing another may have left stale
-    (PostgreSQL; with one writer at a time SQLite never marks any)."""
-    if db.is_sqlite:
-        return 0
-    async with transaction(db) as session:
-        rebuilt = await repository.rebuild_stale_queue_rows(session)
-    if rebuilt:
-        logger.info("sweep: rebuilt %d queue rows changed during a concurrent change", rebuilt)
-    return rebuilt
 
 
 async def flag_overdue(db: Database, now: datetime) -> int:
@@ -76,6 +62,8 @@ async def flag_overdue(db: Database, now: datetime) -> int:
             )
             payloads = (follow_up_payload(row) for row in rows)
             flagged += events.record_many(session, "follow_up.overdue", payloads, now=now)
+        if flagged:
+            await debrief_queue.steps_flagged(session, now)
         return flagged
 
 
@@ -118,6 +106,7 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                         escalations[step.id] = escalation
                     notices.append((step, notice))
             await session.flush()  # versions first: the events carry the new ones
+            await debrief_queue.steps_changed(session, steps)
             for step, notice in notices:
                 payload = follow_up_payload(step)
                 if notice.kind == "reminder":

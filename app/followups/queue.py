@@ -1,6 +1,6 @@
 """The recruiters' queue page (`GET /v1/debriefs/overdue`): overdue debrief calls, most
-overdue first. The route's endpoint calls `overdue_queue`, whether FastAPI or the hot read
-(`app/hot_reads.py`) calls the endpoint."""
+overdue first, read from the queue's table (`app/debrief_queue`). The route's endpoint calls
+`overdue_queue`, whether FastAPI or the hot read (`app/hot_reads.py`) calls the endpoint."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from app.api.responses import JSON_MEDIA_TYPE
 from app.db.engine import Database
-from app.db.queries import parse_time_cursor, time_cursor
-from app.followups import repository, rules
+from app.debrief_queue import service as debrief_queue
+from app.followups import rules
 
 
 async def overdue_queue(
@@ -25,17 +25,9 @@ async def overdue_queue(
     limit: int,
     cursor: str | None,
 ) -> Response:
-    query = repository.overdue_page(
-        by_owner=owner_id is not None, by_client=client_id is not None, after=bool(cursor)
-    ).limited(limit + 1)
-    params: dict[str, object] = {"owner_id": owner_id, "client_id": client_id}
-    if cursor:
-        params["after_at"], params["after_id"] = parse_time_cursor(cursor)
-    rows = await query.rows(db, **params)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
+    rows, next_cursor = await debrief_queue.overdue_page(
+        db, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
+    )
     # Plain JSON (`OverdueDebrief` documents it): a recruiter's queue is refreshed all day,
     # and 50 validated models per page cost more than the query. Times come from the
     # database as UTC datetimes, which orjson writes as `iso()` does (2026-03-04T10:00:00Z).

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, text, tuple_, update
+from sqlalchemy import Table, and_, exists, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
-from app.db.queries import AnySelect, Prepared, read_one, uuid_text, where_equal
+from app.db.queries import AnySelect, read_one, where_equal
 from app.followups.policy import FollowUpPolicy
 from app.followups.schemas import COLUMN_FIELDS, DERIVED_FIELDS, TIME_FIELDS
 from app.models import (
     Candidate,
     Debrief,
-    DebriefQueueEntry,
     EmployerFeedback,
     FollowUp,
     Interview,
@@ -347,13 +345,20 @@ _PAYLOAD_SQL = ", ".join(
 # The event-order lock is taken inside it, after the UPDATE has finished (the `ordered` CTE
 # reads every flagged row first) and before any event row gets its `seq` (the ORDER BY sorts
 # the whole result before the first insert). So `seq` follows commit order, and the sweep never
-# waits for a row while holding the lock that committing API requests wait for.
+# waits for a row while holding the lock that committing API requests wait for. The steps are
+# locked in id order first (`due`), as every writer locking several debrief calls does
+# (app/debrief_queue), so two such writers never wait for each other.
 _FLAG_WITH_EVENTS_SQL = text(f"""
-WITH flagged AS (
+WITH due AS (
+    SELECT id FROM follow_ups
+     WHERE status = 'pending' AND due_at <= :now AND reminder_interval_days = :interval_days
+     ORDER BY id FOR NO KEY UPDATE
+), flagged AS (
     UPDATE follow_ups
        SET status = 'overdue', overdue_at = :now, next_notice_at = :first_notice_at,
            updated_at = :now, version = version + 1
-     WHERE status = 'pending' AND due_at <= :now AND reminder_interval_days = :interval_days
+      FROM due
+     WHERE follow_ups.id = due.id AND follow_ups.status = 'pending'
     RETURNING follow_ups.*
 ), ordered AS (
     SELECT pg_advisory_xact_lock(:order_lock) FROM (SELECT count(*) FROM flagged) AS done
@@ -385,21 +390,6 @@ async def flag_overdue_with_events(
             "order_lock": order_lock,
         },
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-# The queue rows marked stale (migration 0007): touching their steps makes the steps'
-# trigger write them again from the current candidate, interview and client. The UPDATE
-# waits for a transaction still changing a step, so it reads what that one committed.
-_REBUILD_STALE_SQL = text("""
-WITH stale AS (DELETE FROM debrief_queue_stale RETURNING follow_up_id)
-UPDATE follow_ups SET kind = kind WHERE id IN (SELECT follow_up_id FROM stale)
-""")
-
-
-async def rebuild_stale_queue_rows(session: AsyncSession) -> int:
-    """PostgreSQL: write again the queue rows a concurrent change may have left stale."""
-    result = await session.execute(_REBUILD_STALE_SQL)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -454,46 +444,3 @@ def select_follow_ups(
     if due_before is not None:
         stmt = stmt.where(_steps.c.due_at < due_before)
     return stmt
-
-
-def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
-    """The recruiters' queue: overdue debrief calls with who to call and about what.
-
-    Read from `debrief_queue`, which the database's triggers keep equal to the join of the
-    overdue debrief calls with their candidate, interview and client (migration 0007); the
-    step itself gives when its next reminder goes."""
-    q = DebriefQueueEntry.__table__.c
-    stmt = select(
-        uuid_text(q.follow_up_id).label("follow_up_id"),
-        q.due_at,
-        q.reminders_sent,
-        _steps.c.max_reminders,
-        _steps.c.next_notice_at,
-        uuid_text(q.candidate_id).label("candidate_id"),
-        q.full_name,
-        q.phone,
-        uuid_text(q.owner_id).label("owner_id"),
-        uuid_text(q.interview_id).label("interview_id"),
-        q.job_title,
-        q.ends_at,
-        uuid_text(q.client_id).label("client_id"),
-        q.client_name,
-    ).join(_steps, _steps.c.id == q.follow_up_id)
-    return where_equal(stmt, (q.owner_id, owner_id), (q.client_id, client_id))
-
-
-@functools.cache
-def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
-    """The queue's page query, built once per combination of filters: most overdue first,
-    then by id; `after` continues from a cursor (`after_at`, `after_id`). Take a page of
-    it with `.limited(rows)`."""
-    stmt = select_overdue_debriefs(
-        owner_id=bindparam("owner_id") if by_owner else None,
-        client_id=bindparam("client_id") if by_client else None,
-    )
-    q = DebriefQueueEntry.__table__.c
-    if after:
-        after_at = bindparam("after_at", type_=q.due_at.type)
-        after_id = bindparam("after_id", type_=q.follow_up_id.type)
-        stmt = stmt.where(tuple_(q.due_at, q.follow_up_id) > tuple_(after_at, after_id))
-    return Prepared(stmt.order_by(q.due_at, q.follow_up_id))

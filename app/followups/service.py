@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.versions import require_if_match
+from app.debrief_queue import service as debrief_queue
 from app.errors import CandidateErased, Conflict, NotFound, ValidationFailed
 from app.events import service as events
 from app.followups import repository, rules
@@ -308,6 +309,7 @@ async def _finish(
         step.waived_reason = reason
         step.updated_at = now
     await session.flush()  # bumps versions, so the events carry the new ones
+    await debrief_queue.steps_changed(session, steps)
     if status in ("done", "waived"):
         event = "follow_up.completed" if status == "done" else "follow_up.waived"
         for step in steps:
@@ -343,12 +345,14 @@ async def redate(
     if not steps:
         return
     facts = await facts_for(session, interview)
+    moved = []
     for step in steps:
         due = await _due_again(session, step, facts, policy)
         ideal = rules.ideal_by(step.kind, facts, policy)  # type: ignore[arg-type]
         reopened = step.status == "cancelled"
         if due == step.due_at and ideal == step.ideal_by and not reopened:
             continue
+        moved.append(step)
         step.due_at = due
         step.ideal_by = ideal
         step.updated_at = now
@@ -363,6 +367,7 @@ async def redate(
             step.completed_at = None
             step.completed_by = None
     await session.flush()
+    await debrief_queue.steps_changed(session, moved)
 
 
 async def _reopen(

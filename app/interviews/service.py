@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
 from app.db.versions import require_if_match
+from app.debrief_queue import service as debrief_queue
 from app.errors import (
     AppError,
     CandidateErased,
@@ -72,7 +73,9 @@ async def _check_parties(
                 type="value_error",
             )
         )
-    if await session.get(Client, client_id) is None:
+    # Share-locked too: a rename of the client under way (which locks its interviews to
+    # write the overdue queue's rows, app/debrief_queue) finishes first.
+    if await session.get(Client, client_id, with_for_update={"read": True}) is None:
         errors.append(
             FieldError(
                 field="client_id",
@@ -213,6 +216,7 @@ async def record_interview_change(
     await followups.interview_changed(
         session, interview, changed, actor=actor, now=now, mark_completed=mark_completed
     )
+    await debrief_queue.interviews_changed(session, [interview.id], changed)
 
 
 async def mark_completed(session: AsyncSession, interview: Interview, now: datetime) -> None:

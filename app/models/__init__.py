@@ -3,7 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
-from app.models.followups import DebriefQueueEntry, DebriefQueueStale, FollowUp, Setting
+from app.models.followups import DebriefQueueEntry, FollowUp, Setting
 from app.models.imports import ImportJob
 from app.models.integration import (
     IdempotencyRecord,
@@ -32,7 +32,6 @@ __all__ = [
     "Debrief",
     "DebriefLink",
     "DebriefQueueEntry",
-    "DebriefQueueStale",
     "DigestDay",
     "EmployerFeedback",
     "ErasedIdentity",

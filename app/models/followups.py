@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -104,10 +104,7 @@ class Setting(Base):
 class DebriefQueueEntry(Base):
     """The recruiters' queue (`GET /v1/debriefs/overdue`) kept ready: one row per overdue
     debrief call with who to call and about what, so a page is one index range scan.
-
-    Written only by database triggers (migration 0007) on `follow_ups`, `candidates`,
-    `interviews` and `clients`, whichever path changes them; the application only reads it.
-    """
+    Written only through `app/debrief_queue`, which states its rules."""
 
     __tablename__ = "debrief_queue"
 
@@ -131,19 +128,3 @@ class DebriefQueueEntry(Base):
         Index("ix_debrief_queue_candidate", "candidate_id"),
         Index("ix_debrief_queue_interview", "interview_id"),
     )
-
-
-class DebriefQueueStale(Base):
-    """Queue rows to write again (PostgreSQL): a candidate, interview or client changed while
-    another transaction was changing one of its open debrief calls or their queue rows, so
-    that transaction may have copied the old values. The sweep writes these rows again once
-    both have committed."""
-
-    __tablename__ = "debrief_queue_stale"
-
-    # No unique key on the step: two transactions marking the same step never wait for
-    # each other; the sweep takes each step once.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
-    follow_up_id: Mapped[uuid.UUID]

@@ -96,8 +96,6 @@ async def sweep(
             counts.reminders, counts.escalated = await followups.send_notices(db, now)
             if settings is not None:  # late calls' nudges, morning digests
                 await notifications.plan(db, now, settings=settings)
-            # Last, so a row marked while this sweep flagged or reminded is written now.
-            await followups.rebuild_stale_queue_rows(db)
             await board_sessions.delete_expired(db, now)  # board sign-ins past their day
             policy, _, _ = await followups_service.read_policy(db)
             if settings is not None and policy.retention_days:

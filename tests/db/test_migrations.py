@@ -27,7 +27,7 @@ from app.models import Debrief, FollowUp, IdempotencyRecord, Interview, Setting
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_steps
-from tests.followups.test_queue_table import joined_rows, queue_rows
+from tests.queue_check import joined_rows, queue_rows
 from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem
 
@@ -59,26 +59,38 @@ async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
 async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
     scratch_url: str,
 ) -> None:
+    """0007 fills the table and its triggers keep it; 0017 drops them (the application
+    writes the rows) and writes every row again; its downgrade brings the triggers back."""
     await upgrade(scratch_url)
     db = Database(scratch_url)
     try:
         now = datetime.now(UTC)
         await seed_past_due_steps(db, count=30, now=now)
         assert (await jobs.sweep(db, lambda: now)).overdue == 30
-        expected = await joined_rows(db)
-        assert len(expected) == 30
+        assert len(await joined_rows(db)) == 30
+        assert await queue_rows(db) == await joined_rows(db)
+        await db.dispose()
+        await downgrade(scratch_url, "0016")
+        db = Database(scratch_url)
+        # 0007's triggers are back: a rename in SQL reaches the queue.
+        await _rename_all(db, "Renamed")
+        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
+        assert await queue_rows(db) == await joined_rows(db)
         await db.dispose()
         await downgrade(scratch_url, "0006")
         await upgrade(scratch_url)
         db = Database(scratch_url)
-        assert await queue_rows(db) == expected
-        # The triggers are back too: a rename reaches the queue.
-        async with db.engine.begin() as conn:
-            await conn.execute(text("UPDATE candidates SET full_name = 'Renamed'"))
-        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
         assert await queue_rows(db) == await joined_rows(db)
+        # No trigger any more: only the application writes the rows.
+        await _rename_all(db, "Changed In SQL")
+        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
     finally:
         await db.dispose()
+
+
+async def _rename_all(db: Database, name: str) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE candidates SET full_name = :name"), {"name": name})
 
 
 async def test_answers_stored_before_0008_keep_their_sender_but_not_their_body(

@@ -1,6 +1,8 @@
-"""The queue page reads `debrief_queue`, which database triggers keep in step with the steps,
-candidates, interviews and clients it shows (migration 0007): whatever changes them, the
-page shows what the tables hold, on both databases and under concurrent changes."""
+"""The queue page reads `debrief_queue`, whose rows the code changing what they show writes in
+the same transaction (app/debrief_queue): whatever changes the steps, candidates, interviews
+or clients, the page shows what the tables hold, on both databases and under concurrent
+changes. Each rule of docs/architecture.md ("The overdue queue") is checked here; the
+suite's fixture also compares the table with the live join after every passing test."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db.engine import Database
-from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
+from app.events.service import EVENT_ORDER_LOCK
+from app.followups import jobs as followup_jobs
 from app.sweep import jobs
+from tests.cli.test_commands import debrief
 from tests.conftest import asyncpg_dsn
 from tests.factories import (
     create_candidate,
@@ -27,51 +31,13 @@ from tests.factories import (
     create_staff,
     patch_current,
 )
-from tests.followups.helpers import sweep
-from tests.postgres import wait_until_waiting_for_a_lock
+from tests.followups.helpers import steps, sweep
+from tests.postgres import wait_until_waiting_for_a_lock, wait_until_waiting_for_a_row
+from tests.queue_check import assert_in_step, queue_rows
 
 STARTS = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # ends 08:00, debrief call due 17:00
 NEXT_MORNING = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 DEBRIEF = {"channel": "phone", "overall_rating": 4, "still_interested": "yes"}
-RENAME = "UPDATE candidates SET full_name = 'New Name' WHERE id = $1"
-
-
-async def queue_rows(db: Database) -> list[tuple[Any, ...]]:
-    q = DebriefQueueEntry.__table__.c
-    async with db.read_engine.connect() as conn:
-        rows = await conn.execute(select(DebriefQueueEntry.__table__).order_by(q.follow_up_id))
-        return [tuple(r) for r in rows]
-
-
-async def joined_rows(db: Database) -> list[tuple[Any, ...]]:
-    """What the queue should hold: the overdue debrief calls joined with what they show."""
-    stmt = (
-        select(
-            FollowUp.id,
-            FollowUp.due_at,
-            FollowUp.reminders_sent,
-            Candidate.id,
-            Candidate.full_name,
-            Candidate.phone,
-            Candidate.owner_id,
-            Interview.id,
-            Interview.job_title,
-            Interview.ends_at,
-            Client.id,
-            Client.name,
-        )
-        .join(Interview, Interview.id == FollowUp.interview_id)
-        .join(Candidate, Candidate.id == FollowUp.candidate_id)
-        .join(Client, Client.id == Interview.client_id)
-        .where(FollowUp.status == "overdue", FollowUp.kind == "debrief_call")
-        .order_by(FollowUp.id)
-    )
-    async with db.read_engine.connect() as conn:
-        return [tuple(r) for r in await conn.execute(stmt)]
-
-
-async def assert_in_step(db: Database) -> None:
-    assert await queue_rows(db) == await joined_rows(db)
 
 
 async def page(admin: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -183,6 +149,130 @@ async def test_a_crm_sync_and_a_reschedule_move_the_queue_too(
     assert person["id"] == top["candidate"]["id"]
 
 
+async def test_bulk_upserts_of_clients_and_interviews_move_the_queue_too(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database
+) -> None:
+    person = await create_candidate(admin, full_name="Bulk Person")
+    employer = await create_client(admin, name="Old Employer", external_id="crm-client")
+    interview = await create_interview(
+        admin,
+        starts_at=STARTS,
+        candidate_id=person["id"],
+        client_id=employer["id"],
+        external_id="crm-interview",
+    )
+    clock.set(NEXT_MORNING)
+    await sweep(admin)
+    clients = await admin.post(
+        "/v1/clients/bulk", json={"items": [{"external_id": "crm-client", "name": "New Employer"}]}
+    )
+    assert clients.status_code == 200, clients.text
+    interviews = await admin.post(
+        "/v1/interviews/bulk",
+        json={
+            "items": [
+                {
+                    "external_id": "crm-interview",
+                    "job_title": "Finance Manager",
+                    "starts_at": (STARTS - timedelta(days=1)).isoformat(),
+                }
+            ]
+        },
+    )
+    assert interviews.status_code == 200, interviews.text
+    [top] = await page(admin)
+    assert (top["interview_id"], top["client"]["name"], top["job_title"]) == (
+        interview["id"],
+        "New Employer",
+        "Finance Manager",
+    )
+    assert top["due_at"] == "2026-03-03T17:00:00Z"
+    await assert_in_step(db)
+
+
+async def test_a_call_leaves_the_queue_once_closed_or_no_longer_late(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database
+) -> None:
+    """One row per overdue debrief call, no other: not the other steps that are overdue too,
+    and not a call done, waived, cancelled or re-dated into the future."""
+    interviews = [(await overdue_call(admin, clock))[2] for _ in range(5)]
+    calls = [(await steps(admin, interview_id=i["id"]))["debrief_call"] for i in interviews]
+    notes = await steps(admin, interview_id=interviews[0]["id"])
+    assert notes["thank_you_note"]["status"] == "overdue"  # overdue, and not on the queue
+    assert [r["follow_up_id"] for r in await page(admin)] == [c["id"] for c in calls]
+    await assert_in_step(db)
+
+    done = await admin.post(f"/v1/follow-ups/{calls[0]['id']}/complete")
+    assert done.status_code == 200, done.text
+    waived = await admin.post(
+        f"/v1/follow-ups/{calls[1]['id']}/waive", json={"reason": "Called from the office"}
+    )
+    assert waived.status_code == 200, waived.text
+    cancelled = await patch_current(
+        admin, f"/v1/interviews/{interviews[2]['id']}", {"status": "cancelled"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    # Moved to next week: its call is due after it, so pending again.
+    moved = await patch_current(
+        admin,
+        f"/v1/interviews/{interviews[3]['id']}",
+        {"starts_at": (NEXT_MORNING + timedelta(days=7)).isoformat()},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (await steps(admin, interview_id=interviews[3]["id"]))["debrief_call"][
+        "status"
+    ] == "pending"
+    assert [r["follow_up_id"] for r in await page(admin)] == [calls[4]["id"]]
+    await assert_in_step(db)
+
+
+async def test_the_retention_sweep_takes_an_erased_persons_call_off_the_queue(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database
+) -> None:
+    """An erasure waives the person's open calls, so the queue shows no nameless row."""
+    person, _, interview = await overdue_call(
+        admin, clock, full_name="Long Gone", phone="+447911123456"
+    )
+    await admin.put("/v1/settings/follow-up-policy", json={"retention_days": 30})
+    clock.advance(timedelta(days=40))
+    assert (await sweep(admin))["erased"] == 1
+    assert await page(admin) == []
+    found = await admin.get(
+        "/v1/follow-ups", params={"interview_id": interview["id"], "kind": "debrief_call"}
+    )
+    (call,) = found.json()["items"]
+    assert (call["candidate_id"], call["status"], call["waived_reason"]) == (
+        person["id"],
+        "waived",
+        "candidate_erased",
+    )
+    await assert_in_step(db)
+
+
+async def test_rebuild_queue_writes_the_rows_again_after_a_change_in_sql(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """A change made outside the service (a hand-written fix) does not reach the queue;
+    `debrief rebuild-queue` writes its rows again."""
+    await overdue_call(admin, clock, full_name="Old Name")
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE candidates SET full_name = 'Fixed By Hand'"))
+    assert [r["candidate"]["full_name"] for r in await page(admin)] == ["Old Name"]
+    done = debrief("rebuild-queue", env={"DEBRIEF_DATABASE_URL": database_url})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "The overdue queue holds 1 debrief calls."
+    assert [r["candidate"]["full_name"] for r in await page(admin)] == ["Fixed By Hand"]
+    await assert_in_step(db)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL races
+#
+# Each test lets one writer reach a chosen point and stay there: holding the event-order lock
+# (app/events/service.py) in another session stops any writer just before it commits (its
+# events go in first, under that lock), and the sweep's flagging inside its statement, after
+# it has locked the steps. Then the other writer runs into it.
+
+
 @asynccontextmanager
 async def holding(database_url: str, sql: str, *args: Any) -> AsyncIterator[asyncpg.Connection]:
     """Another session, in a transaction that has run `sql` and holds its locks until the
@@ -196,35 +286,47 @@ async def holding(database_url: str, sql: str, *args: Any) -> AsyncIterator[asyn
         await conn.close()
 
 
-async def stale_marks(db: Database) -> int:
-    async with db.read_engine.connect() as conn:
-        marks = (await conn.execute(text("SELECT count(*) FROM debrief_queue_stale"))).scalar()
-    return int(marks or 0)
+def commits_held(database_url: str) -> Any:
+    """Every writer waits just before its commit until the block ends."""
+    return holding(database_url, "SELECT pg_advisory_xact_lock($1)", EVENT_ORDER_LOCK)
+
+
+WAITING_TO_COMMIT = "%pg_advisory_xact_lock%"
+LOCKING_CALLS = "%ORDER BY follow_ups.id FOR NO KEY UPDATE%"
+LOCKING_INTERVIEWS = "%ORDER BY interviews.id FOR KEY SHARE%"
+WRITING_ROWS = "%DELETE FROM debrief_queue%"
+
+
+def rename(admin: httpx.AsyncClient, person: dict[str, Any]) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        patch_current(admin, f"/v1/candidates/{person['id']}", {"full_name": "New Name"})
+    )
+
+
+async def answered(task: asyncio.Task[httpx.Response]) -> httpx.Response:
+    response = await asyncio.wait_for(task, 30)
+    assert response.status_code in (200, 201, 204), response.text
+    return response
 
 
 @pytest.mark.postgres
-async def test_a_rename_during_the_sweeps_flagging_is_shown_once_both_have_committed(
+async def test_a_rename_during_the_sweeps_flagging_waits_for_it_and_is_shown(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """The sweep flags a step (copying the candidate's name) while the candidate is renamed:
-    the rename neither waits for the sweep nor is lost; the next sweep writes it."""
+    """The sweep has flagged the call (and will copy the old name); the rename waits for the
+    call, then writes its row again with the new name."""
     person = await create_candidate(admin, full_name="Old Name")
     await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
-    flag = (
-        "UPDATE follow_ups SET status = 'overdue' WHERE kind = 'debrief_call' AND candidate_id = $1"
-    )
-    async with holding(database_url, flag, person["id"]):
-        renamed = await asyncio.wait_for(
-            patch_current(admin, f"/v1/candidates/{person['id']}", {"full_name": "New Name"}), 10
-        )
-        assert renamed.status_code == 200, renamed.text
-    # The flagging copied the old name; the rename marked the row to be written again.
-    assert [r["candidate"]["full_name"] for r in await page(admin)] == ["Old Name"]
-    counts = await jobs.sweep(db, clock.now)
-    assert counts.swept
+    clock.set(NEXT_MORNING)
+    async with commits_held(database_url):
+        flagging = asyncio.create_task(jobs.sweep(db, clock.now))
+        await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_row(db, LOCKING_CALLS)
+    assert (await asyncio.wait_for(flagging, 30)).overdue == 2
+    await answered(renaming)
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
     await assert_in_step(db)
-    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
@@ -234,64 +336,61 @@ async def test_flagging_during_a_rename_waits_for_it_and_shows_the_new_name(
     person = await create_candidate(admin, full_name="Old Name")
     await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
     clock.set(NEXT_MORNING)
-    async with holding(database_url, RENAME, person["id"]):
+    async with commits_held(database_url):
+        renaming = rename(admin, person)  # locks the pending call, then waits to commit
+        await wait_until_waiting_for_a_lock(db, WAITING_TO_COMMIT)
         flagging = asyncio.create_task(jobs.sweep(db, clock.now))
-        await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
-        assert not flagging.done()
-    counts = await asyncio.wait_for(flagging, 30)
-    assert counts.overdue == 2  # the debrief call and the thank-you note
+        await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
+    await answered(renaming)
+    assert (await asyncio.wait_for(flagging, 30)).overdue == 2
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
     await assert_in_step(db)
-    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
-async def test_two_changes_to_the_same_row_at_once_neither_wait_nor_are_lost(
+async def test_two_renames_of_what_one_row_shows_both_reach_it(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """A candidate renamed while their employer is renamed: both write the same queue row.
-    The second does not wait for the first (which could wait for it in turn elsewhere); the
-    sweep writes the row again once both have committed."""
+    """A candidate renamed while their employer is renamed: the second waits for the first
+    and writes the row with both names."""
     person, employer, _ = await overdue_call(admin, clock, full_name="Old Name")
-    async with holding(database_url, RENAME, person["id"]):
-        renamed = await asyncio.wait_for(
-            patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"}), 10
+    async with commits_held(database_url):
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_lock(db, WAITING_TO_COMMIT)
+        employer_renaming = asyncio.create_task(
+            patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"})
         )
-        assert renamed.status_code == 200, renamed.text
-    top = (await page(admin))[0]
-    assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Ltd")
-    await jobs.sweep(db, clock.now)
+        await wait_until_waiting_for_a_row(db, LOCKING_CALLS)
+    await answered(renaming)
+    await answered(employer_renaming)
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Group")
     await assert_in_step(db)
-    assert await stale_marks(db) == 0
 
 
 @pytest.mark.postgres
-async def test_a_reschedule_while_the_sweep_reminds_about_the_call_does_not_deadlock(
+async def test_a_reschedule_while_the_sweep_reminds_about_the_call_keeps_both(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """The sweep's reminders lock the call first and write its queue row later; a reschedule
-    in between must not take the queue row, or each would wait for the other."""
+    """The sweep's reminder holds the call and its row; the reschedule waits for the call
+    rather than deadlocking, and the row ends with the new due time and the reminder."""
     _, _, interview = await overdue_call(admin, clock)
-    call = "WHERE interview_id = $1 AND kind = 'debrief_call'"
-    lock = f"SELECT id FROM follow_ups {call} FOR UPDATE"
-    async with holding(database_url, lock, interview["id"]) as reminder:
-        moving = asyncio.create_task(
-            patch_current(
-                admin,
-                f"/v1/interviews/{interview['id']}",
-                {"starts_at": (STARTS - timedelta(days=1)).isoformat()},
-            )
-        )
-        await wait_until_waiting_for_a_lock(db, "%UPDATE follow_ups%")
-        remind = f"UPDATE follow_ups SET reminders_sent = reminders_sent + 1 {call}"
-        await asyncio.wait_for(reminder.execute(remind, interview["id"]), 10)
-    moved = await asyncio.wait_for(moving, 10)
+    clock.set(NEXT_MORNING + timedelta(days=2))
+    url, earlier = f"/v1/interviews/{interview['id']}", (STARTS - timedelta(days=1)).isoformat()
+    async with commits_held(database_url):
+        reminding = asyncio.create_task(followup_jobs.send_notices(db, clock.now()))
+        await wait_until_waiting_for_a_lock(db, WAITING_TO_COMMIT)
+        moving = asyncio.create_task(patch_current(admin, url, {"starts_at": earlier}))
+        await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
+    assert await asyncio.wait_for(reminding, 30) == (2, 0)  # the call and the thank-you note
+    moved = await asyncio.wait_for(moving, 30)
+    if moved.status_code == 412:
+        # It had read the steps before the reminder changed them: refused, nothing changed;
+        # sent again, as the answer says, it goes through.
+        moved = await patch_current(admin, url, {"starts_at": earlier})
     assert moved.status_code == 200, moved.text
     top = (await page(admin))[0]
     assert (top["due_at"], top["reminders_sent"]) == ("2026-03-03T17:00:00Z", 1)
-    await jobs.sweep(db, clock.now)
     await assert_in_step(db)
 
 
@@ -336,22 +435,22 @@ async def test_renaming_and_withdrawing_a_candidate_while_their_interview_is_res
 async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not_deadlock(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """A reschedule holds the interview, then re-dates its steps; erasure waits for the
-    interview before it changes the candidate's fields (which locks the candidate's calls)."""
+    """The reschedule holds the interview and the call it re-dated; the erasure locks the
+    candidate, waits for the interview, and waives the call once it is its turn."""
     person, _, interview = await overdue_call(admin, clock, full_name="To Be Erased")
-    retitle = "UPDATE interviews SET job_title = 'Moved' WHERE id = $1"
-    async with holding(database_url, retitle, interview["id"]) as rescheduler:
-        erasing = asyncio.create_task(admin.delete(f"/v1/candidates/{person['id']}"))
-        await wait_until_waiting_for_a_lock(db, "%UPDATE interviews%")
-        await asyncio.wait_for(
-            rescheduler.execute(
-                "UPDATE follow_ups SET due_at = due_at - interval '1 day' WHERE interview_id = $1",
-                interview["id"],
-            ),
-            10,
+    async with commits_held(database_url):
+        moving = asyncio.create_task(
+            patch_current(
+                admin,
+                f"/v1/interviews/{interview['id']}",
+                {"job_title": "Moved", "starts_at": (STARTS - timedelta(days=1)).isoformat()},
+            )
         )
-    erased = await asyncio.wait_for(erasing, 10)
-    assert erased.status_code in (200, 204), erased.text
+        await wait_until_waiting_for_a_lock(db, WAITING_TO_COMMIT)
+        erasing = asyncio.create_task(admin.delete(f"/v1/candidates/{person['id']}"))
+        await wait_until_waiting_for_a_row(db, "%UPDATE interviews%")
+    await answered(moving)
+    await answered(erasing)
     # The call, re-dated by the reschedule, is waived by the erasure: off the queue.
     assert await page(admin) == []
     found = await admin.get(
@@ -364,4 +463,109 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
         "2026-03-03T17:00:00Z",
     )
     await jobs.sweep(db, clock.now)
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
+async def test_a_rename_while_a_reschedule_opens_a_step_of_the_same_candidate(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """The reschedule holds the interview and the call it re-dated, then opens a step of the
+    candidate (its foreign key check locks the candidate's key), while the rename holds the
+    candidate and waits for that interview: the rename's lock on the candidate lets the check
+    through."""
+    person, _, interview = await overdue_call(admin, clock, full_name="Old Name")
+    call = "SELECT id FROM follow_ups WHERE interview_id = $1 AND kind = 'debrief_call'"
+    async with holding(database_url, call + " FOR NO KEY UPDATE", interview["id"]):
+        moving = asyncio.create_task(
+            patch_current(
+                admin,
+                f"/v1/interviews/{interview['id']}",
+                {"starts_at": (STARTS - timedelta(days=1)).isoformat(), "outcome": "rejected"},
+            )
+        )
+        await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_row(db, LOCKING_INTERVIEWS)
+    await answered(moving)
+    await answered(renaming)
+    assert "employer_feedback" in await steps(admin, interview_id=interview["id"])
+    top = (await page(admin))[0]
+    assert (top["candidate"]["full_name"], top["due_at"]) == ("New Name", "2026-03-03T17:00:00Z")
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
+async def test_a_debrief_recorded_during_a_rename_takes_the_call_off_the_queue(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    person, _, interview = await overdue_call(admin, clock, full_name="Old Name")
+    async with commits_held(database_url):
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_lock(db, WAITING_TO_COMMIT)
+        recording = asyncio.create_task(
+            admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
+        )
+        await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
+    await answered(renaming)
+    await answered(recording)
+    assert await page(admin) == []
+    assert await queue_rows(db) == []
+
+
+def holding_the_row(database_url: str, interview: dict[str, Any]) -> Any:
+    """Another session holding the row of this interview's call: a writer that reaches it
+    waits there, after it has taken its locks and before it commits."""
+    row = "SELECT 1 FROM debrief_queue WHERE interview_id = $1 FOR UPDATE"
+    return holding(database_url, row, interview["id"])
+
+
+@pytest.mark.postgres
+async def test_the_sweep_leaves_alone_the_interviews_of_a_candidate_being_renamed(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """An interview that ended while no sweep ran has its steps opened and its call flagged in
+    one sweep. While its candidate is being renamed the sweep skips it (the rename holds the
+    candidate's interviews), so the call is never flagged with the old name."""
+    person = await create_candidate(admin, full_name="Old Name")
+    first = await create_interview(admin, starts_at=STARTS, candidate_id=person["id"])
+    await create_interview(admin, starts_at=STARTS + timedelta(days=1), candidate_id=person["id"])
+    clock.set(STARTS + timedelta(hours=11))  # the first call is overdue, the second not yet held
+    assert (await sweep(admin))["overdue"] == 1
+    clock.set(NEXT_MORNING + timedelta(days=1))  # the second ended, its call past due, unopened
+    async with holding_the_row(database_url, first):
+        renaming = rename(admin, person)
+        await wait_until_waiting_for_a_row(db, WRITING_ROWS)
+        assert (await jobs.sweep(db, clock.now)).opened == 0
+    await answered(renaming)
+    counts = await jobs.sweep(db, clock.now)
+    assert (counts.opened, counts.overdue) == (1, 2)  # the second's call and thank-you note
+    assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"] * 2
+    await assert_in_step(db)
+
+
+@pytest.mark.postgres
+async def test_an_interview_created_while_its_employer_is_renamed_waits_for_the_rename(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
+) -> None:
+    """An interview recorded after the fact opens its call at once; created while its
+    employer is renamed, it waits for the rename, so its row is never written with the old
+    name."""
+    _, employer, interview = await overdue_call(admin, clock)
+    other = await create_candidate(admin, full_name="Second Person")
+    async with holding_the_row(database_url, interview):
+        renaming = asyncio.create_task(
+            patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"})
+        )
+        await wait_until_waiting_for_a_row(db, WRITING_ROWS)
+        creating = asyncio.create_task(
+            create_interview(
+                admin, starts_at=STARTS, candidate_id=other["id"], client_id=employer["id"]
+            )
+        )
+        await wait_until_waiting_for_a_row(db, "%FROM clients%FOR SHARE%")
+    await answered(renaming)
+    await asyncio.wait_for(creating, 30)
+    await sweep(admin)
+    assert [r["client"]["name"] for r in await page(admin)] == ["Acme Group"] * 2
     await assert_in_step(db)

@@ -1,5 +1,6 @@
 """Hand-made agency history for the reports, written straight to the database so that every
-time (debrief received, outcome recorded, step flagged) is exactly what the test says."""
+time (debrief received, outcome recorded, step flagged) is exactly what the test says, then
+the overdue queue's rows written again from it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from app.db.engine import Database
+from app.db.transaction import transaction
+from app.debrief_queue import service as debrief_queue
 from app.ids import uuid7
 from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
 from tests.conftest import T0
@@ -165,3 +168,7 @@ class Agency:
             ):
                 if rows:
                     await conn.execute(insert(model.__table__), rows)
+        # Written past the service, as a change made in SQL: the queue's rows written again
+        # as `debrief rebuild-queue` does.
+        async with transaction(db) as session:
+            await debrief_queue.rebuild(session)

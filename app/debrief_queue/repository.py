@@ -1,0 +1,171 @@
+"""SQL of the overdue queue: its rows written from the live join, and the page read."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.queries import AnySelect, Prepared, uuid_text, where_equal
+from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
+
+_queue: Table = DebriefQueueEntry.__table__  # type: ignore[assignment]
+q = _queue.c
+# Written into the SQL, not bound: a cached generic plan with `status = $1` cannot use the
+# partial indexes of overdue steps.
+_CALL: ColumnElement[str] = literal_column("'debrief_call'")
+_OVERDUE: ColumnElement[str] = literal_column("'overdue'")
+_PENDING: ColumnElement[str] = literal_column("'pending'")
+
+
+def _joined() -> AnySelect:
+    """The overdue debrief calls with what their rows show, in the table's column order."""
+    return (
+        select(
+            FollowUp.id,
+            FollowUp.due_at,
+            FollowUp.reminders_sent,
+            Candidate.id,
+            Candidate.full_name,
+            Candidate.phone,
+            Candidate.owner_id,
+            Interview.id,
+            Interview.job_title,
+            Interview.ends_at,
+            Client.id,
+            Client.name,
+        )
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Candidate, Candidate.id == FollowUp.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .where(FollowUp.status == _OVERDUE, FollowUp.kind == _CALL)
+    )
+
+
+def _insert_from(rows: AnySelect) -> Insert:
+    return insert(_queue).from_select([c.name for c in _queue.c], rows)
+
+
+async def write_rows(
+    session: AsyncSession, dropped: Collection[uuid.UUID], written: Collection[uuid.UUID]
+) -> None:
+    """Delete the rows of the steps `dropped`, then write those of `written` (a subset) that
+    are overdue debrief calls, from the live join."""
+    if dropped:
+        await session.execute(delete(_queue).where(q.follow_up_id.in_(list(dropped))))
+    if written:
+        await session.execute(_insert_from(_joined().where(FollowUp.id.in_(list(written)))))
+
+
+_MISSING = ~exists().where(q.follow_up_id == FollowUp.id)
+
+
+async def insert_flagged(session: AsyncSession, now: datetime) -> None:
+    """The rows of the debrief calls flagged overdue at `now` that have none yet."""
+    await session.execute(_insert_from(_joined().where(FollowUp.overdue_at == now, _MISSING)))
+
+
+async def lock_interviews(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
+    """Key-share-lock the interviews matching `which`, in id order, waiting for whoever holds
+    one for update (a writer that may open its steps); their ids."""
+    stmt = (
+        select(Interview.id)
+        .where(which)
+        .order_by(Interview.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lock_open_calls(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
+    """Lock the open debrief calls matching `which`, in id order, waiting for whoever holds
+    one; their ids."""
+    stmt = (
+        select(FollowUp.id)
+        .where(which, FollowUp.kind == _CALL, FollowUp.status.in_([_PENDING, _OVERDUE]))
+        .order_by(FollowUp.id)
+        .with_for_update(key_share=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def calls_of(interview_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return FollowUp.interview_id.in_(list(interview_ids))
+
+
+def interviews_of_candidates(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.candidate_id.in_(list(ids))
+
+
+def interviews_of_clients(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.client_id.in_(list(ids))
+
+
+def interviews(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return Interview.id.in_(list(ids))
+
+
+async def rebuild(session: AsyncSession) -> int:
+    """Every row written again from the live join (but one a sweep has just written, for a
+    call opened meanwhile); how many there are."""
+    await session.execute(delete(_queue))
+    await session.execute(_insert_from(_joined().where(_MISSING)))
+    return int((await session.execute(select(func.count()).select_from(_queue))).scalar_one())
+
+
+# ---------------------------------------------------------------------------- the page
+
+
+def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
+    """The recruiters' queue: overdue debrief calls with who to call and about what; the
+    step itself gives when its next reminder goes (its primary key, one lookup a row)."""
+    stmt = select(
+        uuid_text(q.follow_up_id).label("follow_up_id"),
+        q.due_at,
+        q.reminders_sent,
+        FollowUp.max_reminders,
+        FollowUp.next_notice_at,
+        uuid_text(q.candidate_id).label("candidate_id"),
+        q.full_name,
+        q.phone,
+        uuid_text(q.owner_id).label("owner_id"),
+        uuid_text(q.interview_id).label("interview_id"),
+        q.job_title,
+        q.ends_at,
+        uuid_text(q.client_id).label("client_id"),
+        q.client_name,
+    ).join(FollowUp, FollowUp.id == q.follow_up_id)
+    return where_equal(stmt, (q.owner_id, owner_id), (q.client_id, client_id))
+
+
+@functools.cache
+def overdue_page(*, by_owner: bool, by_client: bool, after: bool) -> Prepared:
+    """The queue's page query, built once per combination of filters: most overdue first,
+    then by id; `after` continues from a cursor (`after_at`, `after_id`). Take a page of
+    it with `.limited(rows)`."""
+    stmt = select_overdue_debriefs(
+        owner_id=bindparam("owner_id") if by_owner else None,
+        client_id=bindparam("client_id") if by_client else None,
+    )
+    if after:
+        after_at = bindparam("after_at", type_=q.due_at.type)
+        after_id = bindparam("after_id", type_=q.follow_up_id.type)
+        stmt = stmt.where(tuple_(q.due_at, q.follow_up_id) > tuple_(after_at, after_id))
+    return Prepared(stmt.order_by(q.due_at, q.follow_up_id))

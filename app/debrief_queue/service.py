@@ -1,0 +1,124 @@
+"""The recruiters' overdue queue (`GET /v1/debriefs/overdue`) and the table that keeps it ready.
+
+`debrief_queue` holds a row per overdue debrief call with what the page shows (the step's due
+time and reminders, the candidate's name, phone and owner, the job title, the interview's end,
+the client's name), so a page is one index range scan. docs/architecture.md ("The overdue
+queue") has the rules; in short:
+
+- There is a row exactly for each `debrief_call` step whose status is `overdue`, and it equals
+  the join of that step with its candidate, interview and client.
+- The code that changes any of those writes the rows in the same transaction, by calling
+  this module after its change is flushed: the follow-up steps' service and sweep
+  (`steps_changed`, `steps_flagged`) and the candidates, interviews and clients services
+  (`candidates_changed`, `interviews_changed`, `clients_changed`).
+- A row is written only while its step's row is locked by the writing transaction, from a
+  statement begun after the lock was taken. Step writers hold it already; the others lock
+  the interviews of what they changed (so no call is opened meanwhile), then their open
+  calls, in id order, waiting for a step's writer to commit (`_rewrite`). Two writers of a
+  row thus run one after the other on PostgreSQL, and the second reads what the first
+  committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.engine import Database
+from app.db.queries import Row, parse_time_cursor, time_cursor
+from app.debrief_queue import repository
+from app.models import FollowUp
+
+# What the rows show of each object: a change to anything else leaves them alone.
+CANDIDATE_FIELDS = frozenset({"full_name", "phone", "owner_id"})
+INTERVIEW_FIELDS = frozenset({"job_title", "ends_at"})
+CLIENT_FIELDS = frozenset({"name"})
+
+# ---------------------------------------------------------------------------- writing
+
+
+async def steps_changed(session: AsyncSession, steps: Iterable[FollowUp]) -> None:
+    """After closing, re-dating or reminding these steps (flushed, so this transaction
+    holds their rows): their rows deleted, and written again for those still overdue."""
+    calls = [step for step in steps if step.kind == "debrief_call"]
+    await repository.write_rows(
+        session,
+        dropped=[step.id for step in calls],
+        written=[step.id for step in calls if step.status == "overdue"],
+    )
+
+
+async def steps_flagged(session: AsyncSession, now: datetime) -> None:
+    """After the sweep flagged steps overdue at `now` (one statement for them all)."""
+    await repository.insert_flagged(session, now)
+
+
+async def candidates_changed(
+    session: AsyncSession, ids: Collection[uuid.UUID], changed: Collection[str] | None = None
+) -> None:
+    """After changing these candidates (flushed; `changed`: the fields, if known)."""
+    if ids and (changed is None or CANDIDATE_FIELDS.intersection(changed)):
+        await _rewrite(session, repository.interviews_of_candidates(ids))
+
+
+async def interviews_changed(
+    session: AsyncSession, ids: Collection[uuid.UUID], changed: Collection[str] | None = None
+) -> None:
+    """After changing these interviews (flushed; `changed`: the fields, if known)."""
+    if ids and (changed is None or INTERVIEW_FIELDS.intersection(changed)):
+        await _rewrite(session, repository.interviews(ids))
+
+
+async def clients_changed(
+    session: AsyncSession, ids: Collection[uuid.UUID], changed: Collection[str] | None = None
+) -> None:
+    """After changing these clients (flushed; `changed`: the fields, if known)."""
+    if ids and (changed is None or CLIENT_FIELDS.intersection(changed)):
+        await _rewrite(session, repository.interviews_of_clients(ids))
+
+
+async def _rewrite(session: AsyncSession, interviews: ColumnElement[bool]) -> None:
+    """Lock these interviews (waiting for a writer that may open their steps), then their
+    open debrief calls (waiting for a step's writer), then write the calls' rows again from
+    what is committed now, this transaction's changes included."""
+    held = await repository.lock_interviews(session, interviews)
+    if held:
+        calls = await repository.lock_open_calls(session, repository.calls_of(held))
+        await repository.write_rows(session, dropped=calls, written=calls)
+
+
+async def rebuild(session: AsyncSession) -> int:
+    """Every row written again from the tables, for after they were changed outside the
+    service (a hand-written SQL fix, a restore); how many rows there are."""
+    await repository.lock_open_calls(session, true())
+    return await repository.rebuild(session)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+async def overdue_page(
+    db: Database,
+    *,
+    owner_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[Row], str | None]:
+    """A page of the queue's rows, most overdue first, and the cursor of the next page.
+    `app/followups/queue.py` turns them into the page a recruiter sees."""
+    query = repository.overdue_page(
+        by_owner=owner_id is not None, by_client=client_id is not None, after=bool(cursor)
+    ).limited(limit + 1)
+    params: dict[str, object] = {"owner_id": owner_id, "client_id": client_id}
+    if cursor:
+        params["after_at"], params["after_id"] = parse_time_cursor(cursor)
+    rows = await query.rows(db, **params)
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, time_cursor(rows[-1]["due_at"], rows[-1]["follow_up_id"])
