@@ -25,7 +25,7 @@ from app.followups import service as followups
 from app.followups.policy import FollowUpPolicy
 from app.ids import uuid7
 from app.models import Notification, Staff
-from app.notifications import chat, repository, tokens
+from app.notifications import repository, tokens
 from app.notifications.render import (
     PERSONAL_LINK,
     UNSUBSCRIBE_LINK,
@@ -84,7 +84,7 @@ def staff_targets(staff: Staff) -> list[tuple[str, str]]:
     if staff.notify_via in ("email", "both"):
         targets.append(("email", staff.email))
     if staff.notify_via in ("chat", "both") and staff.chat_url:
-        targets.append(("chat", chat.host_of(staff.chat_url)))
+        targets.append(("chat", staff.chat_host or ""))
     return targets
 
 

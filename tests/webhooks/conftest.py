@@ -57,7 +57,7 @@ def strict_deliverer(app: FastAPI) -> Deliverer:
     client = httpx.AsyncClient(
         transport=GuardedTransport(allow_private=False), follow_redirects=False
     )
-    return Deliverer(app.state.db, client, app.state.clock.now)
+    return Deliverer(app.state.db, client, app.state.clock.now, sealer=app.state.deliverer.sealer)
 
 
 @asynccontextmanager
