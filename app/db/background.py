@@ -13,23 +13,17 @@ from app.db.engine import Database
 
 
 class BackgroundLoop:
-    """Subclasses say what a round is (`round`, returning how much it did) and, if they
-    need to, what to do before sleeping (`idle`) and what the rounds run inside (`running`)."""
+    """Subclasses name themselves, say what a round is (`round`, returning how much it did)
+    and, if they need to, what to do before sleeping (`idle`) and what the rounds run inside
+    (`running`)."""
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        name: str,
-        what: str,
-        poll_seconds: float,
-        logger: logging.Logger,
-    ) -> None:
+    name = "background"  # the task's
+    what = "background"  # the work's, in the log
+    logger = logging.getLogger("debrief")
+
+    def __init__(self, db: Database, *, poll_seconds: float) -> None:
         self.db = db
-        self.name = name  # the task's
-        self.what = what  # the work's, in the log
         self.poll_seconds = poll_seconds
-        self.logger = logger
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False

@@ -17,14 +17,12 @@ logger = logging.getLogger("debrief.notifications")
 
 
 class SendingLoop(BackgroundLoop):
+    name = "notification-sending"
+    what = "notification"
+    logger = logger
+
     def __init__(self, sender: Sender, *, poll_seconds: float) -> None:
-        super().__init__(
-            sender.db,
-            name="notification-sending",
-            what="notification",
-            poll_seconds=poll_seconds,
-            logger=logger,
-        )
+        super().__init__(sender.db, poll_seconds=poll_seconds)
         self.sender = sender
 
     async def round(self) -> int:

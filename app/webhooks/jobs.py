@@ -18,14 +18,12 @@ logger = logging.getLogger("debrief.webhooks")
 
 
 class DeliveryLoop(BackgroundLoop):
+    name = "webhook-delivery"
+    what = "webhook delivery"
+    logger = logger
+
     def __init__(self, deliverer: Deliverer, *, poll_seconds: float) -> None:
-        super().__init__(
-            deliverer.db,
-            name="webhook-delivery",
-            what="webhook delivery",
-            poll_seconds=poll_seconds,
-            logger=logger,
-        )
+        super().__init__(deliverer.db, poll_seconds=poll_seconds)
         self.deliverer = deliverer
         self._deliveries: TaskGroup | None = None
 
