@@ -13,9 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.db.engine import Database
-from app.main import create_app
 from app.notifications.delivery import Sender
-from tests.conftest import T0, KeyMaker
+from tests.conftest import T0, KeyMaker, client_of, replica
 from tests.factories import patch_current
 from tests.notifications.conftest import mail_settings, notifications, send_all
 from tests.notifications.servers import ChatReceiver, MailServer
@@ -45,16 +44,9 @@ async def rekeyed(
     api: FastAPI, database_url: str, smtp: MailServer, make_key: KeyMaker
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The same database served with another DEBRIEF_SECRET_KEY, and an admin on it."""
-    app = create_app(mail_settings(database_url, smtp, secret_key=OTHER_KEY), clock=api.state.clock)
+    settings = mail_settings(database_url, smtp, secret_key=OTHER_KEY)
     key = await make_key("admin")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://testserver",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    async with replica(api, settings) as app, client_of(app, key) as client:
         yield app, client
 
 

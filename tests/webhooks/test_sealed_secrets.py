@@ -14,9 +14,8 @@ from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db.engine import Database
-from app.main import create_app
 from app.webhooks.delivery import Deliverer
-from tests.conftest import KeyMaker, make_settings
+from tests.conftest import KeyMaker, client_of, make_settings, replica
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import deliveries, register
 
@@ -35,19 +34,13 @@ async def stored_secrets(db: Database) -> list[str]:
 async def rekeyed(api: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
     """The same database served with another DEBRIEF_SECRET_KEY (a key changed by mistake)."""
     settings = make_settings(database_url, webhook_allow_private_targets=True, secret_key=OTHER_KEY)
-    app = create_app(settings, clock=api.state.clock)
-    async with app.router.lifespan_context(app):
+    async with replica(api, settings) as app:
         yield app
 
 
 @pytest.fixture
 async def rekeyed_crm(rekeyed: FastAPI, make_key: KeyMaker) -> AsyncIterator[httpx.AsyncClient]:
-    key = await make_key("integration")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=rekeyed),
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with client_of(rekeyed, await make_key("integration")) as client:
         yield client
 
 
