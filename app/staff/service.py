@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
-from app.db.sealed import Sealer
+from app.db.sealed import Sealer, Unsealable
 from app.db.versions import require_if_match
 from app.errors import Conflict, ValidationFailed
 from app.models import Staff
@@ -65,8 +66,9 @@ def _stored_chat(
     if url is None:
         return {**values, "chat_host": None}
     sealer = Sealer.of(settings)
-    if stored is not None and sealer.opens(stored) and sealer.open(stored) == url:
-        return {name: value for name, value in values.items() if name != "chat_url"}
+    with contextlib.suppress(Unsealable):  # one stored under another key is replaced
+        if stored is not None and sealer.open(stored) == url:
+            return {name: value for name, value in values.items() if name != "chat_url"}
     return {**values, "chat_url": sealer.seal(url), "chat_host": urlsplit(url).hostname}
 
 

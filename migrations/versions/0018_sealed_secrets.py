@@ -15,7 +15,7 @@ Revises: 0016
 Create Date: 2026-12-04 11:40:00.000000
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 import app.db.columns
-from app.db.sealed import Sealer
+from app.db.sealed import Sealer, is_sealed
 
 revision: str = '0018'
 down_revision: str | None = '0016'
@@ -65,6 +65,27 @@ def _rows(conn: sa.Connection) -> tuple[list[Any], list[Any]]:
     return endpoints, staff
 
 
+def _rewrite(
+    conn: sa.Connection, endpoints: list[Any], staff: list[Any], change: Callable[[str], str]
+) -> None:
+    """Every stored secret through `change` (seal, or open), and each chat URL's host beside
+    it (dropped again on the way down)."""
+    for ident, secret, previous in endpoints:
+        conn.execute(
+            _endpoints.update()
+            .where(_endpoints.c.id == ident)
+            .values(secret=change(secret), previous_secret=change(previous) if previous else None)
+        )
+    for ident, url in staff:
+        changed = change(url)
+        plain = changed if is_sealed(url) else url
+        conn.execute(
+            _staff.update()
+            .where(_staff.c.id == ident)
+            .values(chat_url=changed, chat_host=urlsplit(plain).hostname)
+        )
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     endpoints, staff = _rows(conn)
@@ -77,23 +98,8 @@ def upgrade() -> None:
         batch_op.alter_column('chat_url', existing_type=sa.String(length=2000), type_=app.db.columns.SealedText(), existing_nullable=True)
         batch_op.add_column(sa.Column('chat_host', sa.String(length=255), nullable=True))
 
-    if sealer is None:
-        return
-    for ident, secret, previous in endpoints:
-        conn.execute(
-            _endpoints.update()
-            .where(_endpoints.c.id == ident)
-            .values(
-                secret=sealer.seal(secret),
-                previous_secret=sealer.seal(previous) if previous else None,
-            )
-        )
-    for ident, url in staff:
-        conn.execute(
-            _staff.update()
-            .where(_staff.c.id == ident)
-            .values(chat_url=sealer.seal(url), chat_host=urlsplit(url).hostname)
-        )
+    if sealer is not None:
+        _rewrite(conn, endpoints, staff, sealer.seal)
 
 
 def downgrade() -> None:
@@ -101,21 +107,9 @@ def downgrade() -> None:
     endpoints, staff = _rows(conn)
     sealer = _sealer(len(endpoints) + len(staff), 'opened') if endpoints or staff else None
     if sealer is not None:
-        # Back to plain text, as the older code reads them; the rows stay as they were when
-        # a value cannot be opened (the error says so).
-        for ident, secret, previous in endpoints:
-            conn.execute(
-                _endpoints.update()
-                .where(_endpoints.c.id == ident)
-                .values(
-                    secret=sealer.open(secret),
-                    previous_secret=sealer.open(previous) if previous else None,
-                )
-            )
-        for ident, url in staff:
-            conn.execute(
-                _staff.update().where(_staff.c.id == ident).values(chat_url=sealer.open(url))
-            )
+        # Back to plain text, as the older code reads them; nothing changes when a value
+        # cannot be opened (the error says so).
+        _rewrite(conn, endpoints, staff, sealer.open)
 
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_column('chat_host')
