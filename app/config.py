@@ -25,6 +25,7 @@ KEY_PURPOSES = {
     "erased-identity": "debrief:erased-identity:v1",  # fingerprints of erased CRM ids
     "unsubscribe": "debrief:unsubscribe:v1",  # the signatures of one-click unsubscribe links
     "suppression": "debrief:suppression:v1",  # hashes of addresses never mailed again
+    "sealed": "debrief:sealed:v1",  # secrets kept sealed at rest (app/db/sealed.py)
 }
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 

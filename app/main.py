@@ -36,6 +36,7 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import head_revision
+from app.db.sealed import Sealer
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db,
             http,
             lambda: app.state.clock.now(),  # the app's clock, whichever it is at the time
+            sealer=Sealer.of(settings),
             attempt_seconds=settings.webhook_attempt_seconds,
             max_in_flight=settings.webhook_max_in_flight,
         )

@@ -6,18 +6,36 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401 - registers every table
 from app.config import get_settings
 from app.db.base import Base
+from app.db.sealed import Sealer
 
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata
+
+
+def _sealer() -> Sealer | None:
+    """What data migrations seal secrets with: the runner's key (`debrief migrate` gives its
+    settings'), else DEBRIEF_SECRET_KEY from the environment when the settings are complete,
+    else none (a migration with secrets to seal then stops)."""
+    given: Sealer | None = config.attributes.get("sealer")
+    if given is not None:
+        return given
+    try:
+        return Sealer.of(get_settings())
+    except ValidationError:
+        return None
+
+
+config.attributes["sealer"] = _sealer()
 
 
 def _url() -> str:

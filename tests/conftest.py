@@ -127,6 +127,23 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+@asynccontextmanager
+async def replica(api: FastAPI, settings: Settings) -> AsyncIterator[FastAPI]:
+    """Another process of the service on the suite's database and clock, with its own
+    settings, its lifespan running (its loops started as those settings say)."""
+    other = create_app(settings, clock=api.state.clock)
+    async with other.router.lifespan_context(other):
+        yield other
+
+
+def client_of(app: FastAPI, key: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of `app` over ASGI, sending `key` as its Bearer credential."""
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+    )
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(make_settings(database_url), clock=FrozenClock(T0))
@@ -135,6 +152,15 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
         if revocations is not None:  # PostgreSQL: the key cache is used once it is listening
             await asyncio.wait_for(revocations.connected.wait(), 30)
         yield application
+
+
+@pytest.fixture
+async def hooks_app(api: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
+    """A replica allowed to reach loopback (where the test receiver listens); its delivery
+    loop is off, so each test decides when a delivery round runs."""
+    settings = make_settings(database_url, webhook_allow_private_targets=True)
+    async with replica(api, settings) as hooks:
+        yield hooks
 
 
 async def wipe(db: Database) -> None:
@@ -227,12 +253,7 @@ async def client_for(api: FastAPI, make_key: KeyMaker) -> AsyncIterator[ClientMa
     opened: list[httpx.AsyncClient] = []
 
     async def make(role: Role | None = "admin", **kwargs: object) -> httpx.AsyncClient:
-        headers = {}
-        if role is not None:
-            headers["Authorization"] = f"Bearer {await make_key(role, **kwargs)}"
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api), base_url="http://testserver", headers=headers
-        )
+        client = client_of(api, await make_key(role, **kwargs) if role is not None else None)
         opened.append(client)
         return client
 

@@ -60,9 +60,11 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
 def migrate() -> None:
     """Apply database migrations up to the newest."""
     from app.db.migrations import upgrade
+    from app.db.sealed import Sealer
 
     settings = _settings()
-    asyncio.run(upgrade(settings.database_url))
+    # The install's key: stored secrets are sealed with it (migration 0018).
+    asyncio.run(upgrade(settings.database_url, sealer=Sealer.of(settings)))
     typer.echo("Database schema is up to date.")
 
 

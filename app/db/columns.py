@@ -1,13 +1,16 @@
-"""Column types: aware datetimes stored as UTC, and JSON (JSONB on PostgreSQL)."""
+"""Column types: aware datetimes stored as UTC, JSON (JSONB on PostgreSQL), and sealed
+secrets."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from app.db.sealed import is_sealed
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -34,3 +37,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class SealedText(TypeDecorator[str]):
+    """A secret sealed by `app.db.sealed.Sealer`; a plain value is refused, so a secret never
+    reaches the database in the clear by mistake."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and not is_sealed(value):
+            raise ValueError("a secret is stored sealed (app/db/sealed.py), never in plain text")
+        return value

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.db.engine import Database
+from app.db.sealed import Sealer
 
 
 def migrations_dir() -> Path:
@@ -34,19 +35,27 @@ def head_revision() -> str | None:
     return script.get_current_head()
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (in this event loop)."""
+async def upgrade(
+    database_url: str, revision: str = "head", *, sealer: Sealer | None = None
+) -> None:
+    """Apply migrations up to `revision` (in this event loop). `sealer` holds the install's
+    key, for migrations that seal stored secrets (without it, migrations/env.py looks in the
+    environment)."""
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade_sync, database_url, revision)
+            await conn.run_sync(_upgrade_sync, database_url, revision, sealer)
     finally:
         await engine.dispose()
 
 
-def _upgrade_sync(connection: object, database_url: str, revision: str) -> None:
+def _upgrade_sync(
+    connection: object, database_url: str, revision: str, sealer: Sealer | None
+) -> None:
     config = alembic_config(database_url)
     config.attributes["connection"] = connection
+    if sealer is not None:
+        config.attributes["sealer"] = sealer
     command.upgrade(config, revision)
 
 

@@ -26,6 +26,7 @@ from app.debriefs.schemas import DebriefIn
 from app.errors import Conflict, Gone, NotFound
 from app.followups import rules
 from app.followups import service as followups
+from app.followups.policy import FollowUpPolicy
 from app.models import Candidate, Client, Debrief, DebriefLink, Interview
 from app.schemas.fields import local_zone
 
@@ -73,21 +74,43 @@ async def create_link(
         raise Conflict(
             f"This interview is {interview.status.replace('_', ' ')}; there is nothing to debrief."
         )
-    # Only the newest link works: an older one (sent by mistake, to an old address, or
-    # forwarded) closes, as an expired link does.
+    await _close_open_links(session, [interview.id], now)
+    policy = await followups.get_policy(session)
+    link, url = _new_link(session, interview.id, settings, policy, actor=actor, now=now)
+    await session.flush()
+    return link, url
+
+
+async def _close_open_links(
+    session: AsyncSession, interview_ids: list[uuid.UUID], now: datetime
+) -> None:
+    """Only the newest link works: an older one (sent by mistake, to an old address, or
+    forwarded) closes, as an expired link does."""
     await session.execute(
         update(DebriefLink)
         .where(
-            DebriefLink.interview_id == interview.id,
+            DebriefLink.interview_id.in_(interview_ids),
             DebriefLink.used_at.is_(None),
             DebriefLink.expires_at > now,
         )
-        .values(expires_at=now)
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},  # no link is loaded in the session
     )
-    policy = await followups.get_policy(session)
+
+
+def _new_link(
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    settings: Settings,
+    policy: FollowUpPolicy,
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[DebriefLink, str]:
+    """A new link row (its token stored only as a keyed hash), and its URL."""
     token = new_link_token()
     link = DebriefLink(
-        interview_id=interview.id,
+        interview_id=interview_id,
         token_hash=link_token_hash(settings, token),
         purpose="debrief",
         created_at=now,
@@ -96,7 +119,6 @@ async def create_link(
         used_at=None,
     )
     session.add(link)
-    await session.flush()
     return link, link_url(settings, token)
 
 
@@ -293,31 +315,11 @@ async def create_links_for_sending(
     ]
     if not open_ids:
         return {}
-    await session.execute(
-        update(DebriefLink)
-        .where(
-            DebriefLink.interview_id.in_(open_ids),
-            DebriefLink.used_at.is_(None),
-            DebriefLink.expires_at > now,
-        )
-        .values(expires_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    await _close_open_links(session, open_ids, now)
     policy = await followups.get_policy(session)
-    urls = {}
-    for interview_id in open_ids:
-        token = new_link_token()
-        session.add(
-            DebriefLink(
-                interview_id=interview_id,
-                token_hash=link_token_hash(settings, token),
-                purpose="debrief",
-                created_at=now,
-                created_by=actor,
-                expires_at=now + timedelta(days=policy.debrief_link_days),
-                used_at=None,
-            )
-        )
-        urls[interview_id] = link_url(settings, token)
+    urls = {
+        interview_id: _new_link(session, interview_id, settings, policy, actor=actor, now=now)[1]
+        for interview_id in open_ids
+    }
     await session.flush()
     return urls

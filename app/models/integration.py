@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
+from app.db.columns import SealedText
 from app.ids import uuid7
 from app.models.base import Versioned
 
@@ -56,9 +57,10 @@ class WebhookEndpoint(Versioned):
     description: Mapped[str | None] = mapped_column(String(500))
     # Event types to send; empty means every type.
     event_types: Mapped[list[str]] = mapped_column(default=list)
-    secret: Mapped[str] = mapped_column(String(100))
-    # The secret before the last rotation, still signed with until it expires.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    # The signing secret, sealed (app/db/sealed.py): it must be read again to sign.
+    secret: Mapped[str] = mapped_column(SealedText)
+    # The secret before the last rotation, still signed with until it expires; sealed too.
+    previous_secret: Mapped[str | None] = mapped_column(SealedText)
     previous_secret_expires_at: Mapped[datetime | None]
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
+from app.db.columns import SealedText
 from app.ids import uuid7
 from app.models.base import Versioned
 
@@ -24,9 +25,12 @@ class Staff(Versioned):
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"), index=True)
     # IANA name; None means the follow-up policy's time zone.
     timezone: Mapped[str | None] = mapped_column(String(64))
-    # How they want to hear from us: email, chat, both or none; chat through this URL.
+    # How they want to hear from us: email, chat, both or none; chat through this URL, which
+    # carries the chat service's token, so it is kept sealed (app/db/sealed.py); its host,
+    # which is no secret, is kept beside it to show where chat messages go.
     notify_via: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
-    chat_url: Mapped[str | None] = mapped_column(String(2000))
+    chat_url: Mapped[str | None] = mapped_column(SealedText)
+    chat_host: Mapped[str | None] = mapped_column(String(255))
 
 
 class ApiKey(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.sealed import Sealer, Unsealable
 from app.db.transaction import transaction
 from app.debriefs import links as debrief_links
 from app.ids import uuid7
@@ -40,6 +41,10 @@ LEASE = timedelta(minutes=30)
 CLAIM_BATCH = 50
 ACTOR = "system:notifications"
 PREVIEW = "DEBRIEF_SMTP_URL is not set: rendered and kept, not sent"
+UNSEALABLE_CHAT = (
+    "not sent: the chat URL was stored under another DEBRIEF_SECRET_KEY; restore that key, or "
+    "set the staff member's chat_url again (docs/security.md)"
+)
 
 
 def next_delay(attempts_made: int, jitter: Callable[[], float]) -> timedelta | None:
@@ -92,6 +97,7 @@ class Sender:
     ) -> None:
         self.db = db
         self.settings = settings
+        self.sealer = Sealer.of(settings)  # opens the staff's chat URLs
         self.http = http
         self.clock = clock
         self.jitter: Callable[[], float] = lambda: random.uniform(0.9, 1.1)  # noqa: S311 - not crypto
@@ -167,7 +173,12 @@ class Sender:
                 if staff is None or not staff.chat_url or staff.notify_via not in ("chat", "both"):
                     self._settle(notification, "cancelled", "chat is no longer wanted", now)
                     continue
-                chat_url = staff.chat_url
+                try:
+                    chat_url = self.sealer.open(staff.chat_url)
+                except Unsealable:
+                    logger.error("notification %s %s", notification.id, UNSEALABLE_CHAT)
+                    self._settle(notification, "failed", UNSEALABLE_CHAT, now)
+                    continue
             going.append((notification, chat_url))
         # Each candidate email carries a link minted now: the outbox holds no working token.
         links = await debrief_links.create_links_for_sending(

@@ -3,13 +3,11 @@ few seconds), and the sweep's planning (late debrief calls' nudges, morning dige
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from app.config import Settings
+from app.db.background import BackgroundLoop
 from app.db.engine import Database
 from app.db.transaction import transaction
 from app.notifications import service
@@ -18,46 +16,24 @@ from app.notifications.delivery import Sender
 logger = logging.getLogger("debrief.notifications")
 
 
-class SendingLoop:
-    def __init__(self, sender: Sender, *, poll_seconds: float) -> None:
-        self.sender = sender
-        self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._stop_listening: Callable[[], None] = lambda: None
+class SendingLoop(BackgroundLoop):
+    name = "notification-sending"
+    what = "notification"
+    logger = logger
 
-    def start(self) -> None:
-        self._stop_listening = self.sender.db.events_committed.subscribe(self._wake.set)
-        self._task = asyncio.create_task(self._run(), name="notification-sending")
+    def __init__(self, sender: Sender, *, poll_seconds: float) -> None:
+        super().__init__(sender.db, poll_seconds=poll_seconds)
+        self.sender = sender
+
+    async def round(self) -> int:
+        return await self.sender.round()
+
+    async def idle(self) -> None:
+        await self.sender.close()  # no connection held open to the server
 
     async def stop(self, *, grace_seconds: float) -> None:
-        """Let the round in flight finish (and be recorded), then stop."""
-        self._stop_listening()
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace_seconds)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await super().stop(grace_seconds=grace_seconds)
         await self.sender.close()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                done = await self.sender.round()
-            except Exception:
-                # The database may be restarting; the outbox keeps everything for later.
-                logger.exception("notification round failed")
-                done = 0
-            if done == 0 and not self._stopping:
-                await self.sender.close()  # idle: no connection held open to the server
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                self._wake.clear()
 
 
 async def plan(db: Database, now: datetime, *, settings: Settings) -> int:

@@ -25,7 +25,7 @@ from app.followups import service as followups
 from app.followups.policy import FollowUpPolicy
 from app.ids import uuid7
 from app.models import Notification, Staff
-from app.notifications import chat, repository, tokens
+from app.notifications import repository, tokens
 from app.notifications.render import (
     PERSONAL_LINK,
     UNSUBSCRIBE_LINK,
@@ -84,7 +84,7 @@ def staff_targets(staff: Staff) -> list[tuple[str, str]]:
     if staff.notify_via in ("email", "both"):
         targets.append(("email", staff.email))
     if staff.notify_via in ("chat", "both") and staff.chat_url:
-        targets.append(("chat", chat.host_of(staff.chat_url)))
+        targets.append(("chat", staff.chat_host or ""))
     return targets
 
 
@@ -162,6 +162,31 @@ class Plan:
         people = set(about) | ({candidate_id} if candidate_id else set())
         if people:
             self.subjects[ident] = people
+
+    def add_for_staff(
+        self,
+        staff: Staff,
+        *,
+        kind: TemplateName,
+        rendered: Rendered,
+        dedupe_key: str,
+        about: Iterable[uuid.UUID],
+        interview_id: uuid.UUID | None = None,
+    ) -> None:
+        """The message, now, on each channel the staff member wants (one dedupe key each)."""
+        for channel, recipient in staff_targets(staff):
+            self.add(
+                kind=kind,
+                channel=channel,
+                recipient=recipient,
+                recipient_name=staff.full_name,
+                rendered=rendered,
+                send_after=self.now,
+                dedupe_key=f"{dedupe_key}:{channel}",
+                about=about,
+                staff_id=staff.id,
+                interview_id=interview_id,
+            )
 
     async def write(self, session: AsyncSession) -> int:
         return len(await repository.add_notifications(session, self.rows, self.subjects))
@@ -294,20 +319,14 @@ async def _plan_alerts(session: AsyncSession, plan: Plan, debrief: dict[str, Any
             "rating": debrief.get("overall_rating"),
             "board_url": f"{base_url(plan.settings)}/board",
         }
-        rendered = render("staff_alert", context)
-        for channel, recipient in staff_targets(owner):
-            plan.add(
-                kind="staff_alert",
-                channel=channel,
-                recipient=recipient,
-                recipient_name=owner.full_name,
-                rendered=rendered,
-                send_after=plan.now,
-                dedupe_key=f"staff_alert:{reason}:{debrief['id']}:{owner.id}:{channel}",
-                about=[facts["candidate_id"]],
-                staff_id=owner.id,
-                interview_id=facts["interview_id"],
-            )
+        plan.add_for_staff(
+            owner,
+            kind="staff_alert",
+            rendered=render("staff_alert", context),
+            dedupe_key=f"staff_alert:{reason}:{debrief['id']}:{owner.id}",
+            about=[facts["candidate_id"]],
+            interview_id=facts["interview_id"],
+        )
 
 
 async def _plan_escalation(
@@ -330,20 +349,14 @@ async def _plan_escalation(
             "owner": owner.full_name if owner is not None and owner.id != target.id else None,
             "board_url": f"{base_url(plan.settings)}/board",
         }
-        rendered = render("staff_escalation", context)
-        for channel, recipient in staff_targets(target):
-            plan.add(
-                kind="staff_escalation",
-                channel=channel,
-                recipient=recipient,
-                recipient_name=target.full_name,
-                rendered=rendered,
-                send_after=plan.now,
-                dedupe_key=f"staff_escalation:{step['id']}:{target.id}:{channel}",
-                about=[step["candidate_id"]],
-                staff_id=target.id,
-                interview_id=step["interview_id"],
-            )
+        plan.add_for_staff(
+            target,
+            kind="staff_escalation",
+            rendered=render("staff_escalation", context),
+            dedupe_key=f"staff_escalation:{step['id']}:{target.id}",
+            about=[step["candidate_id"]],
+            interview_id=step["interview_id"],
+        )
 
 
 # ---------------------------------------------------------------------------- the sweep's
@@ -408,10 +421,9 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
         if day is None:
             continue
         await repository.mark_digest_day(session, staff.id, day)
-        targets = staff_targets(staff)
         start, end = rules.local_day_bounds(day, zone)
         late, today = await repository.digest_items(session, staff.id, day_start=start, day_end=end)
-        if not targets or not (late or today):
+        if not staff_targets(staff) or not (late or today):
             continue
         context = {
             "agency": settings.agency_name,
@@ -439,19 +451,13 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
                 for r in today
             ],
         }
-        rendered = render("staff_digest", context)
-        for channel, recipient in targets:
-            plan.add(
-                kind="staff_digest",
-                channel=channel,
-                recipient=recipient,
-                recipient_name=staff.full_name,
-                rendered=rendered,
-                send_after=now,
-                dedupe_key=f"staff_digest:{staff.id}:{day.isoformat()}:{channel}",
-                about={r["candidate_id"] for r in (*late, *today)},
-                staff_id=staff.id,
-            )
+        plan.add_for_staff(
+            staff,
+            kind="staff_digest",
+            rendered=render("staff_digest", context),
+            dedupe_key=f"staff_digest:{staff.id}:{day.isoformat()}",
+            about={r["candidate_id"] for r in (*late, *today)},
+        )
     return await plan.write(session)
 
 

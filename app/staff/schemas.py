@@ -3,9 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, computed_field
+from pydantic import Field, StringConstraints
 
 from app.schemas.base import InputModel, OutputModel
 from app.schemas.fields import Email, Name, TimeZoneName
@@ -61,12 +60,10 @@ class StaffOut(OutputModel):
     manager_id: uuid.UUID | None
     timezone: str | None
     notify_via: NotifyVia
-    chat_url: str | None = Field(default=None, exclude=True)
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @computed_field(description="The chat target's host; the URL itself is a credential.")  # type: ignore[prop-decorator]
-    @property
-    def chat_host(self) -> str | None:
-        return urlsplit(self.chat_url).hostname if self.chat_url else None
+    chat_host: str | None = Field(
+        description="The chat target's host; the URL itself is a credential.",
+        json_schema_extra={"readOnly": True},
+    )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
+from app.db.sealed import Sealer, Unsealable
 from app.db.versions import require_if_match
 from app.errors import Conflict, ValidationFailed
 from app.models import Staff
@@ -52,6 +55,23 @@ def _chat_needs_url(notify_via: str, chat_url: str | None) -> None:
         raise ValidationFailed.field("chat_url", f"notify_via {notify_via!r} needs a chat_url")
 
 
+def _stored_chat(
+    values: dict[str, Any], settings: Settings, stored: str | None = None
+) -> dict[str, Any]:
+    """The chat URL as stored: sealed (it carries the chat service's token), with its host
+    beside it in the clear to show where messages go. The URL already `stored` is no change."""
+    if "chat_url" not in values:
+        return values
+    url = values["chat_url"]
+    if url is None:
+        return {**values, "chat_host": None}
+    sealer = Sealer.of(settings)
+    with contextlib.suppress(Unsealable):  # one stored under another key is replaced
+        if stored is not None and sealer.open(stored) == url:
+            return {name: value for name, value in values.items() if name != "chat_url"}
+    return {**values, "chat_url": sealer.seal(url), "chat_host": urlsplit(url).hostname}
+
+
 async def create_staff(
     *, session: AsyncSession, data: StaffCreate, settings: Settings, now: datetime
 ) -> Staff:
@@ -64,7 +84,7 @@ async def create_staff(
     if data.manager_id is not None:
         await repository.lock_hierarchy(session)
         await _check_manager(session, data.manager_id, staff_id=None)
-    staff = Staff(**data.model_dump(), created_at=now, updated_at=now)
+    staff = Staff(**_stored_chat(data.model_dump(), settings), created_at=now, updated_at=now)
     session.add(staff)
     await session.flush()
     return staff
@@ -103,7 +123,7 @@ async def update_staff(
     if values.get("manager_id") is not None and values["manager_id"] != staff.manager_id:
         await _check_manager(session, values["manager_id"], staff_id=staff.id)
     leaving = staff.active and values.get("active") is False
-    apply_changes(staff, values, now=now)
+    apply_changes(staff, _stored_chat(values, settings, staff.chat_url), now=now)
     if leaving:
         for report in await repository.reports_of(session, staff.id):
             apply_changes(report, {"manager_id": None}, now=now)

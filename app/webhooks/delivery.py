@@ -29,6 +29,7 @@ from anyio.abc import TaskGroup
 from standardwebhooks import Webhook
 
 from app.db.engine import Database
+from app.db.sealed import Sealer, Unsealable
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -178,11 +179,18 @@ def excerpt_of(head: bytes, encoding: str | None) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def secrets_of(row: Any, now: datetime) -> list[str]:
-    keys = [row["secret"]]
+UNSEALABLE = (
+    "not sent: the endpoint's secret was stored under another DEBRIEF_SECRET_KEY; restore "
+    "that key, or rotate the secret (docs/security.md)"
+)
+
+
+def secrets_of(row: Any, now: datetime, sealer: Sealer) -> list[str]:
+    """The endpoint's secrets to sign with, opened; `Unsealable` if this key cannot."""
+    keys = [sealer.open(row["secret"])]
     expires = row["previous_secret_expires_at"]
     if row["previous_secret"] and expires is not None and expires > now:
-        keys.append(row["previous_secret"])
+        keys.append(sealer.open(row["previous_secret"]))
     return keys
 
 
@@ -195,12 +203,14 @@ class Deliverer:
         client: httpx.AsyncClient,
         clock: Callable[[], datetime],
         *,
+        sealer: Sealer,
         attempt_seconds: float = ATTEMPT_SECONDS,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
+        self.sealer = sealer  # opens the endpoints' secrets
         self.attempt_seconds = attempt_seconds
         self.max_in_flight = max_in_flight
         # A quarter of the slots at most to one endpoint.
@@ -265,8 +275,27 @@ class Deliverer:
 
     async def _send(self, row: Any, now: datetime) -> Answer:
         body = body_for(row["type"], row["occurred_at"], row["data"])
-        headers = signed_headers(str(row["event_id"]), body, secrets_of(row, now), self.clock())
-        return await post(self.client, row["url"], body, headers, deadline=self.attempt_seconds)
+        return await self._post_signed(row, str(row["event_id"]), body, now, self.clock())
+
+    async def _post_signed(
+        self,
+        endpoint: Mapping[Any, Any],
+        message_id: str,
+        body: bytes,
+        now: datetime,
+        sent_at: datetime,
+    ) -> Answer:
+        """Sign with the endpoint's secrets and send. Secrets this key cannot open make a
+        failed attempt that says why (retried as any other), never a wrong signature."""
+        try:
+            keys = secrets_of(endpoint, now, self.sealer)
+        except Unsealable:
+            logger.error("webhook message %s %s", message_id, UNSEALABLE)
+            return Answer(None, UNSEALABLE, None, 0, None)
+        headers = signed_headers(message_id, body, keys, sent_at)
+        return await post(
+            self.client, endpoint["url"], body, headers, deadline=self.attempt_seconds
+        )
 
     async def _record(self, row: Any, answer: Answer) -> None:
         now = self.clock()
@@ -329,11 +358,4 @@ class Deliverer:
                 "data": {"webhook_id": str(endpoint["id"])},
             }
         )
-        keys = secrets_of(endpoint, now)
-        return await post(
-            self.client,
-            endpoint["url"],
-            body,
-            signed_headers(str(uuid7()), body, keys, now),
-            deadline=self.attempt_seconds,
-        )
+        return await self._post_signed(endpoint, str(uuid7()), body, now, now)

@@ -114,10 +114,16 @@ async def delete_webhook(
     dependencies=[NOT_REPLAYABLE],
 )
 async def rotate_webhook_secret(
-    webhook_id: uuid.UUID, session: Session, now: Now, _: AdminOrIntegration
+    webhook_id: uuid.UUID,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    _: AdminOrIntegration,
 ) -> Response:
     """A new secret, shown once. For 24 hours deliveries are signed with both."""
-    endpoint, secret = await service.rotate_secret(session=session, endpoint_id=webhook_id, now=now)
+    endpoint, secret = await service.rotate_secret(
+        session=session, endpoint_id=webhook_id, settings=settings, now=now
+    )
     return object_response(_with_secret(endpoint, secret), version=endpoint.version)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.engine import Database
 from app.db.patch import apply_changes, patch_values
+from app.db.sealed import Sealer
 from app.db.versions import require_if_match
 from app.errors import NotFound, ValidationFailed
 from app.ids import uuid7
@@ -46,14 +47,15 @@ async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Webhook
 async def create_endpoint(
     *, session: AsyncSession, data: WebhookCreate, settings: Settings, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint; it receives events committed from now on. Returns its secret.
-    The URL is checked (DNS included) before the first statement of the transaction."""
+    """Register an endpoint; it receives events committed from now on. Returns its secret
+    (stored sealed). The URL is checked (DNS included) before the first statement of the
+    transaction."""
     await _check_url(data.url, settings)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         id=uuid7(),
         **data.model_dump(),
-        secret=secret,
+        secret=Sealer.of(settings).seal(secret),
         last_event_seq=await repository.last_event_seq(session),
         created_at=now,
         updated_at=now,
@@ -88,16 +90,20 @@ async def update_endpoint(
 
 
 async def rotate_secret(
-    *, session: AsyncSession, endpoint_id: uuid.UUID, now: datetime
+    *, session: AsyncSession, endpoint_id: uuid.UUID, settings: Settings, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """A new secret; deliveries carry a signature with the old one too for 24 hours."""
+    """A new secret; deliveries carry a signature with the old one too for 24 hours (unless
+    the old one was sealed with a DEBRIEF_SECRET_KEY since changed: nobody can sign with it)."""
+    sealer = Sealer.of(settings)
     endpoint = await get_endpoint(session, endpoint_id)
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
-    endpoint.secret = new_secret()
+    usable = sealer.opens(endpoint.secret)
+    endpoint.previous_secret = endpoint.secret if usable else None
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP if usable else None
+    secret = new_secret()
+    endpoint.secret = sealer.seal(secret)
     endpoint.updated_at = now
     await session.flush()
-    return endpoint, endpoint.secret
+    return endpoint, secret
 
 
 async def delete_endpoint(*, session: AsyncSession, endpoint_id: uuid.UUID) -> None:

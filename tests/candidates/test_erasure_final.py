@@ -21,9 +21,8 @@ from sqlalchemy import inspect, text
 
 from app.clock import FrozenClock
 from app.db.engine import Database
-from app.main import create_app
 from app.webhooks.delivery import Deliverer
-from tests.conftest import T0, KeyMaker, make_settings
+from tests.conftest import T0, KeyMaker, client_of
 from tests.debriefs.test_links import csrf_of
 from tests.factories import create_client, create_interview, create_staff, patch_current
 from tests.followups.helpers import all_events, steps, sweep
@@ -98,24 +97,9 @@ async def receiver(clock: FrozenClock) -> AsyncIterator[EchoingReceiver]:
 
 
 @pytest.fixture
-async def hooks_app(api: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
-    """A replica allowed to deliver to loopback, where the test receiver listens."""
-    app = create_app(
-        make_settings(database_url, webhook_allow_private_targets=True), clock=api.state.clock
-    )
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
 async def staff(hooks_app: FastAPI, make_key: KeyMaker) -> AsyncIterator[httpx.AsyncClient]:
     """An admin of the replica that delivers webhooks."""
-    key = await make_key("admin")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=hooks_app),
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with client_of(hooks_app, await make_key("admin")) as client:
         yield client
 
 

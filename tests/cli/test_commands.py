@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ClientMaker
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # What an install has in .env after `make run`: outside `test`, nothing starts without one.
@@ -146,12 +146,6 @@ def test_make_keeps_one_random_secret_per_install_that_every_command_reads(
     assert re.fullmatch(r"dbr_[A-Za-z0-9_-]{43}", created.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_first_serve_off_a_terminal_writes_the_admin_key_to_a_private_file(
     tmp_path: Path,
 ) -> None:
@@ -182,7 +176,7 @@ def test_first_serve_off_a_terminal_writes_the_admin_key_to_a_private_file(
     assert refused.returncode == 1
     assert "create-key" in refused.stderr
     assert "dbr_" not in refused.stdout + refused.stderr
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -222,7 +216,7 @@ def test_first_serve_off_a_terminal_writes_the_admin_key_to_a_private_file(
     # A second start finds a key and makes none.
     written.unlink()
     again = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -257,7 +251,7 @@ def test_serve_believes_no_forwarded_headers_unless_told(tmp_path: Path) -> None
         timeout=120,
     )
     assert migrated.returncode == 0, migrated.stderr
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=tmp_path,

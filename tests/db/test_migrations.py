@@ -21,6 +21,7 @@ from app.auth.keys import hash_key
 from app.db.columns import UTCDateTime
 from app.db.engine import Database
 from app.db.migrations import alembic_config, upgrade
+from app.db.sealed import Sealer
 from app.followups.service import read_policy
 from app.main import create_app
 from app.models import Debrief, FollowUp, IdempotencyRecord, Interview, Setting
@@ -32,10 +33,12 @@ from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem
 
 
-async def downgrade(database_url: str, revision: str) -> None:
+async def downgrade(database_url: str, revision: str, *, sealer: Sealer | None = None) -> None:
     def run(connection: object) -> None:
         config = alembic_config(database_url)
         config.attributes["connection"] = connection
+        if sealer is not None:
+            config.attributes["sealer"] = sealer
         command.downgrade(config, revision)
 
     engine = create_async_engine(database_url)

@@ -7,9 +7,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.main import create_app
 from app.notifications.delivery import Sender
-from tests.conftest import KeyMaker, make_settings
+from tests.conftest import KeyMaker, client_of, make_settings, replica
 from tests.notifications.servers import ChatReceiver, MailServer
 
 AGENCY = "Northbridge Talent"
@@ -48,8 +47,7 @@ def mail_settings(database_url: str, smtp: MailServer, **overrides: Any) -> Any:
 async def mail_app(api: FastAPI, database_url: str, smtp: MailServer) -> AsyncIterator[FastAPI]:
     """A replica that sends mail to the test SMTP server, on the suite's database and clock;
     its sending loop is off, so each test says when a round runs."""
-    app = create_app(mail_settings(database_url, smtp), clock=api.state.clock)
-    async with app.router.lifespan_context(app):
+    async with replica(api, mail_settings(database_url, smtp)) as app:
         yield app
 
 
@@ -63,12 +61,7 @@ def sender(mail_app: FastAPI) -> Sender:
 @pytest.fixture
 async def office(mail_app: FastAPI, make_key: KeyMaker) -> AsyncIterator[httpx.AsyncClient]:
     """An admin of the replica that sends mail (its settings plan the messages too)."""
-    key = await make_key("admin")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=mail_app),
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with client_of(mail_app, await make_key("admin")) as client:
         yield client
 
 

@@ -3,24 +3,16 @@ message it accepts, and an HTTP receiver standing in for a chat service's incomi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email
-import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
 import orjson
-import uvicorn
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.loopback import HttpReceiver, free_port
 
 
 @dataclass
@@ -83,44 +75,15 @@ class MailServer:
 
 
 @dataclass
-class ChatReceiver:
+class ChatReceiver(HttpReceiver):
     """An incoming-webhook stand-in on loopback: keeps each JSON body, answers `answer`."""
 
     answer: int = 200
     bodies: list[dict[str, Any]] = field(default_factory=list)
-    port: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/services/T000/B000/chat"
+    path = "/services/T000/B000/chat"
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+    def answer_to(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         if 200 <= self.answer < 300:
             self.bodies.append(orjson.loads(body))
-        headers = [(b"content-type", b"text/plain")]
-        await send({"type": "http.response.start", "status": self.answer, "headers": headers})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    async def start(self) -> None:
-        config = uvicorn.Config(self, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
-            await asyncio.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        return self.answer, b"ok"

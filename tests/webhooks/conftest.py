@@ -9,10 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import FrozenClock
-from app.main import create_app
 from app.webhooks.delivery import Deliverer
 from app.webhooks.ssrf import GuardedTransport
-from tests.conftest import KeyMaker, make_settings
+from tests.conftest import KeyMaker, client_of, make_settings, replica
 from tests.webhooks.receiver import Receiver
 
 
@@ -25,23 +24,8 @@ async def receiver(clock: FrozenClock) -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def hooks_app(api: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
-    """A replica allowed to reach loopback (where the test receiver listens); its delivery
-    loop is off, so each test decides when a delivery round runs."""
-    settings = make_settings(database_url, webhook_allow_private_targets=True)
-    app = create_app(settings, clock=api.state.clock)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
 async def crm(hooks_app: FastAPI, make_key: KeyMaker) -> AsyncIterator[httpx.AsyncClient]:
-    key = await make_key("integration")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=hooks_app),
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as client:
+    async with client_of(hooks_app, await make_key("integration")) as client:
         yield client
 
 
@@ -57,32 +41,22 @@ def strict_deliverer(app: FastAPI) -> Deliverer:
     client = httpx.AsyncClient(
         transport=GuardedTransport(allow_private=False), follow_redirects=False
     )
-    return Deliverer(app.state.db, client, app.state.clock.now)
+    return Deliverer(app.state.db, client, app.state.clock.now, sealer=app.state.deliverer.sealer)
 
 
 @asynccontextmanager
 async def delivering_replica(
-    api: FastAPI, database_url: str, make_key: KeyMaker, **settings: Any
+    api: FastAPI, database_url: str, make_key: KeyMaker, **extra: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A replica whose own delivery loop runs (polling only every 30 s, so a delivery that
     goes out at once was woken by a commit), and an integration client on it."""
-    replica = create_app(
-        make_settings(
-            database_url,
-            webhook_allow_private_targets=True,
-            webhook_delivery_enabled=True,
-            webhook_poll_seconds=30,
-            **settings,
-        ),
-        clock=api.state.clock,
+    settings = make_settings(
+        database_url,
+        webhook_allow_private_targets=True,
+        webhook_delivery_enabled=True,
+        webhook_poll_seconds=30,
+        **extra,
     )
     key = await make_key("integration")
-    async with (
-        replica.router.lifespan_context(replica),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=replica),
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    async with replica(api, settings) as app, client_of(app, key) as client:
         yield client

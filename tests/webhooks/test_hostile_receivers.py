@@ -179,6 +179,7 @@ async def test_two_replicas_sending_side_by_side_send_each_delivery_once(
         hooks_app.state.db,
         httpx.AsyncClient(transport=GuardedTransport(allow_private=True), follow_redirects=False),
         hooks_app.state.clock.now,
+        sealer=deliverer.sealer,
         max_in_flight=8,  # two at a time to one endpoint
     )
     try:
