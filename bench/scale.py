@@ -72,7 +72,10 @@ def _id(kind: int, n: str) -> str:
     )
 
 
-# $1 now, $2 first interview, $3 last + 1, $4 candidates, $5 newly due, $6 already overdue.
+# $1 now, $2 first interview, $3 last + 1, $4 candidates, $5 newly due, $6 already overdue
+# (every statement takes the same six; the debriefs' ignores $4 but names it).
+NOW, NEW, OLD = "$1::timestamptz", "$5::bigint", "$6::bigint"
+ENDS = f"{NOW} - make_interval(days => (2 + i % 700)::int, mins => (i % 600)::int)"
 INTERVIEWS = f"""
 INSERT INTO interviews (id, candidate_id, client_id, job_title, stage, format, starts_at,
     ends_at, duration_minutes, interviewers, status, outcome, outcome_recorded_at,
@@ -82,9 +85,9 @@ SELECT {_id(1, "i")}, {_id(0, "i % $4::bigint")}, {_id(9, "i % 200")},
        (ARRAY['screening','first','second','final'])[1 + i % 4], 'video',
        e - interval '1 hour', e, 60, '[{{"name": "Dana Whitfield", "title": "Hiring Manager"}}]',
        'completed', o, CASE WHEN o = 'pending' THEN NULL ELSE e + interval '3 days' END,
-       CASE WHEN i % 2 = 0 THEN (e + interval '14 days')::date END, e, $1::timestamptz, $1::timestamptz, 1
-  FROM (SELECT i, $1::timestamptz - make_interval(days => (2 + i % 700)::int, mins => (i % 600)::int) AS e,
-               CASE WHEN i < $5::bigint + $6::bigint THEN 'pending'
+       CASE WHEN i % 2 = 0 THEN (e + interval '14 days')::date END, e, {NOW}, {NOW}, 1
+  FROM (SELECT i, {ENDS} AS e,
+               CASE WHEN i < {NEW} + {OLD} THEN 'pending'
                     ELSE (ARRAY['pending','next_round','offer','rejected','withdrawn'])[1 + i % 5]
                END AS o
           FROM generate_series($2::bigint, $3::bigint - 1) AS i) AS s
@@ -94,19 +97,20 @@ INSERT INTO follow_ups (id, interview_id, candidate_id, kind, status, due_at, op
     overdue_at, completed_at, completed_by, late, reminders_sent, next_notice_at,
     reminder_interval_days, max_reminders, created_at, updated_at, version)
 SELECT {_id(2, "i")}, {_id(1, "i")}, {_id(0, "i % $4::bigint")}, 'debrief_call',
-       CASE WHEN i < $5::bigint THEN 'pending' WHEN i < $5::bigint + $6::bigint THEN 'overdue' ELSE 'done' END,
+       CASE WHEN i < {NEW} THEN 'pending' WHEN i < {NEW} + {OLD} THEN 'overdue' ELSE 'done' END,
        e + interval '8 hours', e,
-       CASE WHEN i >= $5::bigint AND i < $5::bigint + $6::bigint THEN e + interval '8 hours' END,
-       CASE WHEN i >= $5::bigint + $6::bigint THEN e + interval '6 hours' END,
-       CASE WHEN i >= $5::bigint + $6::bigint THEN 'system' END, false, 0,
-       CASE WHEN i >= $5::bigint AND i < $5::bigint + $6::bigint THEN $1::timestamptz + interval '24 hours' END, 2, 3, e, e, 1
-  FROM (SELECT i, $1::timestamptz - make_interval(days => (2 + i % 700)::int, mins => (i % 600)::int) AS e
+       CASE WHEN i >= {NEW} AND i < {NEW} + {OLD} THEN e + interval '8 hours' END,
+       CASE WHEN i >= {NEW} + {OLD} THEN e + interval '6 hours' END,
+       CASE WHEN i >= {NEW} + {OLD} THEN 'system' END, false, 0,
+       CASE WHEN i >= {NEW} AND i < {NEW} + {OLD} THEN {NOW} + interval '24 hours' END,
+       2, 3, e, e, 1
+  FROM (SELECT i, {ENDS} AS e
           FROM generate_series($2::bigint, $3::bigint - 1) AS i) AS s
 UNION ALL
 SELECT {_id(3, "i")}, {_id(1, "i")}, {_id(0, "i % $4::bigint")}, 'thank_you_note', 'done',
        e + interval '24 hours', e, NULL, e + interval '3 hours', 'system', false, 0, NULL,
        2, 3, e, e, 1
-  FROM (SELECT i, $1::timestamptz - make_interval(days => (2 + i % 700)::int, mins => (i % 600)::int) AS e
+  FROM (SELECT i, {ENDS} AS e
           FROM generate_series($2::bigint, $3::bigint - 1) AS i) AS s
 """
 DEBRIEFS = f"""
@@ -119,9 +123,9 @@ SELECT {_id(4, "i")}, {_id(1, "i")}, 'phone', 1 + i % 5, 'Good rapport with the 
        (ARRAY['yes','no','unsure'])[1 + i % 3], 1 + i % 5, 'Keen; expects a decision soon.',
        e + interval '6 hours', 'staff', e + interval '6 hours', e + interval '6 hours',
        e + interval '6 hours', 1
-  FROM (SELECT i, $1::timestamptz - make_interval(days => (2 + i % 700)::int, mins => (i % 600)::int) AS e
+  FROM (SELECT i, {ENDS} AS e
           FROM generate_series($2::bigint, $3::bigint - 1) AS i) AS s
- WHERE i >= $5::bigint + $6::bigint AND i % 5 < 3 AND $4::bigint > 0  -- every statement takes the same six
+ WHERE i >= {NEW} + {OLD} AND i % 5 < 3 AND $4::bigint > 0
 """
 EVENTS = """
 INSERT INTO events (id, type, occurred_at, data, candidate_id)
@@ -184,7 +188,7 @@ async def seed(conn: asyncpg.Connection, size: int, now: datetime) -> dict[str, 
     await conn.execute("VACUUM ANALYZE")
     counts = {}
     for table in ("interviews", "follow_ups", "debriefs", "events", "debrief_queue"):
-        counts[table] = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+        counts[table] = await conn.fetchval(f"SELECT count(*) FROM {table}")
     counts["newly_due"], counts["already_overdue"] = n_new, n_old
     counts["database_mb"] = round(
         await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20
