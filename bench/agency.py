@@ -62,7 +62,10 @@ from bench.http import (
     _env,
     _service_env,
     code_state,
+    cpu_seconds,
     machine,
+    per_pid_cpu,
+    postgres_backends,
     postgres_version,
     prepare,
     save_meta,
@@ -655,7 +658,8 @@ def show(label: str, result: dict[str, Any]) -> None:
     hooks = result.get("webhooks", {})
     print(
         f"  {label}: " + "; ".join(parts) + f"; webhooks {hooks.get('deliveries')} "
-        f"(lag p99 {hooks.get('lag_p99_ms')} ms); generator lag {result['generator_lag_ms']} ms",
+        f"(lag p99 {hooks.get('lag_p99_ms')} ms); generator lag {result['generator_lag_ms']} ms; "
+        f"cores busy: server {result.get('server_cores_busy')}, db {result.get('db_cores_busy')}",
         flush=True,
     )
 
@@ -730,9 +734,22 @@ async def run_configuration(
                 "api_interviews": api_left[:n_api],
             }
             tokens_left, api_left = tokens_left[n_form:], api_left[n_api:]
+            # CPU used by the server's processes and by PostgreSQL's backends for this
+            # database over the phase (new processes count from their start), per second of it.
+            backends = await postgres_backends(scratch) if scratch.db == "postgres" else []
+            server_cpu0, db_cpu0 = cpu_seconds(server.pids()), per_pid_cpu(backends)
+            wall0 = time.perf_counter()
             result = await run_load(plan, scratch)
+            wall = time.perf_counter() - wall0
+            db_cpu = 0.0
+            if scratch.db == "postgres":
+                after = per_pid_cpu(await postgres_backends(scratch))
+                db_cpu = sum(cpu - db_cpu0.get(pid, 0.0) for pid, cpu in after.items())
+            result["server_cores_busy"] = round(
+                (cpu_seconds(server.pids()) - server_cpu0) / wall, 3
+            )
+            result["db_cores_busy"] = round(db_cpu / wall, 3)
             result["rates"] = rates
-            result["replaced_processes"] = 0
             show(label, result)
             return result
 
@@ -802,6 +819,10 @@ def markdown(report: dict[str, Any]) -> str:
         head = (
             f"| {where} | {c['workers']} ({c['server_cpus']}) | {step['recruiters']:,}{board}{mark}"
         )
+        lines.append(
+            f"{head} | CPU: server {step['server_cores_busy']} cores, PostgreSQL "
+            f"{step['db_cores_busy']} | | | | |"
+        )
         for name, k in step["classes"].items():
             lines.append(
                 f"{head} | {name} | {k['per_second']} | {k['p50_ms']} | {k['p99_ms']} "
@@ -832,8 +853,9 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "| database | workers | recruiters sustained (p99 < 200 ms) | interviews a day "
-        "| without the board: recruiters | interviews a day | peak RSS MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| without the board: recruiters | interviews a day | cores busy per 1,000 recruiters "
+        "(server + PostgreSQL, no board) | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for c in report["configurations"]:
         cells = [c["db"], str(c["workers"])]
@@ -842,6 +864,9 @@ def markdown(report: dict[str, Any]) -> str:
             n = cap["recruiters"]
             more = "" if cap["bounded"] else " or more"
             cells += [f"{n:,}{more}", f"{n * INTERVIEWS_PER_RECRUITER_DAY:,}{more}"]
+        first = c["api_steps"][0]
+        per_1000 = (first["server_cores_busy"] + first["db_cores_busy"]) * 1000
+        cells.append(f"{per_1000 / first['recruiters']:.2f} (at {first['recruiters']:,})")
         lines.append("| " + " | ".join([*cells, str(c["peak_rss_mb"])]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -870,7 +895,9 @@ async def main() -> None:
         raise SystemExit("needs taskset and 2 cores")
     started, clock = datetime.now(UTC), time.perf_counter()
     # A SIGTERM ends the run through the `finally` below (servers, receiver, scratch data).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    this = asyncio.current_task()
+    assert this is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     report: dict[str, Any] = {
         "started": started.isoformat(),
         "command": "python -m bench.agency " + " ".join(sys.argv[1:]),
