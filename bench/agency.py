@@ -22,8 +22,8 @@ Per configuration (SQLite with 1 worker; PostgreSQL with 1, 2 and 4):
   reads + sync     the same reads while the CRM sends batches of 1,000 new candidates back to
                    back on one connection: the reads' p99 must stay within 2x of the above
   steps            the whole mix at growing numbers of recruiters; a step passes when every
-                   interactive class answers p99 < 200 ms with no failures; the ladder stops
-                   at the first step that fails
+                   interactive class answers p99 < 200 ms with no failures; the capacity is
+                   the last step before the first that fails (every step is run and kept)
   api steps        the same without the board (an agency whose recruiters work from their CRM
                    through the API): the board's page is by far the heaviest request
 Results: bench/results/agency.json and .md; figures in bench/README.md.
@@ -769,12 +769,16 @@ async def run_configuration(
                 result["recruiters"] = recruiters
                 result["passed"] = passed(result)
                 config[ladder].append(result)
-                if not result["passed"]:
+            # Every step is run (on a shared machine a step can fail on its neighbours'
+            # account); the capacity is the last step before the first that failed.
+            good = 0
+            for step in config[ladder]:
+                if not step["passed"]:
                     break
-            good = [s["recruiters"] for s in config[ladder] if s["passed"]]
+                good = step["recruiters"]
             config[f"capacity_{ladder}"] = {
-                "recruiters": max(good) if good else 0,
-                "bounded": bool(config[ladder]) and not config[ladder][-1]["passed"],
+                "recruiters": good,
+                "bounded": not all(step["passed"] for step in config[ladder]),
             }
         config["peak_rss_mb"] = server.peak_rss_mb()
     return config
@@ -877,12 +881,12 @@ async def main() -> None:
     )
     parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--workers", default="1,2,4", help="PostgreSQL worker counts")
-    parser.add_argument("--steps", default="50,100,200,400,800", help="recruiters, whole mix")
+    parser.add_argument("--steps", default="50,100,200,400", help="recruiters, whole mix")
     parser.add_argument(
-        "--api-steps", default="500,1000,2000,4000,8000,16000", help="recruiters, no board"
+        "--api-steps", default="500,1000,2000,4000,8000", help="recruiters, no board"
     )
     parser.add_argument("--sqlite-steps", default="50,100,200,400", help="recruiters")
-    parser.add_argument("--sqlite-api-steps", default="250,500,1000,2000,4000,8000")
+    parser.add_argument("--sqlite-api-steps", default="500,1000,2000,4000,8000")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds measured a phase")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--size", type=int, default=50_000, help="candidates to seed")
