@@ -504,6 +504,9 @@ class AgencyServer(Server):
             "DEBRIEF_TRUSTED_PROXIES": "127.0.0.1",
             # Our simulated recruiters share five keys; each real one has their own.
             "DEBRIEF_RATE_LIMIT_PER_MINUTE": "0",
+            # 4 workers x (3 x 5 + 1) connections stay well under a shared server's 100
+            # (docs/operations.md), whatever else runs on it.
+            "DEBRIEF_DB_POOL_SIZE": "5",
         }
         return cmd, env
 
@@ -629,6 +632,12 @@ async def run_load(plan: dict[str, Any], scratch: Scratch) -> dict[str, Any]:
     raise SystemExit(f"the load generator gave no result:\n{out.decode()}\n{err.decode()}")
 
 
+def share(rate: float, args: argparse.Namespace) -> int:
+    """Form links (or interviews to debrief) a phase may use up: its expected count and half
+    as much again (Poisson arrivals vary), and a few."""
+    return int(rate * (args.duration + args.warmup) * 1.5) + 5
+
+
 def rates_for(recruiters: float, board: bool = True) -> dict[str, float]:
     """Requests per second of each class for this many recruiters in their busy hour."""
     per_second = {
@@ -676,8 +685,7 @@ async def run_configuration(
     print(f"[{scratch.db}] {workers} worker(s) on cores {cpus}", flush=True)
     # Forms a configuration may use: its steps' rates for its phases, with room to spare.
     steps = [n for ladder in ladders.values() for n in ladder]
-    wanted = int(sum(rates_for(s)["form"] for s in steps) * (args.duration + args.warmup) * 1.5)
-    wanted = max(wanted, 50)
+    wanted = sum(share(rates_for(n)["form"], args) for n in steps) + 2 * share(0, args)
     used = scratch.dir / "used_interviews.txt"
     spent = set(used.read_text().split()) if used.exists() else set()
     free = [t for t in fx.targets if t not in spent]
@@ -723,8 +731,8 @@ async def run_configuration(
             rates: dict[str, float], sync: bool, label: str, longer: float = 1.0
         ) -> dict[str, Any]:
             nonlocal tokens_left, api_left
-            n_form = int(rates.get("form", 0) * (args.duration + args.warmup) * 1.5) + 5
-            n_api = int(rates.get("debrief_api", 0) * (args.duration + args.warmup) * 1.5) + 5
+            n_form = share(rates.get("form", 0), args)
+            n_api = share(rates.get("debrief_api", 0), args)
             plan = plan_base | {
                 "duration": args.duration * longer,
                 "rates": rates,
@@ -794,6 +802,36 @@ def starvation(config: dict[str, Any]) -> dict[str, Any]:
     sync = busy.get("sync", {})
     found["sync_batches_per_second"] = sync.get("per_second")
     found["within_2x"] = all(v <= 2.0 for k, v in found.items() if k in READS)
+    return found
+
+
+def fit(steps: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    """Least squares of cores busy against recruiters: (fixed cores, cores per recruiter)."""
+    xs = [float(s["recruiters"]) for s in steps]
+    ys = [float(s[key]) for s in steps]
+    if len(xs) < 2:
+        return 0.0, ys[0] / xs[0] if xs else 0.0
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    return my - slope * mx, slope
+
+
+def cpu_costs(config: dict[str, Any]) -> dict[str, Any]:
+    """What a recruiter costs in CPU, from every step of each ladder (fitted), and what one
+    core, half busy, would then carry."""
+    found: dict[str, Any] = {}
+    for ladder in ("steps", "api_steps"):
+        fixed_s, per_s = fit(config[ladder], "server_cores_busy")
+        fixed_d, per_d = fit(config[ladder], "db_cores_busy")
+        found[ladder] = {
+            "server_fixed_cores": round(fixed_s, 4),
+            "server_cores_per_1000": round(per_s * 1000, 4),
+            "db_fixed_cores": round(fixed_d, 4),
+            "db_cores_per_1000": round(per_d * 1000, 4),
+            "recruiters_per_half_server_core": int((0.5 - fixed_s) / per_s) if per_s > 0 else None,
+        }
     return found
 
 
@@ -872,6 +910,24 @@ def markdown(report: dict[str, Any]) -> str:
         per_1000 = (first["server_cores_busy"] + first["db_cores_busy"]) * 1000
         cells.append(f"{per_1000 / first['recruiters']:.2f} (at {first['recruiters']:,})")
         lines.append("| " + " | ".join([*cells, str(c["peak_rss_mb"])]) + " |")
+    lines += [
+        "",
+        "CPU a recruiter costs (least squares over every step of the ladder: cores busy = "
+        "fixed + per recruiter x recruiters):",
+        "",
+        "| database | workers | ladder | server: fixed cores | server: cores per 1,000 "
+        "recruiters | PostgreSQL: fixed | PostgreSQL: per 1,000 | recruiters a half-busy "
+        "server core carries |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c in report["configurations"]:
+        for ladder, label in (("steps", "whole mix"), ("api_steps", "without the board")):
+            k = c["cpu"][ladder]
+            lines.append(
+                f"| {c['db']} | {c['workers']} | {label} | {k['server_fixed_cores']} | "
+                f"{k['server_cores_per_1000']} | {k['db_fixed_cores']} | {k['db_cores_per_1000']} "
+                f"| {k['recruiters_per_half_server_core']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -892,7 +948,16 @@ async def main() -> None:
     parser.add_argument("--size", type=int, default=50_000, help="candidates to seed")
     parser.add_argument("--quick", action="store_true", help="5,000 candidates, 5 s phases")
     parser.add_argument("--keep", action="store_true", help="reuse (and keep) the seeded data")
+    parser.add_argument("--render", type=Path, help="only redo agency.md from this agency.json")
     args = parser.parse_args()
+    if args.render:
+        report = json.loads(args.render.read_text())
+        for config in report["configurations"]:
+            config["cpu"] = cpu_costs(config)
+        args.render.write_text(json.dumps(report, indent=2) + "\n")
+        args.render.with_suffix(".md").write_text(markdown(report))
+        print(markdown(report))
+        return
     if args.quick:
         args.size, args.duration, args.warmup = 5000, 5.0, 1.0
     if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
@@ -947,7 +1012,10 @@ async def main() -> None:
             for n in workers:
                 config = await run_configuration(scratch, n, ladders, args)
                 config["starvation"] = starvation(config)
+                config["cpu"] = cpu_costs(config)
                 report["configurations"].append(config)
+                # Kept as it goes: a run that stops half way still leaves what it measured.
+                (SCRATCH / "agency-partial.json").write_text(json.dumps(report, indent=2) + "\n")
     finally:
         receiver.terminate()
         await receiver.wait()
