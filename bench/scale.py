@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.scale                              # 100,000, 1,000,000, 5,000,000
     .venv/bin/python -m bench.scale --sizes 100000 1000000       # skip the big one
-    .venv/bin/python -m bench.scale --sizes 5000000 --rounds 2   # 5M once (about 25 minutes)
+    .venv/bin/python -m bench.scale --sizes 5000000 --rounds 2   # 5M once (35 min, loaded box)
 
 PostgreSQL only. Per size, one scratch database (`debrief_bench_scale_<size>`, dropped after
 its figures unless --keep), seeded **inside the server** with `INSERT … SELECT FROM
