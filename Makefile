@@ -86,5 +86,16 @@ bench-http: install-dev
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.http $(BENCH_HTTP_ARGS)
 
+## A day at an agency: mixed load on PostgreSQL (1, 2, 4 workers) and SQLite, and the
+## capacity it gives (bench/results/agency.*; about 15 minutes). Options: BENCH_AGENCY_ARGS=--quick
+.PHONY: bench-agency
+bench-agency: install-dev
+	$(BIN)/python -m bench.agency $(BENCH_AGENCY_ARGS)
+
+## Where the cost grows: sweep, queue, feed and reports at 100k, 1M and 5M interviews (PostgreSQL).
+.PHONY: bench-scale
+bench-scale: install-dev
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -106,7 +106,7 @@ async def main() -> None:
     validate_ms: list[float] = []
     adapter = TypeAdapter(CandidateUpsert)
     async with app.router.lifespan_context(app):
-        async with transaction(app.state.db) as session:
+        async with transaction(app.state.db, now=now) as session:
             _, secret = await issue_key(
                 session=session, name="bench", role="integration", staff_id=None, now=now
             )

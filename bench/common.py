@@ -7,13 +7,20 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 
+from app.auth.service import issue_key
+from app.clock import FrozenClock
+from app.config import Settings
 from app.db.migrations import upgrade
+from app.db.transaction import transaction
 from app.ids import uuid7
+from app.main import create_app
 
 # The benchmarks' own DEBRIEF_SECRET_KEY: a fixed value, so scratch databases kept between
 # runs stay readable; never used outside a benchmark's scratch database.
@@ -50,6 +57,36 @@ async def timed(work: Callable[[], Awaitable[Any]]) -> float:
     started = time.perf_counter()
     await work()
     return (time.perf_counter() - started) * 1000
+
+
+async def app_client(
+    database_url: str, now: datetime, staff_id: uuid.UUID | None = None
+) -> tuple[httpx.AsyncClient, AbstractAsyncContextManager[Any]]:
+    """The app in process (ASGI, no network), its clock frozen at `now`, no scheduler or
+    webhook delivery, and a client holding a key: a recruiter's of `staff_id`, else an
+    admin's. The caller leaves the lifespan (`__aexit__`) and closes the client."""
+    settings = Settings(
+        database_url=database_url,
+        scheduler_enabled=False,
+        webhook_delivery_enabled=False,
+        log_level="WARNING",
+        secret_key=SECRET_KEY,
+    )
+    app = create_app(settings, clock=FrozenClock(now))
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    role = "recruiter" if staff_id else "admin"
+    async with transaction(app.state.db, now=now) as session:
+        _, secret = await issue_key(
+            session=session, name="bench", role=role, staff_id=staff_id, now=now
+        )
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=600,
+    )
+    return client, lifespan
 
 
 def median(values: list[float]) -> float:

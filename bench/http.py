@@ -653,9 +653,13 @@ def _phone_prefixes() -> list[str]:
     return found[:40]
 
 
-async def prepare(db: str, size: int, keep: bool, quick: bool) -> Scratch:
-    name = PG_NAME + ("_quick" if quick else "")
-    scratch = Scratch(db=db, size=size, dir=SCRATCH / f"{db}-{size}", pg_name=name)
+async def prepare(
+    db: str, size: int, keep: bool, quick: bool, *, name: str = PG_NAME, root: Path = SCRATCH
+) -> Scratch:
+    """The seeded scratch database `name` (PostgreSQL) or under `root` (SQLite; the data
+    files either way); other benchmarks pass their own so that runs never share one."""
+    name += "_quick" if quick else ""
+    scratch = Scratch(db=db, size=size, dir=root / f"{db}-{size}", pg_name=name)
     scratch.dir.mkdir(parents=True, exist_ok=True)
     if db == "sqlite":
         path = scratch.dir / "bench.sqlite"

@@ -46,14 +46,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.auth.service import issue_key
-from app.clock import FrozenClock
-from app.config import Settings
 from app.db.migrations import upgrade
-from app.db.transaction import transaction
 from app.ids import uuid7
-from app.main import create_app
-from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed, utc_now
+from bench.common import app_client, drop_database, fresh_database, median, timed, utc_now
 
 PG_NAME = "debrief_bench_reports"
 FLOOR_SQL = (
@@ -354,32 +349,6 @@ class Engine:
 
     def add(self, name: str, value: float) -> None:
         self.samples.setdefault(name, []).append(round(value, 3))
-
-
-async def app_client(
-    database_url: str, now: datetime, staff_id: uuid.UUID
-) -> tuple[httpx.AsyncClient, AbstractAsyncContextManager[Any]]:
-    settings = Settings(
-        database_url=database_url,
-        scheduler_enabled=False,
-        webhook_delivery_enabled=False,
-        log_level="WARNING",
-        secret_key=SECRET_KEY,
-    )
-    app = create_app(settings, clock=FrozenClock(now))
-    lifespan = app.router.lifespan_context(app)
-    await lifespan.__aenter__()
-    async with transaction(app.state.db) as session:
-        _, secret = await issue_key(
-            session=session, name="bench", role="recruiter", staff_id=staff_id, now=now
-        )
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://bench",
-        headers={"Authorization": f"Bearer {secret}"},
-        timeout=120,
-    )
-    return client, lifespan
 
 
 async def postgres_engine(h: History, now: datetime) -> Engine:
