@@ -11,7 +11,7 @@ migrations/env.py). When there is something to seal and no key, the migration st
 changes nothing: it never leaves a secret in plain text nor seals one with a guessed key.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 11:40:00.000000
 """
 
@@ -26,7 +26,7 @@ import app.db.columns
 from app.db.sealed import Sealer, is_sealed
 
 revision: str = '0018'
-down_revision: str | None = '0016'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
