@@ -36,6 +36,7 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import head_revision
+from app.debriefs.employer_page import router as decision_page_router
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in (
         health_router,
         public_form_router,
+        decision_page_router,
         unsubscribe_router,
         board_router,
         staff_router,
