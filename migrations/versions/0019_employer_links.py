@@ -47,13 +47,12 @@ def upgrade() -> None:
     with op.batch_alter_table('employer_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_employer_links_interview_id'), ['interview_id'], unique=False)
 
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('contact_name', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('contact_email', sa.String(length=320), nullable=True))
-        batch_op.add_column(sa.Column('auto_chase', sa.Boolean(), server_default=sa.false(), nullable=False))
-
-    with op.batch_alter_table('employer_feedback', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('relay_allowed', sa.Boolean(), nullable=True))
+    # Plain ALTER TABLE ... ADD COLUMN (batch mode would copy `clients` and drop the queue's
+    # triggers on SQLite).
+    op.add_column('clients', sa.Column('contact_name', sa.String(length=200), nullable=True))
+    op.add_column('clients', sa.Column('contact_email', sa.String(length=320), nullable=True))
+    op.add_column('clients', sa.Column('auto_chase', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('employer_feedback', sa.Column('relay_allowed', sa.Boolean(), nullable=True))
 
 
 
