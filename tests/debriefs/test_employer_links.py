@@ -120,7 +120,9 @@ async def test_the_page_shows_the_candidate_and_role_and_opening_it_uses_nothing
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "form-action 'self'" in page.headers["content-security-policy"]
     cookie = page.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/e/" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/e/" in cookie
 
 
 async def test_not_going_ahead_records_feedback_as_the_api_would(
@@ -201,7 +203,8 @@ async def test_still_deciding_moves_the_date_and_the_chase_and_keeps_the_link(
     got = (await recruiter.get(f"/v1/interviews/{interview['id']}")).json()
     assert (got["decision_expected_by"], got["outcome"]) == ("2026-03-31", "pending")
     after = (await steps(recruiter, interview_id=interview["id"]))["employer_follow_up"]
-    assert after["status"] == "pending" and after["due_at"] > before["due_at"]
+    assert after["status"] == "pending"
+    assert after["due_at"] > before["due_at"]
     listed = (await recruiter.get(f"/v1/interviews/{interview['id']}/employer-links")).json()
     assert (listed["items"][0]["state"], listed["items"][0]["answer"]) == ("open", "still_deciding")
     assert listed["items"][0]["deferred_at"] is not None
@@ -276,7 +279,8 @@ async def test_a_link_opens_only_its_interview_and_revoked_links_close(
     revoked = await recruiter.post(
         f"/v1/interviews/{other['interview_id']}/employer-links/{other['id']}/revoke"
     )
-    assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
+    assert revoked.status_code == 200
+    assert revoked.json()["state"] == "revoked"
     assert (await anonymous.get(f"/e/{other_token}")).status_code == 410
     # A link of one interview cannot be revoked through another's path.
     assert_problem(
