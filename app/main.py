@@ -50,6 +50,7 @@ from app.notifications import service as notifications
 from app.notifications.delivery import Sender
 from app.notifications.jobs import SendingLoop
 from app.notifications.public_router import router as unsubscribe_router
+from app.notifications.router import relay_router
 from app.notifications.router import router as notifications_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         events_router,
         webhooks_router,
         notifications_router,
+        relay_router,
         audit_router,
         reports_router,
         imports_router,

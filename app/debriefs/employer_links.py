@@ -34,6 +34,7 @@ from app.schemas.fields import Stage
 
 State = Literal["open", "answered", "expired", "revoked"]
 DECISIONS = ("next_round", "offer", "rejected")
+DEFAULT_DAYS = 14  # a decision takes longer than a debrief: two weeks, not one
 
 
 def link_url(settings: Settings, token: str) -> str:
@@ -58,12 +59,13 @@ def state_of(
     return "expired" if expires_at <= now else "open"
 
 
-def contact_of(interview: Interview, client: Client) -> tuple[str | None, str | None]:
-    """Whom the link is for: the interview's point of contact, else the client's default."""
-    poc: dict[str, Any] | None = interview.point_of_contact
-    if poc and poc.get("name"):
-        return poc["name"], poc.get("email")
-    return client.contact_name, client.contact_email
+def contact_of(
+    point_of_contact: dict[str, Any] | None, client_name: str | None, client_email: str | None
+) -> tuple[str | None, str | None]:
+    """Whom to ask: the interview's point of contact, else the client's default contact."""
+    if point_of_contact and point_of_contact.get("name"):
+        return point_of_contact["name"], point_of_contact.get("email")
+    return client_name, client_email
 
 
 async def _close_open_links(
@@ -111,7 +113,7 @@ async def create_link(
     assert client is not None  # a foreign key
     await _close_open_links(session, [interview.id], now)
     token = new_link_token()
-    name, email = contact_of(interview, client)
+    name, email = contact_of(interview.point_of_contact, client.contact_name, client.contact_email)
     link = EmployerLink(
         interview_id=interview.id,
         token_hash=link_token_hash(settings, token),

@@ -166,6 +166,7 @@ EmployerAnswer = Literal["still_deciding", "next_round", "offer", "rejected"]
 
 
 class EmployerLinkIn(InputModel):
+    # The default is employer_links.DEFAULT_DAYS (that module imports this one).
     expires_in_days: int = Field(
         default=14, ge=1, le=90, description="How long the link stays open (default 14 days)."
     )
