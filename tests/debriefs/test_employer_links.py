@@ -37,16 +37,17 @@ def _fresh_limits() -> None:
 async def make_link(
     client: httpx.AsyncClient, *, client_fields: dict[str, Any] | None = None, **interview: Any
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
-    employer = await create_client(
-        client,
-        contact_name="Helen Ward",
-        contact_email="helen.ward@northwind.example",
-        **(client_fields or {}),
-    )
+    if "client_id" not in interview:
+        employer = await create_client(
+            client,
+            contact_name="Helen Ward",
+            contact_email="helen.ward@northwind.example",
+            **(client_fields or {}),
+        )
+        interview["client_id"] = employer["id"]
     made = await create_interview(
         client,
         starts_at=interview.pop("starts_at", STARTS),
-        client_id=employer["id"],
         job_title="Senior Accountant",
         **interview,
     )
