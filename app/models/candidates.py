@@ -48,4 +48,4 @@ class Client(Versioned):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     # Email the contact their decision link when an employer chase falls due (opt-in: some
     # agencies chase clients only by phone).
-    auto_chase: Mapped[bool] = mapped_column(default=False, server_default=false())
+    auto_chase: Mapped[bool] = mapped_column(server_default=false())

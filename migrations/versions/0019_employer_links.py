@@ -57,13 +57,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('employer_feedback', schema=None) as batch_op:
-        batch_op.drop_column('relay_allowed')
-
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_column('auto_chase')
-        batch_op.drop_column('contact_email')
-        batch_op.drop_column('contact_name')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), for the same reason as above.
+    op.drop_column('employer_feedback', 'relay_allowed')
+    op.drop_column('clients', 'auto_chase')
+    op.drop_column('clients', 'contact_email')
+    op.drop_column('clients', 'contact_name')
 
     with op.batch_alter_table('employer_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_employer_links_interview_id'))
