@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -215,6 +215,43 @@ async def chase_facts(
         .join(Client, Client.id == Interview.client_id)
         .outerjoin(owner, owner.c.id == Candidate.owner_id)
         .where(Interview.id.in_(list(interview_ids)))
+    )
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def employer_chases_awaiting_email(
+    session: AsyncSession, *, since: datetime, most: int, limit: int
+) -> list[RowMapping]:
+    """Employer chases flagged overdue since `since` and not yet emailed, at clients that
+    opted in to chase emails and have a contact address (or the interview names one), on
+    interviews still awaiting the decision, of live candidates, with fewer than `most` chase
+    emails so far."""
+    emails = Notification.__table__.alias("chase_email")
+    this_interviews = and_(
+        emails.c.interview_id == FollowUp.interview_id,
+        emails.c.kind == "client_chase",
+        emails.c.status.in_(("pending", "sent", "preview")),
+    )
+    stmt = (
+        select(FollowUp.id, FollowUp.interview_id)
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Client, Client.id == Interview.client_id)
+        .join(Candidate, Candidate.id == Interview.candidate_id)
+        .where(
+            FollowUp.kind == "employer_follow_up",
+            FollowUp.status == "overdue",
+            FollowUp.overdue_at >= since,
+            Client.auto_chase.is_(True),
+            or_(Client.contact_email.is_not(None), Interview.point_of_contact.is_not(None)),
+            Interview.outcome == "pending",
+            Interview.status.not_in(("cancelled", "no_show")),
+            Candidate.erased_at.is_(None),
+            Candidate.status == "active",
+            ~exists().where(this_interviews, emails.c.created_at >= FollowUp.overdue_at),
+            select(func.count(emails.c.id)).where(this_interviews).scalar_subquery() < most,
+        )
+        .order_by(FollowUp.overdue_at, FollowUp.id)
+        .limit(limit)
     )
     return list((await session.execute(stmt)).mappings().all())
 

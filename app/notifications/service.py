@@ -58,6 +58,9 @@ ANSWER_TEXTS = {
     "rejected": "not going ahead",
 }
 NUDGE_BATCH = 200
+CHASE_BATCH = 200
+# A chase flagged longer ago than this is not emailed any more (it was, or could not be).
+CHASE_LOOKBACK = timedelta(days=14)
 
 
 # ---------------------------------------------------------------------------- people
@@ -197,7 +200,6 @@ async def plan_from_events(
     opened: list[uuid.UUID] = []
     received: list[dict[str, Any]] = []
     escalated: list[dict[str, Any]] = []
-    chases: list[dict[str, Any]] = []
     for event in events:
         data = event["data"]
         if event["type"] == "follow_up.opened" and data["follow_up"]["kind"] == "debrief_call":
@@ -206,15 +208,10 @@ async def plan_from_events(
             received.append(data["debrief"])
         elif event["type"] == "follow_up.escalated":
             escalated.append(data)
-        elif (
-            event["type"] == "follow_up.overdue"
-            and data["follow_up"]["kind"] == "employer_follow_up"
-        ):
-            chases.append(data["follow_up"])
     # A client's answer through their link: the transaction is audited as that link.
     actor = unit_of_work(session).actor
     answered = actor.removeprefix("client_link:") if actor.startswith("client_link:") else None
-    if not (opened or received or escalated or chases or answered):
+    if not (opened or received or escalated or answered):
         return 0
     now: datetime = events[0]["occurred_at"]
     policy = await followups.get_policy(session)
@@ -227,8 +224,6 @@ async def plan_from_events(
         await _plan_escalation(session, plan, data, policy)
     if answered:
         await _plan_client_answer(session, plan, uuid.UUID(answered), policy)
-    if chases:
-        await _plan_client_chases(session, plan, chases, policy)
     return await plan.write(session)
 
 
@@ -431,13 +426,18 @@ def chase_at(now: datetime, earlier: list[datetime], policy: FollowUpPolicy) -> 
     return at
 
 
-async def _plan_client_chases(
-    session: AsyncSession, plan: Plan, steps: list[dict[str, Any]], policy: FollowUpPolicy
-) -> None:
-    """An employer chase fell due: for a client that opted in (`auto_chase`), one polite
-    email to the contact with their decision link, at most the policy's number of chases
-    per interview, never two in one working day."""
-    by_interview = {uuid.UUID(str(s["interview_id"])): s for s in steps}
+async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Employer chases that fell due (flagged overdue by the sweep) at clients that opted in
+    (`auto_chase`): one polite email each to the contact with their decision link, at most
+    the policy's number of chase emails per interview, never two in one working day."""
+    policy = await followups.get_policy(session)
+    due = await repository.employer_chases_awaiting_email(
+        session, since=now - CHASE_LOOKBACK, most=policy.max_employer_follow_ups, limit=CHASE_BATCH
+    )
+    keys = {f"client_chase:{row['id']}": row for row in due}
+    taken = await repository.taken_dedupe_keys(session, keys)
+    by_interview = {row["interview_id"]: row for key, row in keys.items() if key not in taken}
+    plan = Plan(settings, now)
     for row in await repository.chase_facts(session, by_interview):
         if not row["auto_chase"] or row["outcome"] != "pending":
             continue
@@ -476,6 +476,7 @@ async def _plan_client_chases(
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],
         )
+    return await plan.write(session)
 
 
 # ---------------------------------------------------------------------------- the sweep's
