@@ -34,13 +34,16 @@ REQUEST_SECONDS = Histogram(
 
 access_log = logging.getLogger("debrief.access")
 
-# A candidate's form link, `/f/<token>`: the token opens the form, so it is a secret.
-_LINK_TOKEN = re.compile(r"/f/[^/\s\"'?#&<>\\{}:,;]+")
+# A candidate's form link, `/f/<token>`, and a client's decision link, `/e/<token>`: the
+# token opens the page, so it is a secret.
+_LINK_TOKEN = re.compile(r"/([fe])/[^/\s\"'?#&<>\\{}:,;]+")
 
 
 def redact(text: str) -> str:
     """`text` with every link token replaced by `<redacted>`."""
-    return _LINK_TOKEN.sub("/f/<redacted>", text) if "/f/" in text else text
+    if "/f/" in text or "/e/" in text:
+        return _LINK_TOKEN.sub(r"/\1/<redacted>", text)
+    return text
 
 
 class RedactingFormatter(structlog.stdlib.ProcessorFormatter):

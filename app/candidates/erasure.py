@@ -30,6 +30,7 @@ from app.models import (
     Debrief,
     DebriefLink,
     EmployerFeedback,
+    EmployerLink,
     ErasedIdentity,
     Event,
     FollowUp,
@@ -123,6 +124,12 @@ async def _erase(
     await session.execute(
         update(DebriefLink)
         .where(DebriefLink.interview_id.in_(interviews), DebriefLink.expires_at > now)
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(
+        update(EmployerLink)
+        .where(EmployerLink.interview_id.in_(interviews), EmployerLink.expires_at > now)
         .values(expires_at=now),
         execution_options={"synchronize_session": False},
     )

@@ -148,11 +148,15 @@ def _feedback_event(feedback: EmployerFeedback, interview: Interview) -> dict[st
     }
 
 
-def record_outcome(interview: Interview, outcome: str, *, now: datetime) -> list[str]:
-    """Set an interview's outcome as the employer decided it."""
+def record_outcome(
+    interview: Interview, outcome: str, *, next_stage: str | None = None, now: datetime
+) -> list[str]:
+    """Set an interview's outcome (and, for a next round, its stage) as the employer decided."""
     values: dict[str, Any] = {"outcome": outcome}
     if outcome != "next_round":
         values["next_stage"] = None
+    elif next_stage is not None:
+        values["next_stage"] = next_stage
     if outcome != interview.outcome:
         values["outcome_recorded_at"] = now if outcome != "pending" else None
     return apply_changes(interview, values, now=now)
@@ -169,6 +173,8 @@ async def record_employer_feedback(
     """Store what the employer said; an outcome in it is recorded on the interview too."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     await refuse_if_candidate_erased(session, interview.candidate_id)
+    if data.next_stage is not None and data.outcome != "next_round":
+        raise ValidationFailed.field("next_stage", "is only for an outcome of next_round")
     received_at = data.received_at or now
     _not_in_future("received_at", received_at, now)
     _not_in_future("relayed_to_candidate_at", data.relayed_to_candidate_at, now)
@@ -177,6 +183,7 @@ async def record_employer_feedback(
         outcome=data.outcome,
         strengths=data.strengths,
         improvements=data.improvements,
+        relay_allowed=data.relay_allowed,
         received_at=received_at,
         relayed_to_candidate_at=data.relayed_to_candidate_at,
         created_at=now,
@@ -185,7 +192,9 @@ async def record_employer_feedback(
     session.add(feedback)
     interview_changes = []
     if data.outcome is not None and data.outcome != "pending":
-        interview_changes = record_outcome(interview, data.outcome, now=now)
+        interview_changes = record_outcome(
+            interview, data.outcome, next_stage=data.next_stage, now=now
+        )
     await session.flush()
     events.record(
         session, "employer_feedback.received", _feedback_event(feedback, interview), now=now
@@ -225,3 +234,37 @@ async def update_employer_feedback(
             session, interview_id, relayed_at=feedback.relayed_to_candidate_at, actor=actor, now=now
         )
     return feedback
+
+
+async def relay_employer_feedback(
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    actor: str,
+    now: datetime,
+) -> tuple[EmployerFeedback, Interview]:
+    """Mark feedback as passed on to the candidate now, as a PATCH of
+    `relayed_to_candidate_at` would; only feedback the employer allowed to be relayed
+    verbatim, and only once. The caller sends it."""
+    interview = await get_for_update(session, Interview, interview_id, "interview")
+    await refuse_if_candidate_erased(session, interview.candidate_id)
+    feedback = await session.get(EmployerFeedback, feedback_id, with_for_update=True)
+    if feedback is None or feedback.interview_id != interview_id:
+        raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")
+    if feedback.relay_allowed is not True:
+        raise Conflict(
+            "The employer did not allow this feedback to be passed on verbatim; "
+            "tell the candidate in your own words instead."
+        )
+    if feedback.relayed_to_candidate_at is not None:
+        raise Conflict(
+            "This feedback was already passed on, at "
+            f"{feedback.relayed_to_candidate_at:%Y-%m-%d %H:%M} UTC."
+        )
+    if not (feedback.strengths or feedback.improvements):
+        raise Conflict("This feedback holds no words to pass on.")
+    apply_changes(feedback, {"relayed_to_candidate_at": now}, now=now)
+    await session.flush()
+    await followups.feedback_relayed(session, interview_id, relayed_at=now, actor=actor, now=now)
+    return feedback, interview

@@ -94,3 +94,5 @@ class EmployerFeedback(Versioned):
     improvements: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     relayed_to_candidate_at: Mapped[datetime | None]
+    # Whether the employer lets the agency pass their words on verbatim (null: not asked).
+    relay_allowed: Mapped[bool | None]

@@ -107,6 +107,13 @@ class Decisions(ReportModel):
     awaiting_past_promised_date: int = Field(
         description="No decision yet, and the promised date has passed."
     )
+    decided_via_link: int = Field(
+        description="Decisions the client's contact gave through their decision link."
+    )
+    median_hours_link_to_answer: float | None = Field(
+        description="Over those: hours from the link being made (or emailed, for a chase) "
+        "to the answer."
+    )
 
 
 class ClientDecisions(Decisions):

@@ -163,11 +163,14 @@ async def test_a_link_token_never_appears_in_a_log_line(
             assert (await browser.get(f"/f/{token}")).status_code == 503
             sent = await browser.post(f"/f/{token}", data={"overall_rating": "4"})
             assert sent.status_code == 503
+            assert (await browser.get(f"/e/{token}")).status_code == 503  # a client's link
             logging.getLogger("debrief").error("failed on http://testserver/f/%s", token)
+            logging.getLogger("debrief").error("failed on http://testserver/e/%s", token)
     finally:
         logging.getLogger().handlers[:] = []
         logging.getLogger("debrief.access").handlers[:] = []
     written = capsys.readouterr().err
     assert "/f/<redacted>" in written  # the error lines were written, without the token
+    assert "/e/<redacted>" in written
     assert token not in written
     assert token[:12] not in written
