@@ -2,9 +2,11 @@
 read engine.
 
 Reads that need no transaction use `Database.reading()`, a connection of the autocommit
-engine, so a read costs one round trip to the database. On PostgreSQL the hot reads
-(`app.db.queries.Prepared`) go further: `Database.hot_pool` is an asyncpg pool of their own
-(`app.db.hot_read_pool`).
+engine, so a read costs one round trip to the database. The hot reads
+(`app.db.queries.Prepared`) go further: on PostgreSQL `Database.hot_pool` is an asyncpg pool
+of their own (`app.db.hot_read_pool`), on SQLite `Database.sqlite_reads` a connection of the
+stdlib driver used from the event loop (`app.db.sqlite_reads`). On SQLite the write engine
+has one connection, which the process's writers take in turn (`app.db.writer`).
 """
 
 from __future__ import annotations
@@ -26,15 +28,19 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from app.db.hot_read_pool import HotReadPool
+from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
 from app.db.unit_of_work import EventObserver, Notifier
+from app.db.writer import WriterQueue
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module (it would not BEGIN
-        # before SELECT), and make concurrent writers wait instead of failing.
+        # before SELECT). The process's writers take turns (`WriterQueue`); the busy
+        # timeout makes a writer wait for another process's (the command line's) instead
+        # of failing.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -48,8 +54,8 @@ def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            # IMMEDIATE takes the write lock up front, so two writers queue on
-            # busy_timeout instead of deadlocking when a reader upgrades to a writer.
+            # IMMEDIATE takes the write lock up front: a transaction never has to upgrade
+            # from reading to writing, which fails at once if another process is writing.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -68,12 +74,17 @@ class Database:
             # A fixed pool: overflow connections would be opened and closed per request.
             options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
-        self.engine = create_async_engine(url, **options)
+        # SQLite: one write connection, its writers served in turn (`WriterQueue`).
+        writer = {"poolclass": WriterQueue} if self.is_sqlite else {}
+        self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None
+        self.sqlite_reads: SQLiteReads | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine, write=True)
             _configure_sqlite(self.read_engine, write=False)
+            if self.read_engine.url.database not in (None, "", ":memory:"):
+                self.sqlite_reads = SQLiteReads(url)
         else:
             self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
         # A Session class of this database's own: listeners on its events (the audit log's)
@@ -122,6 +133,8 @@ class Database:
         try:
             if self.hot_pool is not None:
                 await self.hot_pool.close()
+            if self.sqlite_reads is not None:
+                self.sqlite_reads.close()
         finally:
             await self.engine.dispose()
             await self.read_engine.dispose()
