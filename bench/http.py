@@ -69,8 +69,9 @@ END_MARK = "<!-- bench-http:end -->"
 
 SERVER_CPUS = "0"
 WRK_CPUS = "1"
-SERVICE_PORT = 18731
-FLOOR_PORT = 18732
+# BENCH_HTTP_PORT moves both, for two benchmarks on one machine.
+SERVICE_PORT = int(os.environ.get("BENCH_HTTP_PORT", "18731"))
+FLOOR_PORT = SERVICE_PORT + 1
 WARMUP_SECONDS = 2
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -31,7 +31,7 @@ from app.db.hot_read_pool import HotReadPool
 from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
 from app.db.unit_of_work import EventObserver, Notifier
-from app.db.writer import WriterQueue
+from app.db.writer import WriterQueue, inline_connector
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
@@ -74,8 +74,14 @@ class Database:
             # A fixed pool: overflow connections would be opened and closed per request.
             options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
-        # SQLite: one write connection, its writers served in turn (`WriterQueue`).
-        writer = {"poolclass": WriterQueue} if self.is_sqlite else {}
+        # SQLite: one write connection, used from the event loop, its writers served in
+        # turn (`app.db.writer`).
+        writer: dict[str, Any] = {}
+        if self.is_sqlite:
+            writer["poolclass"] = WriterQueue
+            path = make_url(url).database
+            if path not in (None, "", ":memory:") and not make_url(url).query:
+                writer["async_creator"] = inline_connector(path)
         self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None
