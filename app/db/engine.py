@@ -69,10 +69,13 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {}
-        if not self.is_sqlite:
-            # A fixed pool: overflow connections would be opened and closed per request.
-            options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
+        # A fixed pool: overflow connections would be opened and closed per request (on
+        # SQLite with a hop to aiosqlite's thread for each of its pragmas).
+        options: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": 0,
+            "pool_timeout": POOL_TIMEOUT,
+        }
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
         # SQLite: one write connection, used from the event loop, its writers served in
         # turn (`app.db.writer`).
@@ -107,11 +110,7 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of the autocommit read engine; on PostgreSQL, taken in turn."""
-        if self.is_sqlite:
-            async with self.read_engine.connect() as conn:
-                yield conn
-            return
+        """A connection of the autocommit read engine, taken in turn."""
         turns = await self._turns.take()
         try:
             async with self.read_engine.connect() as conn:
