@@ -59,6 +59,15 @@ def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file the stdlib driver can open as it is (not one in
+    memory, nor a URL with options for the driver)."""
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:") or parsed.query:
+        return None
+    return parsed.database
+
+
 def _dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -80,11 +89,11 @@ class Database:
         # SQLite: one write connection, used from the event loop, its writers served in
         # turn (`app.db.writer`).
         writer: dict[str, Any] = {}
+        sqlite_file = _sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             writer["poolclass"] = WriterQueue
-            path = make_url(url).database
-            if path not in (None, "", ":memory:") and not make_url(url).query:
-                writer["async_creator"] = inline_connector(path)
+        if sqlite_file is not None:
+            writer["async_creator"] = inline_connector(sqlite_file)
         self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None
@@ -92,8 +101,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, write=True)
             _configure_sqlite(self.read_engine, write=False)
-            if self.read_engine.url.database not in (None, "", ":memory:"):
-                self.sqlite_reads = SQLiteReads(url)
+            if sqlite_file is not None:
+                self.sqlite_reads = SQLiteReads(sqlite_file)
         else:
             self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
         # A Session class of this database's own: listeners on its events (the audit log's)

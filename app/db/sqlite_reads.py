@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any] | None
@@ -49,8 +49,8 @@ class SQLiteReads:
     construction (one indexed query, one page), so they run on the loop; everything else
     reads through the engines. In WAL mode a reader never waits for the writer."""
 
-    def __init__(self, url: str) -> None:
-        self.path = make_url(url).database or ""
+    def __init__(self, path: str) -> None:
+        self.path = path
         self._connection: tuple[asyncio.AbstractEventLoop, sqlite3.Connection] | None = None
 
     def _connect(self) -> sqlite3.Connection:
