@@ -31,7 +31,7 @@ from app.db.hot_read_pool import HotReadPool
 from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
 from app.db.unit_of_work import EventObserver, Notifier
-from app.db.writer import WriterQueue, inline_connector
+from app.db.writer import WriterQueue
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
@@ -86,14 +86,11 @@ class Database:
             "pool_timeout": POOL_TIMEOUT,
         }
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
-        # SQLite: one write connection, used from the event loop, its writers served in
-        # turn (`app.db.writer`).
+        # SQLite: one write connection, its writers served in turn (`app.db.writer`).
         writer: dict[str, Any] = {}
         sqlite_file = _sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             writer["poolclass"] = WriterQueue
-        if sqlite_file is not None:
-            writer["async_creator"] = inline_connector(sqlite_file)
         self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None

@@ -59,9 +59,12 @@ class SQLiteReads:
             return self._connection[1]
         self.close()
         # Used only from this loop's thread; the check would refuse a loop run elsewhere.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA query_only=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.OperationalError as exc:  # answered 503, as the engines' errors are
+            raise ConnectionError(f"cannot open the database: {exc}") from exc
         self._connection = (loop, conn)
         return conn
 
