@@ -68,7 +68,7 @@ README = ROOT / "bench" / "README.md"
 # (whose app/ `code_state` digests).
 DEBRIEF = [sys.executable, "-m", "app.cli"]
 SCRATCH = Path(os.environ.get("BENCH_HTTP_SCRATCH", "/tmp/debrief-bench-http"))
-PG_NAME = "debrief_bench_http"
+PG_NAME = os.environ.get("BENCH_HTTP_PG_NAME", "debrief_bench_http")
 BEGIN_MARK = "<!-- bench-http:begin (written by bench/http.py) -->"
 END_MARK = "<!-- bench-http:end -->"
 
@@ -633,6 +633,9 @@ def _service_env(scratch: Scratch) -> dict[str, str]:
             "DEBRIEF_SECRET_KEY": SECRET_KEY,
             "DEBRIEF_SCHEDULER_ENABLED": "false",
             "DEBRIEF_WEBHOOK_DELIVERY_ENABLED": "false",
+            # Sending the outbox's messages is background work like webhook delivery (its
+            # own benchmark: bench/notifications.py); planning them stays in the requests.
+            "DEBRIEF_NOTIFICATION_DELIVERY_ENABLED": "false",
             "DEBRIEF_RATE_LIMIT_PER_MINUTE": "0",
             "DEBRIEF_LOG_LEVEL": "WARNING",
         }

@@ -11,6 +11,7 @@ the candidate, so it waits for an erasure under way and then sees it.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +31,14 @@ async def refuse_if_candidate_erased(
     row = (await session.execute(stmt)).one_or_none()
     if row is None:
         return False
-    if row.erased_at is not None:
+    refuse_if_erased(candidate_id, row.erased_at)
+    return True
+
+
+def refuse_if_erased(candidate_id: uuid.UUID, erased_at: datetime | None) -> None:
+    """Raise CandidateErased if `erased_at` (read by the caller with its own query) is set."""
+    if erased_at is not None:
         raise CandidateErased(
-            f"Candidate {candidate_id} was erased on {row.erased_at:%Y-%m-%d}; nothing more "
+            f"Candidate {candidate_id} was erased on {erased_at:%Y-%m-%d}; nothing more "
             "is recorded about an erased person."
         )
-    return True

@@ -176,7 +176,7 @@ async def submit(
     if state_of(link.used_at, link.expires_at, now) != "open":
         raise Gone("This link has already been used or has expired.")
     unit_of_work(session).actor = f"candidate_link:{link.id}"
-    debrief, _, _ = await debriefs.record_debrief(
+    recorded = await debriefs.record_debrief(
         session=session,
         interview_id=link.interview_id,
         data=data,
@@ -185,6 +185,7 @@ async def submit(
         now=now,
         fill_only_empty=True,  # what staff already recorded stands
     )
+    debrief = recorded.debrief
     link.used_at = now
     interview = await get_for_update(session, Interview, link.interview_id, "interview")
     await session.flush()

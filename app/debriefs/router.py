@@ -44,7 +44,7 @@ async def record_debrief(
 ) -> Response:
     """Record how the interview went (201); calling again amends the fields you send (200)."""
     via: service.ReceivedVia = "integration" if principal.role == "integration" else "staff"
-    debrief, created, _changed = await service.record_debrief(
+    recorded = await service.record_debrief(
         session=session,
         interview_id=interview_id,
         data=body,
@@ -53,9 +53,9 @@ async def record_debrief(
         now=now,
     )
     return object_response(
-        DebriefOut.model_validate(debrief),
-        version=debrief.version,
-        status=201 if created else 200,
+        recorded.out,
+        version=recorded.out.version,
+        status=201 if recorded.created else 200,
         location=f"/v1/interviews/{interview_id}/debrief",
     )
 

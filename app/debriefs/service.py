@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.candidates.erased import refuse_if_candidate_erased
+from app.candidates.erased import refuse_if_candidate_erased, refuse_if_erased
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
 from app.db.versions import require_if_match
+from app.debriefs import repository
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefOut,
@@ -61,9 +61,11 @@ def _debrief_values(data: DebriefIn) -> dict[str, Any]:
     return values
 
 
-async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
-    result = await session.execute(select(Debrief).where(Debrief.interview_id == interview_id))
-    return result.scalar_one_or_none()
+class Recorded(NamedTuple):
+    debrief: Debrief
+    created: bool
+    changed: list[str]
+    out: DebriefOut  # the debrief as the API shows it, validated once (event and answer)
 
 
 async def record_debrief(
@@ -75,8 +77,8 @@ async def record_debrief(
     actor: str,
     now: datetime,
     fill_only_empty: bool = False,
-) -> tuple[Debrief, bool, list[str]]:
-    """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
+) -> Recorded:
+    """Record the debrief, or amend it if one exists.
 
     The first debrief completes the `debrief_call` step at `called_at` (default now; late or
     not); a thank-you note it reports completes `thank_you_note` when it was sent. An
@@ -84,7 +86,10 @@ async def record_debrief(
     `fill_only_empty` (the candidate's form), an existing debrief keeps every answer it
     holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
-    await refuse_if_candidate_erased(session, interview.candidate_id)
+    erased_at, debrief = await repository.erased_at_and_debrief(
+        session, interview.candidate_id, interview_id
+    )
+    refuse_if_erased(interview.candidate_id, erased_at)
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
@@ -94,7 +99,6 @@ async def record_debrief(
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
         values.pop("called_at")  # null: the default, as if left out
-    debrief = await find_debrief(session, interview_id)
     earlier: dict[str, datetime] = {}  # the times an amendment may correct
     if debrief is None:
         if "channel" not in values:
@@ -118,8 +122,9 @@ async def record_debrief(
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
         if not changed:
-            return debrief, False, changed
-    events.record(session, "debrief.received", _debrief_event(debrief, interview, created), now=now)
+            return Recorded(debrief, False, changed, DebriefOut.model_validate(debrief))
+    out = DebriefOut.model_validate(debrief)
+    events.record(session, "debrief.received", _debrief_event(out, interview, created), now=now)
     await followups.debrief_recorded(
         session,
         interview,
@@ -130,12 +135,12 @@ async def record_debrief(
         now=now,
         still_interested=debrief.still_interested if "still_interested" in changed else None,
     )
-    return debrief, created, changed
+    return Recorded(debrief, created, changed, out)
 
 
-def _debrief_event(debrief: Debrief, interview: Interview, created: bool) -> dict[str, Any]:
+def _debrief_event(out: DebriefOut, interview: Interview, created: bool) -> dict[str, Any]:
     return {
-        "debrief": DebriefOut.model_validate(debrief).model_dump(mode="json"),
+        "debrief": out.model_dump(mode="json"),
         "candidate_id": str(interview.candidate_id),
         "amended": not created,
     }

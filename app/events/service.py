@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +54,22 @@ def subject_of(data: dict[str, Any]) -> uuid.UUID | None:
         if isinstance(data.get(holder), dict) and data[holder].get(key):
             return uuid.UUID(str(data[holder][key]))
     return uuid.UUID(str(data["candidate_id"])) if data.get("candidate_id") else None
+
+
+# PostgreSQL: the order lock, then the events in the order they were recorded (so their `seq`
+# numbers follow it), from one JSON array; `seq` is drawn as each row is inserted, after the
+# lock is held.
+_INSERT_IN_ORDER = text("""
+WITH ordered AS (SELECT pg_advisory_xact_lock(:order_lock))
+INSERT INTO events (id, type, occurred_at, data, candidate_id)
+SELECT e.id, e.type, e.occurred_at, e.data, e.candidate_id
+  FROM ordered
+ CROSS JOIN ROWS FROM (
+       jsonb_to_recordset(CAST(:rows AS jsonb))
+           AS (id uuid, type text, occurred_at timestamptz, data jsonb, candidate_id uuid)
+       ) WITH ORDINALITY AS e(id, type, occurred_at, data, candidate_id, n)
+ ORDER BY e.n
+""")
 
 
 def record(
@@ -97,8 +114,13 @@ async def _write_pending(session: AsyncSession) -> None:
         return
     for observe in work.event_observers:
         await observe(session, pending)
-    await take_order_lock(session)
-    await session.execute(insert(Event), pending)
+    if session.get_bind().dialect.name == "postgresql":
+        # The lock and the rows in one statement: the lock is held from here to COMMIT, one
+        # round trip shorter than taking it first (every event writer queues on it).
+        rows = orjson.dumps(pending).decode()
+        await session.execute(_INSERT_IN_ORDER, {"order_lock": EVENT_ORDER_LOCK, "rows": rows})
+    else:
+        await session.execute(insert(Event), pending)
     # Wakes the webhook sender of the app that wrote them.
     add_post_commit_hook(session, work.events_committed.notify)
 

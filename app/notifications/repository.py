@@ -44,18 +44,19 @@ async def add_notifications(
     """Write messages, skipping any whose dedupe key is taken; returns the ids written."""
     if not rows:
         return []
+    # Rows as parameters, not `.values(rows)`: the statement is then compiled once per
+    # process instead of once per call (a debrief's alert is one call).
     stmt = (
         _insert(session, Notification.__table__)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Notification.__table__.c.id)
     )
-    written = list((await session.execute(stmt)).scalars())
+    written = list((await session.execute(stmt, rows)).scalars())
     pairs = [
         {"notification_id": n, "candidate_id": c} for n in written for c in subjects.get(n, ())
     ]
     if pairs:
-        await session.execute(_insert(session, NotificationSubject.__table__).values(pairs))
+        await session.execute(_insert(session, NotificationSubject.__table__), pairs)
     return written
 
 
@@ -136,8 +137,11 @@ async def link_email_facts(
     return list((await session.execute(stmt)).mappings().all())
 
 
-async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> RowMapping | None:
-    """The candidate, their owner and the client of one interview, for a message to staff."""
+async def interview_facts(
+    session: AsyncSession, interview_id: uuid.UUID
+) -> tuple[RowMapping, Staff | None] | None:
+    """The candidate, the client and the candidate's owner (None without one) of one
+    interview, for a message to staff; one query."""
     stmt = (
         select(
             Interview.id.label("interview_id"),
@@ -148,12 +152,18 @@ async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> Row
             Candidate.owner_id,
             Candidate.erased_at,
             Client.name.label("client"),
+            Staff,
         )
         .join(Candidate, Candidate.id == Interview.candidate_id)
         .join(Client, Client.id == Interview.client_id)
+        .outerjoin(Staff, Staff.id == Candidate.owner_id)
         .where(Interview.id == interview_id)
     )
-    return (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    facts = row._mapping
+    return facts, facts[Staff]
 
 
 async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Staff]:

@@ -195,13 +195,16 @@ async def plan_from_events(
     if not (opened or debriefs or escalated):
         return 0
     now: datetime = events[0]["occurred_at"]
-    policy = await followups.get_policy(session)
     plan = Plan(settings, now)
+    # Alerts need no policy: a transaction with only debriefs does not read it.
+    policy = await followups.get_policy(session) if opened or escalated else None
     if opened:
+        assert policy is not None
         await _plan_link_emails(session, plan, opened, policy)
     for debrief in debriefs:
         await _plan_alerts(session, plan, debrief)
     for data in escalated:
+        assert policy is not None
         await _plan_escalation(session, plan, data, policy)
     return await plan.write(session)
 
@@ -277,11 +280,11 @@ async def _plan_alerts(session: AsyncSession, plan: Plan, debrief: dict[str, Any
         reasons.append("low_rating")
     if not reasons:
         return
-    facts = await repository.interview_facts(session, uuid.UUID(str(debrief["interview_id"])))
-    if facts is None or facts["erased_at"] is not None or facts["owner_id"] is None:
+    found = await repository.interview_facts(session, uuid.UUID(str(debrief["interview_id"])))
+    if found is None:
         return
-    owner = (await repository.staff_members(session, [facts["owner_id"]])).get(facts["owner_id"])
-    if owner is None or not owner.active:
+    facts, owner = found
+    if facts["erased_at"] is not None or owner is None or not owner.active:
         return
     for reason in reasons:
         context = {
