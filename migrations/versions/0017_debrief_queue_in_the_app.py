@@ -47,7 +47,9 @@ def upgrade() -> None:
     if postgresql:
         for function in ('debrief_queue_follow_ups', 'debrief_queue_candidates', 'debrief_queue_interviews', 'debrief_queue_clients'):
             op.execute(f'DROP FUNCTION IF EXISTS {function}()')
-    op.drop_table('debrief_queue_stale')
+    # IF EXISTS: on SQLite (no transactional DDL) a later revision failing in the same run
+    # leaves this one done but unrecorded, and the next run repeats it.
+    op.execute('DROP TABLE IF EXISTS debrief_queue_stale')
     _rewrite_rows(queue)
 
 
