@@ -233,7 +233,7 @@ async def employer_chases_awaiting_email(
         emails.c.status.in_(("pending", "sent", "preview")),
     )
     stmt = (
-        select(FollowUp.id, FollowUp.interview_id)
+        select(FollowUp.id, FollowUp.interview_id, FollowUp.overdue_at)
         .join(Interview, Interview.id == FollowUp.interview_id)
         .join(Client, Client.id == Interview.client_id)
         .join(Candidate, Candidate.id == Interview.candidate_id)

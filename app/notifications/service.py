@@ -447,7 +447,9 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
     due = await repository.employer_chases_awaiting_email(
         session, since=now - CHASE_LOOKBACK, most=policy.max_employer_follow_ups, limit=CHASE_BATCH
     )
-    keys = {f"client_chase:{row['id']}": row for row in due}
+    # One email each time a chase falls due: a chase re-dated by "still deciding" that falls
+    # due again is flagged again, and may be emailed again (up to the policy's number).
+    keys = {f"client_chase:{row['id']}:{row['overdue_at'].isoformat()}": row for row in due}
     taken = await repository.taken_dedupe_keys(session, keys)
     by_interview = {row["interview_id"]: row for key, row in keys.items() if key not in taken}
     plan = Plan(settings, now)
@@ -485,7 +487,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             recipient_name=name,
             rendered=render("client_chase", context),
             send_after=chase_at(plan.now, earlier, policy),
-            dedupe_key=f"client_chase:{step['id']}",
+            dedupe_key=f"client_chase:{step['id']}:{step['overdue_at'].isoformat()}",
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],
         )

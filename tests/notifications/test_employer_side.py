@@ -216,3 +216,33 @@ def test_chases_go_in_working_hours_and_never_two_in_one_working_day() -> None:
     assert chase_at(wednesday, [earlier_today], policy) == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
     yesterday = datetime(2026, 3, 3, 16, 0, tzinfo=UTC)
     assert chase_at(wednesday, [yesterday], policy) == wednesday
+
+
+async def test_a_client_is_chased_by_email_at_most_the_policys_number_of_times(
+    office: httpx.AsyncClient, sender: Sender, smtp: MailServer, clock: FrozenClock
+) -> None:
+    """The default policy chases an employer twice per interview: a contact who keeps
+    answering "still deciding" gets a chase email each time the re-dated chase falls due, up
+    to two, and none after that."""
+    assert FollowUpPolicy().max_employer_follow_ups == 2
+    interview = await setting(office, auto_chase=True, decision_expected_by="2026-03-20")
+    await _chase_due(office, clock, interview)
+    await send_all(sender)
+    promised = ["2026-04-10", "2026-05-08"]
+    for number, later in enumerate(promised, start=1):
+        mails = smtp.to(CONTACT)
+        assert len(mails) == number
+        (url,) = re.findall(r"http://\S+/e/\S+", mails[-1].text)
+        clear_limits()
+        deferred = await answer(
+            office, url.rsplit("/", 1)[1], answer="still_deciding", decision_expected_by=later
+        )
+        assert deferred.status_code == 200, deferred.text
+        await _chase_due(office, clock, interview)
+        await send_all(sender)
+    # Two emails: the third time the chase fell due, the contact was not emailed again.
+    assert len(smtp.to(CONTACT)) == 2
+    chases = [n for n in await notifications(office) if n["kind"] == "client_chase"]
+    assert len(chases) == 2
+    sent = sorted(n["sent_at"] for n in chases)
+    assert sent[0][:10] != sent[1][:10]
