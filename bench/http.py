@@ -319,7 +319,7 @@ class Agency:
 
     Per candidate three interviews. About 1% of interviews are still to come, 1% ended in
     the last few hours (debrief call pending, not yet due), 1% have a debrief call overdue
-    (the recruiters' queue) and the rest are history: steps done, 60% with a debrief.
+    (the recruiters' queue) and the rest are history: follow-ups done, 60% with a debrief.
     Events: candidate.created, interview.scheduled and follow_up.overdue for every one."""
 
     def __init__(self, candidates: int, now: datetime, seed: int = 7) -> None:
@@ -352,7 +352,7 @@ class Agency:
         for start in range(0, self.n, chunk):
             yield from self._chunk(start, min(start + chunk, self.n))
 
-    def _step(
+    def _follow_up(
         self,
         interview: tuple[Any, ...],
         kind: str,
@@ -388,7 +388,7 @@ class Agency:
 
     def _chunk(self, lo: int, hi: int) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
         rng, now = self.rng, self.now
-        candidates, interviews, steps, debriefs, events = [], [], [], [], []
+        candidates, interviews, follow_ups, debriefs, events = [], [], [], [], []
         for i in range(lo, hi):
             cid = uuid7()
             first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
@@ -412,15 +412,17 @@ class Agency:
             self.candidate_ids.append(str(cid))
             events.append(self._event("candidate.created", joined, "candidate", candidate))
             for j in range(3):
-                interviews.append(self._interview(candidate, 3 * i + j, steps, debriefs, events))
+                interviews.append(
+                    self._interview(candidate, 3 * i + j, follow_ups, debriefs, events)
+                )
         self.counts["candidates"] += len(candidates)
         self.counts["interviews"] += len(interviews)
-        self.counts["follow_ups"] += len(steps)
+        self.counts["follow_ups"] += len(follow_ups)
         self.counts["debriefs"] += len(debriefs)
         self.counts["events"] += len(events)
         yield "candidates", candidates
         yield "interviews", interviews
-        yield "follow_ups", steps
+        yield "follow_ups", follow_ups
         yield "debriefs", debriefs
         yield "events", events
 
@@ -428,7 +430,7 @@ class Agency:
         self,
         candidate: tuple[Any, ...],
         k: int,
-        steps: list[tuple[Any, ...]],
+        follow_ups: list[tuple[Any, ...]],
         debriefs: list[tuple[Any, ...]],
         events: list[tuple[Any, ...]],
     ) -> tuple[Any, ...]:
@@ -476,12 +478,12 @@ class Agency:
         note_due = ends + timedelta(hours=24)
         iid = str(interview[0])
         if kind == "recent":
-            steps.append(self._step(interview, "debrief_call", "pending", call_due))
-            steps.append(self._step(interview, "thank_you_note", "pending", note_due))
+            follow_ups.append(self._follow_up(interview, "debrief_call", "pending", call_due))
+            follow_ups.append(self._follow_up(interview, "thank_you_note", "pending", note_due))
             self.debrief_targets.append(iid)
         elif kind == "overdue":
             overdue_at = call_due + timedelta(minutes=rng.randrange(1, 60))
-            step = self._step(
+            follow_up = self._follow_up(
                 interview,
                 "debrief_call",
                 "overdue",
@@ -490,10 +492,10 @@ class Agency:
                 reminders=rng.randrange(0, 4),
                 next_notice=now + timedelta(hours=rng.uniform(1, 48)),
             )
-            steps.append(step)
-            events.append(self._event("follow_up.overdue", overdue_at, "follow_up", step))
-            steps.append(
-                self._step(
+            follow_ups.append(follow_up)
+            events.append(self._event("follow_up.overdue", overdue_at, "follow_up", follow_up))
+            follow_ups.append(
+                self._follow_up(
                     interview,
                     "thank_you_note",
                     "done",
@@ -504,11 +506,11 @@ class Agency:
             self.counts["overdue_debrief_calls"] += 1
         else:
             called = ends + timedelta(hours=rng.uniform(1, 10))
-            steps.append(
-                self._step(interview, "debrief_call", "done", call_due, completed_at=called)
+            follow_ups.append(
+                self._follow_up(interview, "debrief_call", "done", call_due, completed_at=called)
             )
-            steps.append(
-                self._step(
+            follow_ups.append(
+                self._follow_up(
                     interview,
                     "thank_you_note",
                     "done",
@@ -518,8 +520,8 @@ class Agency:
             )
             if k % 3 == 0:
                 chase = ends + timedelta(days=7)
-                steps.append(
-                    self._step(
+                follow_ups.append(
+                    self._follow_up(
                         interview,
                         "employer_follow_up",
                         "done",

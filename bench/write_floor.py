@@ -6,8 +6,8 @@ wrk script drives the floor and the service:
 `POST /v1/interviews/{id}/debrief` records a debrief as `POST /v1/interviews/{id}/debrief`
 does, in one transaction, with the same rows in the same tables: the debrief inserted (or,
 if the interview has one, the fields sent written over it, its version bumped), the
-interview's open `debrief_call` step completed, one audit entry for each row written, and a
-`debrief.received` event (and `follow_up.completed` for the step) appended to the feed
+interview's open `debrief_call` follow-up completed, one audit entry for each row written, and a
+`debrief.received` event (and `follow_up.completed` for the follow-up) appended to the feed
 under the feed's order lock, as every event writer must. What it leaves out is everything
 that is not a write: authentication, validation, the checks on the interview (started, not
 cancelled, candidate not erased), the owner's alert for a cooling candidate, the response
@@ -67,7 +67,7 @@ DEBRIEF_COLUMNS = (
     "other_applications_active, thank_you_sent_at, linkedin_connected, notes, received_at, "
     "received_via, called_at, created_at, updated_at, version"
 )
-STEP_COLUMNS = (
+FOLLOW_UP_COLUMNS = (
     "id, interview_id, candidate_id, kind, sequence, status, due_at, ideal_by, opened_at, "
     "overdue_at, completed_at, completed_by, late, reminders_sent, escalated_at, escalated_to, "
     "next_notice_at, waived_reason, reminder_interval_days, max_reminders, created_at, "
@@ -77,7 +77,7 @@ STEP_COLUMNS = (
 INSERT_DEFAULTS = ("called_at", "challenging_questions")
 BOOKKEEPING = {"id", "created_at", "updated_at", "version"}
 # The fields a completion changes, as the service's audit lists them.
-STEP_FIELDS = '["completed_at","completed_by","status"]'
+FOLLOW_UP_FIELDS = '["completed_at","completed_by","status"]'
 CANDIDATE_COLUMNS = (
     "id, external_id, full_name, email, phone, linkedin_url, owner_id, timezone, status, "
     "job_search_active, created_at, updated_at, version"
@@ -143,11 +143,11 @@ def _upsert_args(
 # ------------------------------------------------------------------------ PostgreSQL
 
 PG_INTERVIEW = "SELECT candidate_id FROM interviews WHERE id = $1"
-PG_COMPLETE_STEP = (
+PG_COMPLETE_FOLLOW_UP = (
     "UPDATE follow_ups SET status = 'done', completed_at = $2, completed_by = $3, "
     "late = $2 > due_at, next_notice_at = NULL, updated_at = $2, version = version + 1 "
     "WHERE interview_id = $1 AND kind = 'debrief_call' AND status IN ('pending', 'overdue') "
-    f"RETURNING {STEP_COLUMNS}"
+    f"RETURNING {FOLLOW_UP_COLUMNS}"
 )
 PG_AUDIT = (
     "INSERT INTO audit_entries (id, occurred_at, actor, action, object_type, object_id, "
@@ -181,7 +181,7 @@ def postgres_routes(pools: dict[str, asyncpg.Pool]) -> list[Route]:
             if candidate_id is None:
                 return NOT_FOUND
             row = dict(await conn.fetchrow(sql, *_upsert_args(interview_id, values, now, columns)))
-            step = await conn.fetchrow(PG_COMPLETE_STEP, interview_id, now, ACTOR)
+            follow_up = await conn.fetchrow(PG_COMPLETE_FOLLOW_UP, interview_id, now, ACTOR)
             created = row["version"] == 1
             fields = sorted(set(WRITABLE if created else columns) - BOOKKEEPING)
             audit = [
@@ -199,12 +199,27 @@ def postgres_routes(pools: dict[str, asyncpg.Pool]) -> list[Route]:
             data = {"debrief": _payload(dict(row)), "candidate_id": str(candidate_id)}
             data["amended"] = not created
             events = [(uuid7(), "debrief.received", now, data, candidate_id)]
-            if step is not None:
+            if follow_up is not None:
                 audit.append(
-                    (uuid7(), now, ACTOR, "update", "follow_up", str(step["id"]), STEP_FIELDS, rid)
+                    (
+                        uuid7(),
+                        now,
+                        ACTOR,
+                        "update",
+                        "follow_up",
+                        str(follow_up["id"]),
+                        FOLLOW_UP_FIELDS,
+                        rid,
+                    )
                 )
                 events.append(
-                    (uuid7(), "follow_up.completed", now, {"follow_up": dict(step)}, candidate_id)
+                    (
+                        uuid7(),
+                        "follow_up.completed",
+                        now,
+                        {"follow_up": dict(follow_up)},
+                        candidate_id,
+                    )
                 )
             await conn.executemany(PG_AUDIT, audit)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENT_ORDER_LOCK)
@@ -252,11 +267,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA secure_delete=ON",
 )
-SQLITE_COMPLETE_STEP = (
+SQLITE_COMPLETE_FOLLOW_UP = (
     "UPDATE follow_ups SET status = 'done', completed_at = ?2, completed_by = ?3, "
     "late = ?2 > due_at, next_notice_at = NULL, updated_at = ?2, version = version + 1 "
     "WHERE interview_id = ?1 AND kind = 'debrief_call' AND status IN ('pending', 'overdue') "
-    f"RETURNING {STEP_COLUMNS}"
+    f"RETURNING {FOLLOW_UP_COLUMNS}"
 )
 SQLITE_AUDIT = (
     "INSERT INTO audit_entries (id, occurred_at, actor, action, object_type, object_id, "
@@ -313,7 +328,7 @@ def sqlite_routes(state: dict[str, Any]) -> list[Route]:
             args = _upsert_args(key, values, now, columns)
             args[0] = args[0].hex
             row = dict(conn.execute(sql, args).fetchone())
-            step = conn.execute(SQLITE_COMPLETE_STEP, (key, now, ACTOR)).fetchone()
+            follow_up = conn.execute(SQLITE_COMPLETE_FOLLOW_UP, (key, now, ACTOR)).fetchone()
             created = row["version"] == 1
             fields = sorted(set(WRITABLE if created else columns) - BOOKKEEPING)
             audit = [
@@ -334,15 +349,30 @@ def sqlite_routes(state: dict[str, Any]) -> list[Route]:
             data = {"debrief": _payload(dict(row)), "candidate_id": _uuid_out(candidate_id)}
             data["amended"] = not created
             events = [(uuid7().hex, "debrief.received", now, data, candidate_id)]
-            if step is not None:
-                step = dict(step)
+            if follow_up is not None:
+                follow_up = dict(follow_up)
                 for name in ("id", "interview_id", "candidate_id"):
-                    step[name] = _uuid_out(step[name])
+                    follow_up[name] = _uuid_out(follow_up[name])
                 audit.append(
-                    (uuid7().hex, now, ACTOR, "update", "follow_up", step["id"], STEP_FIELDS, rid)
+                    (
+                        uuid7().hex,
+                        now,
+                        ACTOR,
+                        "update",
+                        "follow_up",
+                        follow_up["id"],
+                        FOLLOW_UP_FIELDS,
+                        rid,
+                    )
                 )
                 events.append(
-                    (uuid7().hex, "follow_up.completed", now, {"follow_up": step}, candidate_id)
+                    (
+                        uuid7().hex,
+                        "follow_up.completed",
+                        now,
+                        {"follow_up": follow_up},
+                        candidate_id,
+                    )
                 )
             conn.executemany(SQLITE_AUDIT, audit)
             conn.executemany(

@@ -20,7 +20,7 @@ LIMIT = 300
 async def open_work(
     db: Database, *, due_by: datetime, owner_id: uuid.UUID | None, client_id: uuid.UUID | None
 ) -> list[RowMapping]:
-    """Overdue steps, and pending ones due by `due_by`, earliest first."""
+    """Overdue follow-ups, and pending ones due by `due_by`, earliest first."""
     stmt = (
         select(
             FollowUp.id,
@@ -56,7 +56,7 @@ async def open_work(
 
 
 async def escalated_to(db: Database, staff_id: uuid.UUID) -> list[RowMapping]:
-    """Open steps escalated to this staff member (their team's), with whose they are."""
+    """Open follow-ups escalated to this staff member (their team's), with whose they are."""
     owner = aliased(Staff)
     stmt = (
         select(

@@ -279,12 +279,15 @@ async def complete(follow_up_id: uuid.UUID, form: SentForm) -> Response:
     if user is None:
         return _stale(request)
     try:
-        step = await followups.complete(
-            session=form.session, step_id=follow_up_id, actor=user.principal.actor, now=form.now
+        follow_up = await followups.complete(
+            session=form.session,
+            follow_up_id=follow_up_id,
+            actor=user.principal.actor,
+            now=form.now,
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be marked done", exc.detail)
-    return _back(f"{_what(step.kind, step.sequence)} marked done.")
+    return _back(f"{_what(follow_up.kind, follow_up.sequence)} marked done.")
 
 
 @router.post(
@@ -301,13 +304,13 @@ async def waive(follow_up_id: uuid.UUID, form: SentForm) -> Response:
     if not reason:
         return message(request, 422, "Say why it does not apply", "A waiver needs a reason.")
     try:
-        step = await followups.waive(
+        follow_up = await followups.waive(
             session=form.session,
-            step_id=follow_up_id,
+            follow_up_id=follow_up_id,
             reason=reason,
             actor=user.principal.actor,
             now=form.now,
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be waived", exc.detail)
-    return _back(f"{_what(step.kind, step.sequence)} waived.")
+    return _back(f"{_what(follow_up.kind, follow_up.sequence)} waived.")

@@ -202,8 +202,8 @@ async def get_for_update(
     same thing under it (two first debriefs of one interview) then run one after the other
     instead of both inserting. The lock is the one an UPDATE takes: it lets another
     transaction insert rows that refer to the object meanwhile (a foreign key's check), so
-    one holding a step it re-dated, which this one waits for to write the step's queue row
-    (app/debrief_queue), can still open a step of the same candidate."""
+    one holding a follow-up it re-dated, which this one waits for to write the follow-up's queue row
+    (app/debrief_queue), can still open a follow-up of the same candidate."""
     row = await session.get(model, object_id, with_for_update={"key_share": True})
     return found(row, label, object_id)
 

@@ -4,7 +4,7 @@ The contact answers "still deciding" (with a new date), "next round" (with the s
 "offer" or "not going ahead", with feedback for the candidate. The answer goes through the
 very services the API uses: `PATCH /v1/interviews/{id}` (`interviews.apply_patch`) for a new
 date, `POST .../employer-feedback` (`service.record_employer_feedback`) for a decision, so
-the steps, events and webhooks are the API's; the audit names `client_link:<id>`. As for the
+the follow-ups, events and webhooks are the API's; the audit names `client_link:<id>`. As for the
 candidate's link, only an HMAC of the token is stored, and opening the page uses nothing up.
 """
 

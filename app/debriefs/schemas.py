@@ -52,14 +52,14 @@ class DebriefIn(InputModel):
     thank_you_sent_at: Timestamp | None = Field(
         default=None,
         description="When the candidate says the note went out: not in the future, not before "
-        "the interview started. Completes the `thank_you_note` step at that time.",
+        "the interview started. Completes the `thank_you_note` follow-up at that time.",
     )
     linkedin_connected: bool | None = None
     notes: LongText | None = None
     called_at: Timestamp | None = Field(
         default=None,
         description="When the call took place: not in the future, not before the interview "
-        "started; default now. The `debrief_call` step is completed at this time, and is "
+        "started; default now. The `debrief_call` follow-up is completed at this time, and is "
         "late only if this is after it was due.",
     )
 

@@ -45,8 +45,11 @@ def _plausible(field: str, value: datetime | None, interview: Interview, now: da
         raise ValidationFailed.field(field, problem)
 
 
-# The debrief's reported times and the steps they complete.
-_STEP_TIMES: dict[str, Kind] = {"called_at": "debrief_call", "thank_you_sent_at": "thank_you_note"}
+# The debrief's reported times and the follow-ups they complete.
+_FOLLOW_UP_TIMES: dict[str, Kind] = {
+    "called_at": "debrief_call",
+    "thank_you_sent_at": "thank_you_note",
+}
 
 
 def _debrief_values(data: DebriefIn) -> dict[str, Any]:
@@ -78,9 +81,9 @@ async def record_debrief(
 ) -> tuple[Debrief, bool, list[str]]:
     """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
 
-    The first debrief completes the `debrief_call` step at `called_at` (default now; late or
+    The first debrief completes the `debrief_call` follow-up at `called_at` (default now; late or
     not); a thank-you note it reports completes `thank_you_note` when it was sent. An
-    amendment that corrects either time re-times the step it completed. With
+    amendment that corrects either time re-times the follow-up it completed. With
     `fill_only_empty` (the candidate's form), an existing debrief keeps every answer it
     holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
@@ -89,7 +92,7 @@ async def record_debrief(
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
         raise Conflict("This interview has not started yet; record the debrief after it.")
-    for field in _STEP_TIMES:
+    for field in _FOLLOW_UP_TIMES:
         _plausible(field, getattr(data, field), interview, now)
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
@@ -114,7 +117,7 @@ async def record_debrief(
     else:
         if fill_only_empty:
             values = {k: v for k, v in values.items() if getattr(debrief, k) in (None, [])}
-        earlier = {f: was for f in _STEP_TIMES if (was := getattr(debrief, f)) is not None}
+        earlier = {f: was for f in _FOLLOW_UP_TIMES if (was := getattr(debrief, f)) is not None}
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
         if not changed:
@@ -125,7 +128,7 @@ async def record_debrief(
         interview,
         called_at=debrief.called_at,
         thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
-        corrected={_STEP_TIMES[f]: was for f, was in earlier.items() if f in changed},
+        corrected={_FOLLOW_UP_TIMES[f]: was for f, was in earlier.items() if f in changed},
         actor=actor,
         now=now,
         still_interested=debrief.still_interested if "still_interested" in changed else None,

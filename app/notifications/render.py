@@ -107,7 +107,7 @@ def first_name(full_name: str | None) -> str:
     return (full_name or "").split(" ")[0] or "there"
 
 
-STEP_NAMES = {
+FOLLOW_UP_NAMES = {
     "debrief_call": "the debrief call",
     "thank_you_note": "the thank-you note",
     "employer_follow_up": "chasing the employer",
@@ -117,8 +117,8 @@ STEP_NAMES = {
 }
 
 
-def step_name(kind: str) -> str:
-    return STEP_NAMES.get(kind, kind.replace("_", " "))
+def follow_up_name(kind: str) -> str:
+    return FOLLOW_UP_NAMES.get(kind, kind.replace("_", " "))
 
 
 def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:

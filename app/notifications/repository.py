@@ -329,7 +329,7 @@ async def mark_digest_day(session: AsyncSession, staff_id: uuid.UUID, day: date)
 async def digest_items(
     session: AsyncSession, owner_id: uuid.UUID, *, day_start: datetime, day_end: datetime
 ) -> tuple[list[RowMapping], list[RowMapping]]:
-    """The owner's overdue debrief calls, and their steps due in [day_start, day_end)."""
+    """The owner's overdue debrief calls, and their follow-ups due in [day_start, day_end)."""
     columns = (
         FollowUp.id,
         FollowUp.kind,
@@ -359,7 +359,7 @@ async def digest_items(
     )
 
 
-async def step_facts(session: AsyncSession, follow_up_id: uuid.UUID) -> RowMapping | None:
+async def follow_up_facts(session: AsyncSession, follow_up_id: uuid.UUID) -> RowMapping | None:
     stmt = (
         select(
             FollowUp.id,

@@ -159,7 +159,7 @@ async def relay_employer_feedback(
     principal: StaffKey,
 ) -> Response:
     """Send the employer's feedback to the candidate, word for word, by email, and set its
-    `relayed_to_candidate_at` (completing the `employer_feedback` step). A staff member's
+    `relayed_to_candidate_at` (completing the `employer_feedback` follow-up). A staff member's
     confirmation: nothing is ever relayed on its own. Refused (409) unless the employer
     allowed it (`relay_allowed`), once relayed, or with no address to send to."""
     feedback, notification = await service.relay_feedback(

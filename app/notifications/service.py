@@ -36,11 +36,11 @@ from app.notifications.render import (
     TemplateName,
     day_name,
     first_name,
+    follow_up_name,
     interviewed_on,
     names_of,
     render,
     samples,
-    step_name,
     when,
 )
 
@@ -353,20 +353,22 @@ async def _plan_alerts(session: AsyncSession, plan: Plan, debrief: dict[str, Any
 async def _plan_escalation(
     session: AsyncSession, plan: Plan, data: dict[str, Any], policy: FollowUpPolicy
 ) -> None:
-    step = await repository.step_facts(session, uuid.UUID(str(data["follow_up"]["id"])))
-    if step is None or step["erased_at"] is not None:
+    follow_up = await repository.follow_up_facts(session, uuid.UUID(str(data["follow_up"]["id"])))
+    if follow_up is None or follow_up["erased_at"] is not None:
         return
-    owners = await repository.staff_members(session, [step["owner_id"]] if step["owner_id"] else [])
-    owner = owners.get(step["owner_id"]) if step["owner_id"] else None
+    owners = await repository.staff_members(
+        session, [follow_up["owner_id"]] if follow_up["owner_id"] else []
+    )
+    owner = owners.get(follow_up["owner_id"]) if follow_up["owner_id"] else None
     for target in await escalation_recipients(session, data.get("escalated_to") or {}, policy):
         context = {
             "agency": plan.settings.agency_name,
-            "what": step_name(step["kind"]),
-            "candidate": step["full_name"],
-            "job_title": step["job_title"],
-            "client": step["client"],
-            "due": when(step["due_at"], staff_zone(target, policy)),
-            "reminders": step["reminders_sent"],
+            "what": follow_up_name(follow_up["kind"]),
+            "candidate": follow_up["full_name"],
+            "job_title": follow_up["job_title"],
+            "client": follow_up["client"],
+            "due": when(follow_up["due_at"], staff_zone(target, policy)),
+            "reminders": follow_up["reminders_sent"],
             "owner": owner.full_name if owner is not None and owner.id != target.id else None,
             "board_url": f"{base_url(plan.settings)}/board",
         }
@@ -374,9 +376,9 @@ async def _plan_escalation(
             target,
             kind="staff_escalation",
             rendered=render("staff_escalation", context),
-            dedupe_key=f"staff_escalation:{step['id']}:{target.id}",
-            about=[step["candidate_id"]],
-            interview_id=step["interview_id"],
+            dedupe_key=f"staff_escalation:{follow_up['id']}:{target.id}",
+            about=[follow_up["candidate_id"]],
+            interview_id=follow_up["interview_id"],
         )
 
 
@@ -479,7 +481,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             "link_url": f"{base_url(plan.settings)}/e/{PERSONAL_LINK}",
             "link_days": employer_links.DEFAULT_DAYS,
         }
-        step = by_interview[row["interview_id"]]
+        follow_up = by_interview[row["interview_id"]]
         plan.add(
             kind="client_chase",
             channel="email",
@@ -487,7 +489,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             recipient_name=name,
             rendered=render("client_chase", context),
             send_after=chase_at(plan.now, earlier, policy),
-            dedupe_key=f"client_chase:{step['id']}:{step['overdue_at'].isoformat()}",
+            dedupe_key=f"client_chase:{follow_up['id']}:{follow_up['overdue_at'].isoformat()}",
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],
         )
@@ -578,7 +580,7 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
             "due_today": [
                 {
                     "when": when(r["due_at"], zone).rsplit(", ", 1)[1],
-                    "what": step_name(r["kind"]).capitalize(),
+                    "what": follow_up_name(r["kind"]).capitalize(),
                     "candidate": r["full_name"],
                     "job_title": r["job_title"],
                     "client": r["client"],

@@ -89,7 +89,7 @@ class CandidateExport(OutputModel):
     )
     audit_entries: list[AuditRecord] = Field(
         description="Who created or changed the candidate, their interviews, debriefs, "
-        "feedback, steps and links, and when (field names only)."
+        "feedback, follow-ups and links, and when (field names only)."
     )
     idempotent_answers: list[StoredAnswerRecord] = Field(
         description="Answers kept for Idempotency-Key retries (24 hours) about this person."

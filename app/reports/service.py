@@ -6,7 +6,7 @@ Every report reads through the autocommit read engine. Rows are never brought to
 what comes back is one row per recruiter, client, question group, or week and stage, and
 Python only shapes those into the answer (adding the pipeline's week-and-stage counts up
 into week and period totals).
-Erased candidates stay in every count (their interviews, debriefs and steps remain, emptied
+Erased candidates stay in every count (their interviews, debriefs and follow-ups remain, emptied
 of anything personal); no report names or identifies a candidate.
 
 "Held" means: started in the period, not cancelled or a no-show, and over by now.
@@ -82,7 +82,7 @@ from app.schemas.fields import Outcome, Stage
 _interviews: Table = Interview.__table__  # type: ignore[assignment]
 _candidates: Table = Candidate.__table__  # type: ignore[assignment]
 _debriefs: Table = Debrief.__table__  # type: ignore[assignment]
-_steps: Table = FollowUp.__table__  # type: ignore[assignment]
+_follow_ups: Table = FollowUp.__table__  # type: ignore[assignment]
 _staff: Table = Staff.__table__  # type: ignore[assignment]
 _clients: Table = Client.__table__  # type: ignore[assignment]
 _employer_links: Table = EmployerLink.__table__  # type: ignore[assignment]
@@ -151,9 +151,9 @@ def _split(rows: list[RowMapping]) -> tuple[RowMapping, list[RowMapping]]:
 
 def timeliness_statement(period: DateRange, *, now: datetime, dialect: str) -> Select[Any]:
     """One row per recruiter (the candidates' owner) and one overall: counts and percentiles
-    over the held interviews, with their debrief-call steps."""
+    over the held interviews, with their debrief-call follow-ups."""
     i, c, d = _interviews.c, _candidates.c, _debriefs.c
-    call = _steps.alias("call")
+    call = _follow_ups.alias("call")
     on_time = and_(
         d.interview_id.is_not(None),
         or_(call.c.due_at.is_(None), d.called_at <= call.c.due_at),

@@ -27,7 +27,7 @@ from app.db.engine import Database
 from app.models import ApiKey, BoardSession
 from tests.conftest import T0, KeyMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 
 STARTS = T0 - timedelta(hours=3)
 
@@ -152,7 +152,7 @@ async def test_recording_the_call_takes_the_candidate_off_the_board(
         4,
         "Went well, keen",
     )
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["status"], call["late"]) == ("done", True)
 
 
@@ -162,7 +162,7 @@ async def test_complete_and_waive_from_the_board(
     interview = await create_interview(admin, starts_at=STARTS)
     clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
     await sweep(admin)
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     text = await signed_in(browser, await make_key("admin"))
     done = await browser.post(
         f"/board/follow-ups/{found['thank_you_note']['id']}/complete", data={"csrf": csrf_of(text)}
@@ -173,7 +173,7 @@ async def test_complete_and_waive_from_the_board(
         data={"csrf": csrf_of(text), "reason": "Called us by mistake"},
     )
     assert waived.status_code == 303
-    after = await steps(admin, interview_id=interview["id"])
+    after = await follow_ups(admin, interview_id=interview["id"])
     assert after["thank_you_note"]["status"] == "done"
     assert (after["debrief_call"]["status"], after["debrief_call"]["waived_reason"]) == (
         "waived",
@@ -414,9 +414,11 @@ async def test_the_board_shows_the_next_reminder_and_the_call_to_a_cooling_candi
     text = (await browser.get("/board")).text
     assert "Call the candidate: they are cooling" in text
     assert "Thu 5 Mar 13:00" in text  # four working hours on
-    call = (await steps(admin, interview_id=interview["id"]))["candidate_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["candidate_call"]
     done = await browser.post(
         f"/board/follow-ups/{call['id']}/complete", data={"csrf": csrf_of(text)}
     )
     assert "Call+the+candidate" in done.headers["location"]
-    assert (await steps(admin, interview_id=interview["id"]))["candidate_call"]["status"] == "done"
+    assert (await follow_ups(admin, interview_id=interview["id"]))["candidate_call"][
+        "status"
+    ] == "done"

@@ -15,7 +15,7 @@ from app.notifications.delivery import Sender
 from tests.conftest import T0
 from tests.debriefs.test_employer_links import answer
 from tests.factories import create_candidate, create_client, create_interview, create_staff
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 from tests.notifications.conftest import (  # noqa: F401 - the fixtures
     mail_app,
     office,
@@ -101,7 +101,7 @@ async def test_a_client_gives_a_decision_and_feedback_on_a_phone_without_javascr
     ]
     assert feedback["improvements"] == "More depth on audit planning."
     assert feedback["relay_allowed"] is True
-    chase = (await steps(admin, interview_id=interview["id"]))["employer_follow_up"]
+    chase = (await follow_ups(admin, interview_id=interview["id"]))["employer_follow_up"]
     assert chase["completed_by"].startswith("client_link:")
 
 
@@ -132,7 +132,7 @@ async def test_the_employer_side_emails_read_well_on_a_phone(
         decision_expected_by="2026-03-20",
     )
     await sweep(office)
-    chase = (await steps(office, interview_id=interview["id"]))["employer_follow_up"]
+    chase = (await follow_ups(office, interview_id=interview["id"]))["employer_follow_up"]
     clock.set(datetime.fromisoformat(chase["due_at"]) + timedelta(minutes=1))
     await sweep(office)
     await send_all(sender)

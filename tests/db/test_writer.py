@@ -78,7 +78,7 @@ async def test_32_debriefs_recorded_at_once_while_the_sweep_runs_all_succeed(
     sqlite_app: FastAPI, admin: httpx.AsyncClient
 ) -> None:
     interviews = [await create_interview(admin, starts_at=T0) for _ in range(WRITERS)]
-    # Two days on: every debrief call is late, so the sweep has steps to flag and events to
+    # Two days on: every debrief call is late, so the sweep has follow-ups to flag and events to
     # write while the recruiters record their calls.
     sqlite_app.state.clock.advance(timedelta(days=2))
 
@@ -95,12 +95,12 @@ async def test_32_debriefs_recorded_at_once_while_the_sweep_runs_all_succeed(
         a.text for a in answers if a.status_code >= 300
     ]
     for interview in interviews:
-        steps = (
+        follow_ups = (
             await admin.get(
                 "/v1/follow-ups", params={"interview_id": interview["id"], "kind": "debrief_call"}
             )
         ).json()["items"]
-        assert [(s["status"], s["late"]) for s in steps] == [("done", True)]
+        assert [(s["status"], s["late"]) for s in follow_ups] == [("done", True)]
 
 
 async def test_writers_get_the_connection_first_come_first_served(sqlite_app: FastAPI) -> None:

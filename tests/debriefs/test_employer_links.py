@@ -17,7 +17,7 @@ from app.debriefs import employer_page
 from app.models import EmployerLink
 from tests.conftest import T0
 from tests.factories import create_client, create_interview, patch_current
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.test_conventions import assert_problem
 
 STARTS = T0 - timedelta(hours=3)
@@ -133,7 +133,7 @@ async def test_not_going_ahead_records_feedback_as_the_api_would(
     clock: FrozenClock,
 ) -> None:
     interview, link, token = await make_link(recruiter)
-    await sweep(admin)  # the interview has ended: its steps open
+    await sweep(admin)  # the interview has ended: its follow-ups open
     clock.advance(timedelta(days=2))
     done = await answer(
         anonymous,
@@ -157,7 +157,7 @@ async def test_not_going_ahead_records_feedback_as_the_api_would(
         "Needs more audit experience",
     )
     assert feedback["relay_allowed"] is True
-    by_kind = await steps(recruiter, interview_id=interview["id"])
+    by_kind = await follow_ups(recruiter, interview_id=interview["id"])
     actor = f"client_link:{link['id']}"
     assert by_kind["employer_follow_up"]["status"] == "done"
     assert by_kind["employer_follow_up"]["completed_by"] == actor
@@ -185,7 +185,7 @@ async def test_a_next_round_final_opens_the_final_preparation(
     assert done.status_code == 200, done.text
     got = (await recruiter.get(f"/v1/interviews/{interview['id']}")).json()
     assert (got["outcome"], got["next_stage"]) == ("next_round", "final")
-    by_kind = await steps(recruiter, interview_id=interview["id"])
+    by_kind = await follow_ups(recruiter, interview_id=interview["id"])
     assert by_kind["final_round_prep"]["status"] == "pending"
     assert by_kind["employer_follow_up"]["status"] == "done"
 
@@ -195,7 +195,7 @@ async def test_still_deciding_moves_the_date_and_the_chase_and_keeps_the_link(
 ) -> None:
     interview, link, token = await make_link(recruiter, decision_expected_by="2026-03-10")
     await sweep(admin)
-    before = (await steps(recruiter, interview_id=interview["id"]))["employer_follow_up"]
+    before = (await follow_ups(recruiter, interview_id=interview["id"]))["employer_follow_up"]
     done = await answer(
         anonymous, token, answer="still_deciding", decision_expected_by="2026-03-31"
     )
@@ -203,7 +203,7 @@ async def test_still_deciding_moves_the_date_and_the_chase_and_keeps_the_link(
     assert "by Tuesday 31 March" in done.text
     got = (await recruiter.get(f"/v1/interviews/{interview['id']}")).json()
     assert (got["decision_expected_by"], got["outcome"]) == ("2026-03-31", "pending")
-    after = (await steps(recruiter, interview_id=interview["id"]))["employer_follow_up"]
+    after = (await follow_ups(recruiter, interview_id=interview["id"]))["employer_follow_up"]
     assert after["status"] == "pending"
     assert after["due_at"] > before["due_at"]
     listed = (await recruiter.get(f"/v1/interviews/{interview['id']}/employer-links")).json()

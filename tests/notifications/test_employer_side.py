@@ -16,7 +16,7 @@ from app.notifications.service import chase_at
 from tests.conftest import T0, ClientMaker
 from tests.debriefs.test_employer_links import answer, clear_limits
 from tests.factories import create_candidate, create_client, create_interview, create_staff
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 from tests.notifications.conftest import notifications, send_all
 from tests.notifications.servers import MailServer
 from tests.test_conventions import assert_problem
@@ -134,8 +134,8 @@ async def test_staff_relay_allowed_feedback_to_the_candidate_once_and_never_on_i
     assert "Calm under pressure" in mail.text
     assert "More payroll software depth" in mail.text
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    step = (await steps(office, interview_id=interview["id"]))["employer_feedback"]
-    assert step["status"] == "done"
+    follow_up = (await follow_ups(office, interview_id=interview["id"]))["employer_feedback"]
+    assert follow_up["status"] == "done"
     assert_problem(await office.post(relay), 409)  # once
 
 
@@ -162,7 +162,7 @@ async def _chase_due(
     office: httpx.AsyncClient, clock: FrozenClock, interview: dict[str, Any]
 ) -> None:
     await sweep(office)
-    chase = (await steps(office, interview_id=interview["id"]))["employer_follow_up"]
+    chase = (await follow_ups(office, interview_id=interview["id"]))["employer_follow_up"]
     clock.set(datetime.fromisoformat(chase["due_at"]) + timedelta(minutes=1))
     await sweep(office)
 
@@ -190,7 +190,7 @@ async def test_a_client_that_opted_in_gets_one_polite_email_with_its_link(
     clear_limits()
     token = url.rsplit("/", 1)[1]
     assert (await answer(office, token, answer="offer")).status_code == 200
-    assert (await steps(office, interview_id=interview["id"]))["employer_follow_up"][
+    assert (await follow_ups(office, interview_id=interview["id"]))["employer_follow_up"][
         "status"
     ] == "done"
 
