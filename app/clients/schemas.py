@@ -6,11 +6,15 @@ from datetime import datetime
 from pydantic import Field
 
 from app.schemas.base import InputModel, OutputModel
-from app.schemas.fields import Email, ExternalId, Name
+from app.schemas.fields import Email, ExternalId, Name, TimeZoneName
 
 AUTO_CHASE = (
     "Email the contact their decision link when an employer chase falls due (in working "
     "hours, at most the policy's number of chases, never two in a working day). Off by default."
+)
+TIMEZONE = (
+    "The contact's IANA time zone, e.g. `America/New_York`: chase emails go in the policy's"
+    " business hours in this zone. Null: the policy's `timezone`."
 )
 
 
@@ -23,6 +27,7 @@ class ClientCreate(InputModel):
     )
     contact_email: Email | None = None
     auto_chase: bool = Field(default=False, description=AUTO_CHASE)
+    timezone: TimeZoneName | None = Field(default=None, description=TIMEZONE)
 
 
 class ClientUpsert(ClientCreate):
@@ -37,6 +42,7 @@ class ClientPatch(InputModel):
     contact_name: Name | None = None
     contact_email: Email | None = None
     auto_chase: bool | None = Field(default=None, description=AUTO_CHASE)
+    timezone: TimeZoneName | None = Field(default=None, description=TIMEZONE)
 
 
 class ClientOut(OutputModel):
@@ -46,6 +52,7 @@ class ClientOut(OutputModel):
     contact_name: str | None
     contact_email: str | None
     auto_chase: bool
+    timezone: str | None
     created_at: datetime
     updated_at: datetime
     version: int

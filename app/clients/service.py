@@ -44,7 +44,8 @@ async def update_client(
     if_match: str | None,
     now: datetime,
 ) -> Client:
-    """Change a client's name, external id, contact or `auto_chase` (If-Match required)."""
+    """Change a client's name, external id, contact, time zone or `auto_chase` (If-Match
+    required)."""
     client = await get_for_update(session, Client, client_id, "client")
     require_if_match(if_match, client.version)
     values = patch_values(patch, not_null=("name", "auto_chase"))

@@ -146,11 +146,13 @@ def _calendar(
     )
 
 
-def calendar_for(policy: FollowUpPolicy) -> WorkingCalendar:
+def calendar_for(policy: FollowUpPolicy, zone: str | None = None) -> WorkingCalendar:
+    """The policy's business hours, days and public holidays, in `zone` if given (a client
+    contact's own), else the policy's time zone."""
     hours = policy.business_hours
     days = tuple(sorted(WEEKDAYS.index(d) for d in hours.days))
     return _calendar(
-        policy.timezone,
+        zone or policy.timezone,
         days,
         hours.opens,
         hours.closes,

@@ -49,3 +49,5 @@ class Client(Versioned):
     # Email the contact their decision link when an employer chase falls due (opt-in: some
     # agencies chase clients only by phone).
     auto_chase: Mapped[bool] = mapped_column(server_default=false())
+    # The contact's time zone (IANA; null: the policy's): chase emails go in their working hours.
+    timezone: Mapped[str | None] = mapped_column(String(64))

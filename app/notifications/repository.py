@@ -209,6 +209,7 @@ async def chase_facts(
             Client.contact_name,
             Client.contact_email,
             Client.auto_chase,
+            Client.timezone.label("client_timezone"),
             owner.c.full_name.label("owner_name"),
         )
         .join(Candidate, Candidate.id == Interview.candidate_id)

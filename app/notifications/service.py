@@ -431,10 +431,13 @@ async def _plan_client_answer(
         )
 
 
-def chase_at(now: datetime, earlier: list[datetime], policy: FollowUpPolicy) -> datetime:
-    """When a client chase email goes: now, moved into the agency's business hours (the
-    contact's working hours), and never on a working day that already had one."""
-    calendar = rules.calendar_for(policy)
+def chase_at(
+    now: datetime, earlier: list[datetime], policy: FollowUpPolicy, zone: str | None = None
+) -> datetime:
+    """When a client chase email goes: now, moved into the contact's working hours (the
+    policy's business hours in the client's time zone, `zone`, else the policy's), and never
+    on a working day that already had one."""
+    calendar = rules.calendar_for(policy, zone)
     at = calendar.add(now, timedelta(0))
     if earlier and calendar.local_date(max(earlier)) >= calendar.local_date(at):
         at = calendar.next_working_day_opens(max(earlier))
@@ -488,7 +491,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             recipient=email,
             recipient_name=name,
             rendered=render("client_chase", context),
-            send_after=chase_at(plan.now, earlier, policy),
+            send_after=chase_at(plan.now, earlier, policy, row["client_timezone"]),
             dedupe_key=f"client_chase:{follow_up['id']}:{follow_up['overdue_at'].isoformat()}",
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],

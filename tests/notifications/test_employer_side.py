@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -246,3 +247,55 @@ async def test_a_client_is_chased_by_email_at_most_the_policys_number_of_times(
     assert len(chases) == 2
     sent = sorted(n["sent_at"] for n in chases)
     assert sent[0][:10] != sent[1][:10]
+
+
+def test_a_contact_in_another_time_zone_is_chased_in_their_own_working_hours() -> None:
+    """The policy's hours (09:00-17:30) in the client's `timezone`: New York is five hours
+    behind London in early March."""
+    policy = FollowUpPolicy()
+    london_morning = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # 05:00 in New York
+    assert chase_at(london_morning, [], policy) == london_morning
+    new_york_opens = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
+    assert chase_at(london_morning, [], policy, "America/New_York") == new_york_opens
+    london_evening = datetime(2026, 3, 4, 21, 0, tzinfo=UTC)  # 16:00 in New York
+    assert chase_at(london_evening, [], policy, "America/New_York") == london_evening
+    # Never two in one of the contact's working days: theirs, not London's.
+    assert chase_at(london_evening, [new_york_opens], policy, "America/New_York") == datetime(
+        2026, 3, 5, 14, 0, tzinfo=UTC
+    )
+
+
+async def test_the_chase_email_waits_for_the_contacts_morning(
+    office: httpx.AsyncClient, sender: Sender, smtp: MailServer, clock: FrozenClock
+) -> None:
+    interview = await setting(office, auto_chase=True, decision_expected_by="2026-03-20")
+    moved = await office.patch(
+        f"/v1/clients/{interview['client_id']}",
+        json={"timezone": "America/New_York"},
+        headers={"If-Match": '"1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["timezone"] == "America/New_York"
+    await sweep(office)
+    chase = (await follow_ups(office, interview_id=interview["id"]))["employer_follow_up"]
+    due = datetime.fromisoformat(chase["due_at"])
+    # Flagged at 08:00 London: 03:00 in New York, so the email waits for 09:00 there.
+    flagged = datetime.combine(due.date() + timedelta(days=1), datetime.min.time(), UTC)
+    clock.set(max(flagged.replace(hour=8), due + timedelta(minutes=1)))
+    await sweep(office)
+    (email,) = [n for n in await notifications(office) if n["kind"] == "client_chase"]
+    local = datetime.fromisoformat(email["send_after"]).astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == (9, 0)
+    await send_all(sender)
+    assert smtp.to(CONTACT) == []  # not before the contact's morning
+    clock.set(datetime.fromisoformat(email["send_after"]))
+    await send_all(sender)
+    assert len(smtp.to(CONTACT)) == 1
+
+
+async def test_a_clients_time_zone_must_be_a_real_one(office: httpx.AsyncClient) -> None:
+    made = await office.post("/v1/clients", json={"name": "Acme", "timezone": "Mars/Olympus"})
+    assert_problem(made, 422)
+    made = await office.post("/v1/clients", json={"name": "Acme", "timezone": "Asia/Kolkata"})
+    assert made.status_code == 201, made.text
+    assert made.json()["timezone"] == "Asia/Kolkata"
