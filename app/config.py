@@ -21,6 +21,7 @@ KEY_PURPOSES = {
     "board-session": "debrief:board-session:v1",  # hashes of board session ids
     "board-csrf": "debrief:board-csrf:v1",  # the board's form tokens, sign-in included
     "form-csrf": "debrief:form-csrf:v1",  # the candidate form's tokens
+    "decision-csrf": "debrief:decision-csrf:v1",  # the client decision page's tokens
     "link-token": "debrief:link-token:v1",  # hashes of debrief link tokens
     "erased-identity": "debrief:erased-identity:v1",  # fingerprints of erased CRM ids
     "unsubscribe": "debrief:unsubscribe:v1",  # the signatures of one-click unsubscribe links

@@ -37,6 +37,7 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import head_revision
 from app.db.sealed import Sealer
+from app.debriefs.employer_page import router as decision_page_router
 from app.debriefs.public_router import router as public_form_router
 from app.debriefs.router import router as debriefs_router
 from app.events.router import router as events_router
@@ -50,6 +51,7 @@ from app.notifications import service as notifications
 from app.notifications.delivery import Sender
 from app.notifications.jobs import SendingLoop
 from app.notifications.public_router import router as unsubscribe_router
+from app.notifications.router import relay_router
 from app.notifications.router import router as notifications_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in (
         health_router,
         public_form_router,
+        decision_page_router,
         unsubscribe_router,
         board_router,
         staff_router,
@@ -187,6 +190,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         events_router,
         webhooks_router,
         notifications_router,
+        relay_router,
         audit_router,
         reports_router,
         imports_router,

@@ -148,7 +148,7 @@ async def seed_agency(
     )
     n_new = round(interviews * newly_overdue)
     n_old = round(interviews * already_overdue)
-    interview_rows, step_rows = [], []
+    interview_rows, follow_up_rows = [], []
     for i in range(interviews):
         interview_id = uuid7()
         candidate_id = candidates[i % n_candidates][0]
@@ -181,7 +181,7 @@ async def seed_agency(
         else:
             call = ("done", None, due - timedelta(hours=2), None)
         status, overdue_at, completed_at, notice = call
-        step_rows.append(
+        follow_up_rows.append(
             (
                 uuid7(),
                 interview_id,
@@ -203,7 +203,7 @@ async def seed_agency(
                 1,
             )
         )
-        step_rows.append(
+        follow_up_rows.append(
             (
                 uuid7(),
                 interview_id,
@@ -249,7 +249,7 @@ async def seed_agency(
     )
     await conn.copy_records_to_table(
         "follow_ups",
-        records=step_rows,
+        records=follow_up_rows,
         columns=[
             "id",
             "interview_id",
@@ -274,7 +274,7 @@ async def seed_agency(
     await conn.execute("VACUUM ANALYZE")
     return {
         "interviews": interviews,
-        "steps": len(step_rows),
+        "steps": len(follow_up_rows),
         "newly_overdue": n_new,
         "already_overdue": n_old,
     }

@@ -3,6 +3,7 @@
 Starlette, the raw database driver, one primary-key SELECT, JSON out with orjson: no
 authentication, no validation, no ORM, no middleware. `bench/http.py` serves it with the
 same uvicorn settings as `debrief serve` and measures it in the same run as the service.
+The write floors (`bench/write_floor.py`) are served by the same app.
 
     FLOOR_DATABASE_URL=postgresql://postgres@127.0.0.1/db .venv/bin/python -m bench.floor
     FLOOR_DATABASE_URL=sqlite:////tmp/db.sqlite .venv/bin/python -m bench.floor --port 8001
@@ -30,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.write_floor import SQLITE_PRAGMAS, postgres_routes, sqlite_routes
+
 COLUMNS = (
     "id, external_id, full_name, email, phone, linkedin_url, owner_id, timezone, status, "
     "job_search_active, created_at, updated_at, version"
@@ -56,6 +59,8 @@ def create_app() -> Starlette:
         async def sqlite_lifespan(_app: Starlette) -> AsyncIterator[None]:
             conn = sqlite3.connect(path, isolation_level=None)
             conn.row_factory = sqlite3.Row
+            for pragma in SQLITE_PRAGMAS:
+                conn.execute(pragma)
             state["conn"] = conn
             yield
             conn.close()
@@ -69,7 +74,8 @@ def create_app() -> Starlette:
             return NOT_FOUND if row is None else _json(row)
 
         return Starlette(
-            routes=[Route("/candidates/{id}", sqlite_candidate)], lifespan=sqlite_lifespan
+            routes=[Route("/candidates/{id}", sqlite_candidate), *sqlite_routes(state)],
+            lifespan=sqlite_lifespan,
         )
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -89,7 +95,10 @@ def create_app() -> Starlette:
         row = await pools["pool"].fetchrow(PG_QUERY, key)
         return NOT_FOUND if row is None else _json(row)
 
-    return Starlette(routes=[Route("/candidates/{id}", pg_candidate)], lifespan=pg_lifespan)
+    return Starlette(
+        routes=[Route("/candidates/{id}", pg_candidate), *postgres_routes(pools)],
+        lifespan=pg_lifespan,
+    )
 
 
 def main() -> None:

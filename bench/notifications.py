@@ -1,7 +1,7 @@
 """Benchmark of the notifications outbox on PostgreSQL, against a local SMTP server.
 
-    .venv/bin/python -m bench.notifications            # 2,000 emails; a sweep opening 10,002 steps
-    .venv/bin/python -m bench.notifications --quick    # 300 emails; 1,002 steps
+    .venv/bin/python -m bench.notifications           # 2,000 emails; a sweep opening 10,002
+    .venv/bin/python -m bench.notifications --quick   # 300 emails; 1,002 follow-ups
 
 Two figures, each beside a floor measured in the same run:
 
@@ -10,7 +10,7 @@ Two figures, each beside a floor measured in the same run:
                record the attempt), against the floor: the same SMTP client (aiosmtplib)
                sending the same N messages straight over one connection. Alternating
                rounds, each on freshly seeded rows.
-  sweep+drain  a sweep that opens 10,002 steps at once (3,334 ended interviews: debrief call,
+  sweep+drain  a sweep that opens 10,002 follow-ups at once (3,334 ended interviews: debrief call,
                thank-you note, employer chase) and so plans 3,334 link emails beside their
                events; then, 30 minutes later, the time for the outbox to drain them all to
                the SMTP server. The same sweep on a database without the notifications
@@ -104,7 +104,7 @@ def settings_for(url: str, smtp_port: int) -> Settings:
 
 async def seed_people(conn: asyncpg.Connection, count: int, now: datetime, ended: datetime) -> None:
     """`count` candidates with an email, each with one interview that ended at `ended`,
-    whose steps are not opened yet."""
+    whose follow-ups are not opened yet."""
     await conn.execute(
         "TRUNCATE notifications, notification_attempts, notification_subjects, "
         "notification_suppressions, debrief_links, follow_ups, events, debrief_queue, "
@@ -317,7 +317,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     emails = 300 if args.quick else 2000
-    interviews = 334 if args.quick else 3334  # three steps each: 10,002 steps
+    interviews = 334 if args.quick else 3334  # three follow-ups each: 10,002 follow-ups
 
     port = free_port()
     server = await smtp_server(port)
@@ -356,7 +356,7 @@ async def main() -> None:
                 f"delivery {seeded}: floor {timing['floor']:.2f} s, outbox {timing['outbox']:.2f} s"
             )
 
-            # A sweep opening 10,002 steps, with and without planning the emails; then drain.
+            # A sweep opening 10,002 follow-ups, with and without planning the emails; then drain.
             ended = now - timedelta(minutes=1)
             first, second = (conn, plain_conn) if round_ % 2 else (plain_conn, conn)
             await seed_people(first, interviews, now, ended)
@@ -370,7 +370,7 @@ async def main() -> None:
                 counts = await jobs.sweep(database, lambda: now, settings=settings)
                 sweeps[which] = time.perf_counter() - started
                 assert counts.opened == interviews, counts
-            steps = await conn.fetchval("SELECT count(*) FROM follow_ups")
+            follow_ups = await conn.fetchval("SELECT count(*) FROM follow_ups")
             planned = await conn.fetchval("SELECT count(*) FROM notifications")
             clock.set(now + timedelta(minutes=31))
             sender = Sender(db, settings, None, clock.now)  # type: ignore[arg-type]
@@ -379,7 +379,7 @@ async def main() -> None:
             assert sent == planned == interviews, (sent, planned)
             results["sweep"].append(
                 {
-                    "steps": steps,
+                    "steps": follow_ups,
                     "emails": planned,
                     "sweep": sweeps["notifying"],
                     "sweep_floor": sweeps["plain"],
@@ -387,7 +387,7 @@ async def main() -> None:
                 }
             )
             print(
-                f"sweep of {steps} steps: {sweeps['notifying']:.2f} s (without planning "
+                f"sweep of {follow_ups} follow-ups: {sweeps['notifying']:.2f} s (without planning "
                 f"{sweeps['plain']:.2f} s); {planned} emails drained in {drained:.2f} s"
             )
     finally:

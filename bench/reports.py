@@ -11,7 +11,7 @@ an agency's two years:
 (2% erased), and `--interviews` interviews spread over 700 days: 5% cancelled or no-show,
 outcomes with the dates they were recorded and promised, a debrief for 90% of those held
 (with 0-3 challenging questions drawn from 300 questions in several wordings each, and a
-thank-you note for 70%), and their follow-up steps (debrief call, thank-you note, employer
+thank-you note for 70%), and their follow-ups (debrief call, thank-you note, employer
 chase), some overdue and escalated.
 
 Then, in rounds (one warm-up round, then --rounds counted), on each engine:
@@ -96,7 +96,7 @@ class History:
     candidates: list[tuple[Any, ...]] = field(default_factory=list)
     interviews: list[tuple[Any, ...]] = field(default_factory=list)
     debriefs: list[tuple[Any, ...]] = field(default_factory=list)
-    steps: list[tuple[Any, ...]] = field(default_factory=list)
+    follow_ups: list[tuple[Any, ...]] = field(default_factory=list)
     big_client: uuid.UUID | None = None
     typical_client: uuid.UUID | None = None
 
@@ -148,7 +148,7 @@ DEBRIEF_COLUMNS = (
     "updated_at",
     "version",
 )
-STEP_COLUMNS = (
+FOLLOW_UP_COLUMNS = (
     "id",
     "interview_id",
     "candidate_id",
@@ -264,7 +264,7 @@ def make_history(interviews: int, now: datetime, seed: int = 8) -> History:
             overdue_at = due if (done_at is None and due < now) or late else None
             escalated = due + 6 * day if overdue_at and (done_at or now) > due + 6 * day else None
             status_ = "done" if done_at else "overdue" if overdue_at else "pending"
-            h.steps.append(
+            h.follow_ups.append(
                 (
                     uuid7(),
                     interview_id,
@@ -294,7 +294,7 @@ def tables(h: History) -> Iterable[tuple[str, tuple[str, ...], list[tuple[Any, .
     yield "candidates", CANDIDATE_COLUMNS, h.candidates
     yield "interviews", INTERVIEW_COLUMNS, h.interviews
     yield "debriefs", DEBRIEF_COLUMNS, h.debriefs
-    yield "follow_ups", STEP_COLUMNS, h.steps
+    yield "follow_ups", FOLLOW_UP_COLUMNS, h.follow_ups
 
 
 async def seed_postgres(url: str, h: History) -> None:
@@ -493,7 +493,7 @@ async def main() -> None:
     h = make_history(args.interviews, now)
     print(
         f"{len(h.interviews):,} interviews, {len(h.debriefs):,} debriefs, "
-        f"{len(h.steps):,} follow-up steps, {len(h.candidates):,} candidates",
+        f"{len(h.follow_ups):,} follow-ups, {len(h.candidates):,} candidates",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as directory:

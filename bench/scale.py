@@ -7,7 +7,7 @@
 PostgreSQL only. Per size, one scratch database (`debrief_bench_scale_<size>`, dropped after
 its figures unless --keep), seeded **inside the server** with `INSERT … SELECT FROM
 generate_series` (no row travels through Python; 5,000,000 interviews make 10,000,000
-follow-up steps, 5,000,000 events and 2,955,000 debriefs), in chunks of 500,000 interviews:
+follow-ups, 5,000,000 events and 2,955,000 debriefs), in chunks of 500,000 interviews:
 
   interviews   every one ended, spread over 700 days; 1% with a debrief call newly past due
                and still pending (the sweep's work), 0.5% overdue from earlier sweeps (the
@@ -92,7 +92,7 @@ SELECT {_id(1, "i")}, {_id(0, "i % $4::bigint")}, {_id(9, "i % 200")},
                END AS o
           FROM generate_series($2::bigint, $3::bigint - 1) AS i) AS s
 """
-STEPS = f"""
+FOLLOW_UPS = f"""
 INSERT INTO follow_ups (id, interview_id, candidate_id, kind, status, due_at, opened_at,
     overdue_at, completed_at, completed_by, late, reminders_sent, next_notice_at,
     reminder_interval_days, max_reminders, created_at, updated_at, version)
@@ -182,7 +182,7 @@ async def seed(conn: asyncpg.Connection, size: int, now: datetime) -> dict[str, 
     for lo in range(0, size, CHUNK):
         hi = min(lo + CHUNK, size)
         args = (now, lo, hi, n_candidates, n_new, n_old)
-        for sql in (INTERVIEWS, STEPS, DEBRIEFS):
+        for sql in (INTERVIEWS, FOLLOW_UPS, DEBRIEFS):
             await conn.execute(sql, *args)
         bounds = [f"'{await conn.fetchval(f'SELECT {_id(1, str(n))}')}'::uuid" for n in (lo, hi)]
         await conn.execute(EVENTS.format(lo=bounds[0], hi=bounds[1]))

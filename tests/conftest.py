@@ -33,7 +33,7 @@ from app.db.transaction import transaction
 from app.main import create_app
 from app.models import Staff
 from app.schemas.fields import Role
-from tests.queue_check import assert_in_step
+from tests.queue_check import assert_in_follow_up
 
 # A Wednesday, inside business hours in London.
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
@@ -196,7 +196,7 @@ async def api(app: FastAPI, request: pytest.FixtureRequest) -> AsyncIterator[Fas
     try:
         yield app
         if request.node.stash.get(_PASSED, False):
-            await assert_in_step(app.state.db)
+            await assert_in_follow_up(app.state.db)
     finally:
         await wipe(app.state.db)
         app.state.key_cache = cache

@@ -46,5 +46,5 @@ async def joined_rows(db: Database) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in await conn.execute(stmt)]
 
 
-async def assert_in_step(db: Database) -> None:
+async def assert_in_follow_up(db: Database) -> None:
     assert await queue_rows(db) == await joined_rows(db)

@@ -35,7 +35,7 @@ DOMAINS = frozenset(
         "debrief_queue",  # the overdue queue's table, written by every change it shows
         "debriefs",  # debriefs, employer feedback and the candidate's form
         "events",  # the event log every change writes
-        "followups",  # the steps after an interview and the overdue queue
+        "followups",  # the follow-ups after an interview and the overdue queue
         "imports",  # CSV imports of clients, candidates and interviews, run as jobs
         "health",  # liveness, readiness and metrics
         "interviews",

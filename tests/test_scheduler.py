@@ -11,7 +11,7 @@ from app.clock import FrozenClock
 from app.main import create_app
 from tests.conftest import T0, ClientMaker, make_settings
 from tests.factories import create_interview
-from tests.followups.helpers import steps
+from tests.followups.helpers import follow_ups
 
 
 async def _overdue_after(database_url: str, *, enabled: bool, admin: httpx.AsyncClient) -> str:
@@ -24,7 +24,7 @@ async def _overdue_after(database_url: str, *, enabled: bool, admin: httpx.Async
     async with app.router.lifespan_context(app):
         for _ in range(40):
             await asyncio.sleep(0.1)
-            call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+            call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
             if call["status"] == "overdue":
                 break
     status: str = call["status"]

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENAPI: dict[str, Any] = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 NO_KEY = {"/healthz", "/readyz", "/metrics"}  # no API key (/metrics: its own token)
 # HTML pages: a link token, an unsubscribe token or the board's session cookie, never a key
-PAGES = ("/f/", "/u/", "/board")
+PAGES = ("/f/", "/e/", "/u/", "/board")
 ADMIN_ONLY = (
     ("POST", "/v1/staff"),
     ("PATCH", "/v1/staff/{staff_id}"),
@@ -39,6 +39,8 @@ STAFF_ONLY = (
     ("*", "/v1/reports/"),
     ("GET", "/v1/clients/{client_id}/interview-questions"),
     ("*", "/v1/notifications"),
+    # A person confirms that the employer's words go to the candidate.
+    ("POST", "/v1/interviews/{interview_id}/employer-feedback/{feedback_id}/relay"),
 )
 
 
@@ -121,15 +123,25 @@ async def test_a_candidate_link_token_is_never_an_api_key(
         .json()["url"]
         .rsplit("/", 1)[1]
     )
+    decision = (
+        (await admin.post(f"/v1/interviews/{interview['id']}/employer-links"))
+        .json()["url"]
+        .rsplit("/", 1)[1]
+    )
     for method, path in operations():
-        response = await call(anonymous, method, path, headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 401, (method, path)
+        for secret in (token, decision):
+            response = await call(
+                anonymous, method, path, headers={"Authorization": f"Bearer {secret}"}
+            )
+            assert response.status_code == 401, (method, path)
     sign_in_page = (await anonymous.get("/board")).text
     csrf = sign_in_page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     board = await anonymous.post("/board/sign-in", data={"api_key": token, "csrf": csrf})
     assert board.status_code == 401
     other = await anonymous.get("/f/" + token[:-4] + "AAAA")
     assert other.status_code == 404  # a token opens its own form and nothing near it
+    assert (await anonymous.get("/f/" + decision)).status_code == 404  # nor the other page
+    assert (await anonymous.get("/e/" + token)).status_code == 404
 
 
 def _schema(ref_or_schema: dict[str, Any]) -> dict[str, Any]:

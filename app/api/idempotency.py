@@ -210,7 +210,7 @@ def ids_in(*texts: str | bytes) -> set[uuid.UUID]:
 
 
 def _owners(ids: list[uuid.UUID]) -> Any:
-    """The candidates any of these ids is, or belongs to (an interview, a step, a debrief,
+    """The candidates any of these ids is, or belongs to (an interview, a follow-up, a debrief,
     employer feedback, a link, an event, a webhook delivery)."""
 
     def through_interview(model: Any) -> Any:

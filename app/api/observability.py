@@ -34,13 +34,17 @@ REQUEST_SECONDS = Histogram(
 
 access_log = logging.getLogger("debrief.access")
 
-# A candidate's form link, `/f/<token>`: the token opens the form, so it is a secret.
-_LINK_TOKEN = re.compile(r"/f/[^/\s\"'?#&<>\\{}:,;]+")
+# A candidate's form link, `/f/<token>`, a client's decision link, `/e/<token>`, and an
+# email's unsubscribe link, `/u/<token>`: the token opens the page or acts for the person,
+# so it is a secret.
+_LINK_TOKEN = re.compile(r"/([feu])/[^/\s\"'?#&<>\\{}:,;]+")
 
 
 def redact(text: str) -> str:
     """`text` with every link token replaced by `<redacted>`."""
-    return _LINK_TOKEN.sub("/f/<redacted>", text) if "/f/" in text else text
+    if "/f/" in text or "/e/" in text or "/u/" in text:
+        return _LINK_TOKEN.sub(r"/\1/<redacted>", text)
+    return text
 
 
 class RedactingFormatter(structlog.stdlib.ProcessorFormatter):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
@@ -65,6 +66,6 @@ async def bootstrap_admin_key(*, session: AsyncSession, now: datetime) -> str | 
     return secret
 
 
-async def find_live_key(db: Database, key_hash: str) -> RowMapping | None:
+async def find_live_key(db: Database, key_hash: str) -> Mapping[str, Any] | None:
     """The unrevoked key with this hash whose staff member (if any) is still active."""
     return await repository.find_live_key(db, key_hash)

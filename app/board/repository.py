@@ -5,14 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import read_all, read_one, where_equal
 from app.db.transaction import transaction
-from app.models import ApiKey, BoardSession, Candidate, Client, FollowUp, Interview, Staff
+from app.models import (
+    ApiKey,
+    BoardSession,
+    Candidate,
+    Client,
+    EmployerFeedback,
+    FollowUp,
+    Interview,
+    Staff,
+)
 
 LIMIT = 300
 
@@ -20,7 +29,24 @@ LIMIT = 300
 async def open_work(
     db: Database, *, due_by: datetime, owner_id: uuid.UUID | None, client_id: uuid.UUID | None
 ) -> list[RowMapping]:
-    """Overdue steps, and pending ones due by `due_by`, earliest first."""
+    """Overdue follow-ups, and pending ones due by `due_by`, earliest first; a relay of the
+    employer's feedback with the feedback staff may send on word for word (`relay_feedback_id`:
+    allowed by the employer, not yet relayed, with words in it)."""
+    relayable = (
+        select(EmployerFeedback.id)
+        .where(
+            EmployerFeedback.interview_id == FollowUp.interview_id,
+            EmployerFeedback.relay_allowed.is_(True),
+            EmployerFeedback.relayed_to_candidate_at.is_(None),
+            or_(
+                func.length(EmployerFeedback.strengths) > 0,
+                func.length(EmployerFeedback.improvements) > 0,
+            ),
+        )
+        .order_by(EmployerFeedback.created_at.desc(), EmployerFeedback.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = (
         select(
             FollowUp.id,
@@ -40,6 +66,7 @@ async def open_work(
             Candidate.phone,
             Candidate.owner_id,
             Client.name.label("client_name"),
+            case((FollowUp.kind == "employer_feedback", relayable)).label("relay_feedback_id"),
         )
         .join(Interview, Interview.id == FollowUp.interview_id)
         .join(Candidate, Candidate.id == FollowUp.candidate_id)
@@ -56,7 +83,7 @@ async def open_work(
 
 
 async def escalated_to(db: Database, staff_id: uuid.UUID) -> list[RowMapping]:
-    """Open steps escalated to this staff member (their team's), with whose they are."""
+    """Open follow-ups escalated to this staff member (their team's), with whose they are."""
     owner = aliased(Staff)
     stmt = (
         select(

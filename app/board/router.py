@@ -27,6 +27,7 @@ from app.errors import AppError
 from app.followups import rules
 from app.followups import service as followups
 from app.followups.service import read_policy
+from app.notifications import service as notifications
 from app.schemas.fields import local_zone
 
 router = APIRouter(prefix="/board", tags=["board"])
@@ -197,6 +198,7 @@ class _Sent:
     user: BoardUser | None
     values: dict[str, str]
     session: AsyncSession
+    settings: AppSettings
     now: datetime
 
 
@@ -211,9 +213,9 @@ async def _sent(
         or session.foreign_origin(request, settings)
         or not session.csrf_ok(settings, user, values.get("csrf"))
     ):
-        return _Sent(request, None, values, session_, now)
+        return _Sent(request, None, values, session_, settings, now)
     unit_of_work(session_).actor = user.principal.actor  # the audit log names who changed it
-    return _Sent(request, user, values, session_, now)
+    return _Sent(request, user, values, session_, settings, now)
 
 
 SentForm = Annotated[_Sent, Depends(_sent)]
@@ -279,12 +281,15 @@ async def complete(follow_up_id: uuid.UUID, form: SentForm) -> Response:
     if user is None:
         return _stale(request)
     try:
-        step = await followups.complete(
-            session=form.session, step_id=follow_up_id, actor=user.principal.actor, now=form.now
+        follow_up = await followups.complete(
+            session=form.session,
+            follow_up_id=follow_up_id,
+            actor=user.principal.actor,
+            now=form.now,
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be marked done", exc.detail)
-    return _back(f"{_what(step.kind, step.sequence)} marked done.")
+    return _back(f"{_what(follow_up.kind, follow_up.sequence)} marked done.")
 
 
 @router.post(
@@ -301,13 +306,39 @@ async def waive(follow_up_id: uuid.UUID, form: SentForm) -> Response:
     if not reason:
         return message(request, 422, "Say why it does not apply", "A waiver needs a reason.")
     try:
-        step = await followups.waive(
+        follow_up = await followups.waive(
             session=form.session,
-            step_id=follow_up_id,
+            follow_up_id=follow_up_id,
             reason=reason,
             actor=user.principal.actor,
             now=form.now,
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be waived", exc.detail)
-    return _back(f"{_what(step.kind, step.sequence)} waived.")
+    return _back(f"{_what(follow_up.kind, follow_up.sequence)} waived.")
+
+
+@router.post(
+    "/interviews/{interview_id:uuid}/employer-feedback/{feedback_id:uuid}/relay",
+    response_class=HTMLResponse,
+    responses=_PAGES,
+    summary="Send the employer's feedback to the candidate",
+)
+async def relay(interview_id: uuid.UUID, feedback_id: uuid.UUID, form: SentForm) -> Response:
+    """The staff member's confirmation, as `POST .../employer-feedback/{id}/relay`: the
+    feedback goes to the candidate by email, word for word, and the relay is done."""
+    request, user = form.request, form.user
+    if user is None:
+        return _stale(request)
+    try:
+        await notifications.relay_feedback(
+            session=form.session,
+            settings=form.settings,
+            interview_id=interview_id,
+            feedback_id=feedback_id,
+            actor=user.principal.actor,
+            now=form.now,
+        )
+    except AppError as exc:
+        return message(request, exc.status, "That feedback could not be sent", exc.detail)
+    return _back("Feedback sent to the candidate.")

@@ -30,6 +30,7 @@ from app.models import (
     Debrief,
     DebriefLink,
     EmployerFeedback,
+    EmployerLink,
     ErasedIdentity,
     Event,
     FollowUp,
@@ -92,7 +93,7 @@ async def erase(
 ) -> None:
     """Erase one candidate's personal data everywhere; irreversible."""
     # FOR NO KEY UPDATE: writes holding one of their interviews (a debrief that inserts a
-    # step, say) still pass the foreign-key check on the candidate instead of waiting for
+    # follow-up, say) still pass the foreign-key check on the candidate instead of waiting for
     # this transaction while it waits for their interview.
     candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
     if candidate is None or candidate.erased_at is not None:
@@ -127,6 +128,12 @@ async def _erase(
         execution_options={"synchronize_session": False},
     )
     await session.execute(
+        update(EmployerLink)
+        .where(EmployerLink.interview_id.in_(interviews), EmployerLink.expires_at > now)
+        .values(expires_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(
         update(Debrief)
         .where(Debrief.interview_id.in_(interviews))
         .values(
@@ -147,7 +154,7 @@ async def _erase(
         .values(strengths=None, improvements=None),
         execution_options={"synchronize_session": False},
     )
-    # A waiver's reason typed by hand is free text about them; the step itself stays, for the
+    # A waiver's reason typed by hand is free text about them; the follow-up itself stays, for the
     # counts (as do the service's own reasons, such as `candidate_withdrawn`).
     await session.execute(
         update(FollowUp)
@@ -177,7 +184,7 @@ async def _erase(
         .values(data={"erased": True, "candidate_id": str(candidate.id)}),
         execution_options={"synchronize_session": False},
     )
-    await _scrub_step_events(session, candidate.id)
+    await _scrub_follow_up_events(session, candidate.id)
     # What receivers answered to deliveries about them may echo the payload.
     await session.execute(
         update(WebhookAttempt)
@@ -207,13 +214,13 @@ async def _erase(
     # Stored Idempotency-Key answers about the person (by any of their objects' ids).
     await idempotency.forget_about(session, candidate.id)
     await session.flush()
-    # Nobody is chased about them any more: their open steps are waived (`candidate_erased`).
+    # Nobody is chased about them any more: their open follow-ups are waived (`candidate_erased`).
     await followups.candidate_changed(session, candidate.id, now=now)
     await audit.record(session, Candidate, "erase", [(candidate.id, [])])
     events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)
 
 
-async def _scrub_step_events(session: AsyncSession, candidate_id: uuid.UUID) -> None:
+async def _scrub_follow_up_events(session: AsyncSession, candidate_id: uuid.UUID) -> None:
     """Follow-up events keep their payload (ids, times, states: no personal data) without
     the waiver's reason."""
     rows = await session.execute(
@@ -222,12 +229,15 @@ async def _scrub_step_events(session: AsyncSession, candidate_id: uuid.UUID) -> 
         )
     )
     for seq, data in rows.all():
-        step = data.get("follow_up") if isinstance(data, dict) else None
-        if isinstance(step, dict) and step.get("waived_reason") not in (None, *WAIVER_REASONS):
+        follow_up = data.get("follow_up") if isinstance(data, dict) else None
+        if isinstance(follow_up, dict) and follow_up.get("waived_reason") not in (
+            None,
+            *WAIVER_REASONS,
+        ):
             await session.execute(
                 update(Event)
                 .where(Event.seq == seq)
-                .values(data={**data, "follow_up": {**step, "waived_reason": None}}),
+                .values(data={**data, "follow_up": {**follow_up, "waived_reason": None}}),
                 execution_options={"synchronize_session": False},
             )
 

@@ -35,7 +35,7 @@ def _string_agg(element: _joined, compiler: Any, **kw: Any) -> str:
 
 
 def _overdue_kinds(candidate_id: Any) -> Any:
-    """`debrief_call,thank_you_note`: the kinds of step overdue for a candidate."""
+    """`debrief_call,thank_you_note`: the kinds of follow-up overdue for a candidate."""
     return (
         select(_joined(FollowUp.kind))
         .where(FollowUp.candidate_id == candidate_id, FollowUp.status == "overdue")

@@ -54,7 +54,8 @@ async def _check_references(
 async def live_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Candidate:
     """A candidate to change: 404 if there is none, or they were erased."""
     # FOR NO KEY UPDATE (as an erasure): a write holding one of their interviews that inserts
-    # a step still passes the foreign-key check while this waits for that interview's steps.
+    # a follow-up still passes the foreign-key check while this waits for that interview's
+    # follow-ups.
     candidate = await session.get(Candidate, candidate_id, with_for_update={"key_share": True})
     if candidate is None or candidate.erased_at is not None:
         raise NotFound.of("candidate", candidate_id)
@@ -108,7 +109,7 @@ async def update_candidate(
 async def _status_changed(
     session: AsyncSession, candidate: Candidate, changed: list[str], *, now: datetime
 ) -> None:
-    """A candidate who withdrew, was placed or archived (or came back) has their open steps
+    """A candidate who withdrew, was placed or archived (or came back) has their open follow-ups
     waived (or opened again) by the follow-up rules."""
     if "status" in changed:
         await followups.candidate_changed(session, candidate.id, now=now)
@@ -133,7 +134,7 @@ async def upsert_candidates(
     erased = await erased_external_ids(
         session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
     )
-    # A status change waives or reopens steps: the candidate, then their interviews, before
+    # A status change waives or reopens follow-ups: the candidate, then their interviews, before
     # the rows change (the order of a single change and of an erasure).
     statuses = {
         str(i["external_id"]): i["status"]

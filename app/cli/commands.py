@@ -223,7 +223,7 @@ def sweep(
 
 @cli.command("rebuild-queue")
 def rebuild_queue() -> None:
-    """Write the overdue queue's rows again from the tables (after changing steps,
+    """Write the overdue queue's rows again from the tables (after changing follow-ups,
     candidates, interviews or clients by hand in SQL, or restoring some of them)."""
     from app.debrief_queue.service import rebuild
 

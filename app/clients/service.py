@@ -44,10 +44,11 @@ async def update_client(
     if_match: str | None,
     now: datetime,
 ) -> Client:
-    """Rename a client or change its external id (If-Match required)."""
+    """Change a client's name, external id, contact, time zone or `auto_chase` (If-Match
+    required)."""
     client = await get_for_update(session, Client, client_id, "client")
     require_if_match(if_match, client.version)
-    values = patch_values(patch, not_null=("name",))
+    values = patch_values(patch, not_null=("name", "auto_chase"))
     await _check_external_id(session, values.get("external_id"), client.id)
     changed = apply_changes(client, values, now=now)
     await session.flush()

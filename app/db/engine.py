@@ -2,9 +2,11 @@
 read engine.
 
 Reads that need no transaction use `Database.reading()`, a connection of the autocommit
-engine, so a read costs one round trip to the database. On PostgreSQL the hot reads
-(`app.db.queries.Prepared`) go further: `Database.hot_pool` is an asyncpg pool of their own
-(`app.db.hot_read_pool`).
+engine, so a read costs one round trip to the database. The hot reads
+(`app.db.queries.Prepared`) go further: on PostgreSQL `Database.hot_pool` is an asyncpg pool
+of their own (`app.db.hot_read_pool`), on SQLite `Database.sqlite_reads` a connection of the
+stdlib driver used from the event loop (`app.db.sqlite_reads`). On SQLite the write engine
+has one connection, which the process's writers take in turn (`app.db.writer`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,15 +28,19 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from app.db.hot_read_pool import HotReadPool
+from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
 from app.db.unit_of_work import EventObserver, Notifier
+from app.db.writer import WriterQueue
 
 
 def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module (it would not BEGIN
-        # before SELECT), and make concurrent writers wait instead of failing.
+        # before SELECT). The process's writers take turns (`WriterQueue`); the busy
+        # timeout makes a writer wait for another process's (the command line's) instead
+        # of failing.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -48,9 +54,18 @@ def _configure_sqlite(engine: AsyncEngine, *, write: bool) -> None:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            # IMMEDIATE takes the write lock up front, so two writers queue on
-            # busy_timeout instead of deadlocking when a reader upgrades to a writer.
+            # IMMEDIATE takes the write lock up front: a transaction never has to upgrade
+            # from reading to writing, which fails at once if another process is writing.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file the stdlib driver can open as it is (not one in
+    memory, nor a URL with options for the driver)."""
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:") or parsed.query:
+        return None
+    return parsed.database
 
 
 def _dump_json(value: Any) -> str:
@@ -63,17 +78,28 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {}
-        if not self.is_sqlite:
-            # A fixed pool: overflow connections would be opened and closed per request.
-            options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
+        # A fixed pool: overflow connections would be opened and closed per request (on
+        # SQLite with a hop to aiosqlite's thread for each of its pragmas).
+        options: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": 0,
+            "pool_timeout": POOL_TIMEOUT,
+        }
         options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
-        self.engine = create_async_engine(url, **options)
+        # SQLite: one write connection, its writers served in turn (`app.db.writer`).
+        writer: dict[str, Any] = {}
+        sqlite_file = _sqlite_file(url) if self.is_sqlite else None
+        if self.is_sqlite:
+            writer["poolclass"] = WriterQueue
+        self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None
+        self.sqlite_reads: SQLiteReads | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine, write=True)
             _configure_sqlite(self.read_engine, write=False)
+            if sqlite_file is not None:
+                self.sqlite_reads = SQLiteReads(sqlite_file)
         else:
             self.hot_pool = HotReadPool(url, self.read_engine.dialect, pool_size)
         # A Session class of this database's own: listeners on its events (the audit log's)
@@ -90,11 +116,7 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of the autocommit read engine; on PostgreSQL, taken in turn."""
-        if self.is_sqlite:
-            async with self.read_engine.connect() as conn:
-                yield conn
-            return
+        """A connection of the autocommit read engine, taken in turn."""
         turns = await self._turns.take()
         try:
             async with self.read_engine.connect() as conn:
@@ -122,6 +144,8 @@ class Database:
         try:
             if self.hot_pool is not None:
                 await self.hot_pool.close()
+            if self.sqlite_reads is not None:
+                self.sqlite_reads.close()
         finally:
             await self.engine.dispose()
             await self.read_engine.dispose()

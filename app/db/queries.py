@@ -16,6 +16,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.db.engine import Database
+from app.db.sqlite_reads import SQLiteStatement
 from app.errors import NotFound
 
 M = TypeVar("M")
@@ -84,12 +85,15 @@ class Prepared:
     pool (`Database.hot_pool`; asyncpg keeps the statement prepared), with no SQLAlchemy
     connection handling or result processing. That is safe because the columns read this
     way need none (UUIDs, text, numbers, `timestamptz` which asyncpg returns in UTC, and
-    JSON, decoded as SQLAlchemy's engines decode it). On SQLite it runs through SQLAlchemy.
+    JSON, decoded as SQLAlchemy's engines decode it). On SQLite it is compiled once with
+    SQLAlchemy's conversions of its parameters and columns (`SQLiteStatement`) and run on the
+    stdlib driver from the event loop (`Database.sqlite_reads`).
     """
 
     def __init__(self, stmt: AnySelect) -> None:
         self.stmt = stmt
         self._postgres: tuple[str, list[str], dict[str, Any]] | None = None
+        self._sqlite: SQLiteStatement | None = None
         self._pages: dict[int, Prepared] = {}
 
     def limited(self, rows: int) -> Prepared:
@@ -112,11 +116,17 @@ class Prepared:
         return self._postgres
 
     async def all(self, db: Database, **params: Any) -> list[Mapping[str, Any]]:
+        if db.sqlite_reads is not None:  # dicts already
+            return list(cast(Sequence[Mapping[str, Any]], await self.rows(db, **params)))
         return [dict(row) for row in await self.rows(db, **params)]
 
     async def rows(self, db: Database, **params: Any) -> Sequence[Row]:
         """The rows as the driver gives them (asyncpg records on PostgreSQL), each read by
         column name: for a page that is turned into JSON at once, with no dict per row."""
+        if db.sqlite_reads is not None:
+            if self._sqlite is None:
+                self._sqlite = SQLiteStatement(self.stmt, db.read_engine.dialect)
+            return db.sqlite_reads.fetch(self._sqlite, params)
         if db.hot_pool is None:
             async with db.reading() as conn:
                 result = await conn.execute(self.stmt, params)
@@ -192,8 +202,8 @@ async def get_for_update(
     same thing under it (two first debriefs of one interview) then run one after the other
     instead of both inserting. The lock is the one an UPDATE takes: it lets another
     transaction insert rows that refer to the object meanwhile (a foreign key's check), so
-    one holding a step it re-dated, which this one waits for to write the step's queue row
-    (app/debrief_queue), can still open a step of the same candidate."""
+    one holding a follow-up it re-dated, which this one waits for to write the follow-up's queue row
+    (app/debrief_queue), can still open a follow-up of the same candidate."""
     row = await session.get(model, object_id, with_for_update={"key_share": True})
     return found(row, label, object_id)
 

@@ -29,7 +29,7 @@ from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
 _queue: Table = DebriefQueueEntry.__table__  # type: ignore[assignment]
 q = _queue.c
 # Written into the SQL, not bound: a cached generic plan with `status = $1` cannot use the
-# partial indexes of overdue steps.
+# partial indexes of overdue follow-ups.
 _CALL: ColumnElement[str] = literal_column("'debrief_call'")
 _OVERDUE: ColumnElement[str] = literal_column("'overdue'")
 _PENDING: ColumnElement[str] = literal_column("'pending'")
@@ -66,7 +66,7 @@ def _insert_from(rows: AnySelect) -> Insert:
 async def write_rows(
     session: AsyncSession, dropped: Collection[uuid.UUID], written: Collection[uuid.UUID]
 ) -> None:
-    """Delete the rows of the steps `dropped`, then write those of `written` (a subset) that
+    """Delete the rows of the follow-ups `dropped`, then write those of `written` (a subset) that
     are overdue debrief calls, from the live join."""
     if dropped:
         await session.execute(delete(_queue).where(q.follow_up_id.in_(list(dropped))))
@@ -84,7 +84,7 @@ async def insert_flagged(session: AsyncSession, now: datetime) -> None:
 
 async def lock_interviews(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
     """Key-share-lock the interviews matching `which`, in id order, waiting for whoever holds
-    one for update (a writer that may open its steps); their ids."""
+    one for update (a writer that may open its follow-ups); their ids."""
     stmt = (
         select(Interview.id)
         .where(which)
@@ -135,7 +135,7 @@ async def rebuild(session: AsyncSession) -> int:
 
 def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
     """The recruiters' queue: overdue debrief calls with who to call and about what; the
-    step itself gives when its next reminder goes (its primary key, one lookup a row)."""
+    follow-up itself gives when its next reminder goes (its primary key, one lookup a row)."""
     stmt = select(
         uuid_text(q.follow_up_id).label("follow_up_id"),
         q.due_at,

@@ -1,20 +1,20 @@
 """The recruiters' overdue queue (`GET /v1/debriefs/overdue`) and the table that keeps it ready.
 
-`debrief_queue` holds a row per overdue debrief call with what the page shows (the step's due
+`debrief_queue` holds a row per overdue debrief call with what the page shows (the follow-up's due
 time and reminders, the candidate's name, phone and owner, the job title, the interview's end,
 the client's name), so a page is one index range scan. docs/architecture.md ("The overdue
 queue") has the rules; in short:
 
-- There is a row exactly for each `debrief_call` step whose status is `overdue`, and it equals
-  the join of that step with its candidate, interview and client.
+- There is a row exactly for each `debrief_call` follow-up whose status is `overdue`, and it equals
+  the join of that follow-up with its candidate, interview and client.
 - The code that changes any of those writes the rows in the same transaction, by calling
-  this module after its change is flushed: the follow-up steps' service and sweep
-  (`steps_changed`, `steps_flagged`) and the candidates, interviews and clients services
+  this module after its change is flushed: the follow-ups' service and sweep
+  (`follow_ups_changed`, `follow_ups_flagged`) and the candidates, interviews and clients services
   (`candidates_changed`, `interviews_changed`, `clients_changed`).
-- A row is written only while its step's row is locked by the writing transaction, from a
-  statement begun after the lock was taken. Step writers hold it already; the others lock
+- A row is written only while its follow-up's row is locked by the writing transaction, from a
+  statement begun after the lock was taken. Follow-up writers hold it already; the others lock
   the interviews of what they changed (so no call is opened meanwhile), then their open
-  calls, in id order, waiting for a step's writer to commit (`_rewrite`). Two writers of a
+  calls, in id order, waiting for a follow-up's writer to commit (`_rewrite`). Two writers of a
   row thus run one after the other on PostgreSQL, and the second reads what the first
   committed.
 """
@@ -41,19 +41,19 @@ CLIENT_FIELDS = frozenset({"name"})
 # ---------------------------------------------------------------------------- writing
 
 
-async def steps_changed(session: AsyncSession, steps: Iterable[FollowUp]) -> None:
-    """After closing, re-dating or reminding these steps (flushed, so this transaction
+async def follow_ups_changed(session: AsyncSession, follow_ups: Iterable[FollowUp]) -> None:
+    """After closing, re-dating or reminding these follow-ups (flushed, so this transaction
     holds their rows): their rows deleted, and written again for those still overdue."""
-    calls = [step for step in steps if step.kind == "debrief_call"]
+    calls = [follow_up for follow_up in follow_ups if follow_up.kind == "debrief_call"]
     await repository.write_rows(
         session,
-        dropped=[step.id for step in calls],
-        written=[step.id for step in calls if step.status == "overdue"],
+        dropped=[follow_up.id for follow_up in calls],
+        written=[follow_up.id for follow_up in calls if follow_up.status == "overdue"],
     )
 
 
-async def steps_flagged(session: AsyncSession, now: datetime) -> None:
-    """After the sweep flagged steps overdue at `now` (one statement for them all)."""
+async def follow_ups_flagged(session: AsyncSession, now: datetime) -> None:
+    """After the sweep flagged follow-ups overdue at `now` (one statement for them all)."""
     await repository.insert_flagged(session, now)
 
 
@@ -82,8 +82,8 @@ async def clients_changed(
 
 
 async def _rewrite(session: AsyncSession, interviews: ColumnElement[bool]) -> None:
-    """Lock these interviews (waiting for a writer that may open their steps), then their
-    open debrief calls (waiting for a step's writer), then write the calls' rows again from
+    """Lock these interviews (waiting for a writer that may open their follow-ups), then their
+    open debrief calls (waiting for a follow-up's writer), then write the calls' rows again from
     what is committed now, this transaction's changes included."""
     held = await repository.lock_interviews(session, interviews)
     if held:

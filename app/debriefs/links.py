@@ -226,7 +226,7 @@ async def next_steps(
     *,
     now: datetime,
 ) -> list[str]:
-    """What happens next, in plain words, from the agency's policy and the open steps; times
+    """What happens next, in plain words, from the agency's policy and the open follow-ups; times
     in the candidate's time zone when known, else the agency's."""
     policy = await followups.get_policy(session)
     candidate_zone = (
@@ -235,11 +235,11 @@ async def next_steps(
         )
     ).scalar_one_or_none()
     tz = local_zone(candidate_zone, policy.timezone)
-    steps = {s.kind: s for s in await followups.steps_still_open(session, interview.id)}
+    follow_ups = {s.kind: s for s in await followups.follow_ups_still_open(session, interview.id)}
     facts = await followups.facts_for(session, interview)
     lines = []
     if interview.outcome == "pending":
-        chase = steps.get("employer_follow_up")
+        chase = follow_ups.get("employer_follow_up")
         due = chase.due_at if chase else rules.due_at("employer_follow_up", facts, policy)
         promised = (
             f" (they said they would decide by {interview.decision_expected_by:%A} "
@@ -252,7 +252,7 @@ async def next_steps(
             "You don't need to chase them yourself."
         )
     if debrief.thank_you_sent_at is None:
-        note = steps.get("thank_you_note")
+        note = follow_ups.get("thank_you_note")
         due = note.due_at if note else rules.due_at("thank_you_note", facts, policy)
         people = (
             ", ".join(p["name"] for p in interview.interviewers if p.get("name"))

@@ -83,13 +83,47 @@ def _closed(request: Request) -> HTMLResponse:
     )
 
 
-def _csrf(settings: Settings, token_hash: str, nonce: str) -> str:
-    key = settings.derived_key("form-csrf")
+def csrf_token(
+    settings: Settings, token_hash: str, nonce: str, *, purpose: str = "form-csrf"
+) -> str:
+    """The form's anti-forgery field: bound to the link and to the page's cookie nonce."""
+    key = settings.derived_key(purpose)
     return hmac.new(key, f"{token_hash}:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
-def _secure(request: Request) -> bool:
+def _csrf(settings: Settings, token_hash: str, nonce: str) -> str:
+    return csrf_token(settings, token_hash, nonce)
+
+
+def secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def too_many(
+    request: Request, limiters: tuple[RateLimiter, RateLimiter], token: str
+) -> Response | None:
+    """The 429 page when this link, or this address, has posted too often of late."""
+    for limiter, key in zip(limiters, (token[:64], connection_bucket(request)), strict=True):
+        wait = limiter.take(key)
+        if wait is not None:
+            return message(
+                request,
+                429,
+                "Please wait a moment",
+                "You have sent this form several times in a short while. Try again in a minute.",
+                headers={"Retry-After": str(wait)},
+            )
+    return None
+
+
+def forged(request: Request, values: dict[str, str], nonce: str, expected: str) -> bool:
+    """A post not sent from the page we served: no cookie nonce, a wrong field, or another
+    site's Origin."""
+    return (
+        not nonce
+        or not hmac.compare_digest(values.get("csrf", ""), expected)
+        or _foreign_origin(request)
+    )
 
 
 async def _form_page(
@@ -128,7 +162,7 @@ async def _form_page(
         path="/f/",
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure(request),
     )
     return response
 
@@ -241,28 +275,16 @@ async def submit_form(
     token: str, request: Request, session: Session, db: DB, settings: AppSettings, now: Now
 ) -> Response:
     """Records the debrief exactly as the API would and uses the link up."""
-    for limiter, key in ((per_link, token[:64]), (per_address, connection_bucket(request))):
-        wait = limiter.take(key)
-        if wait is not None:
-            return message(
-                request,
-                429,
-                "Please wait a moment",
-                "You have sent this form several times in a short while. Try again in a minute.",
-                headers={"Retry-After": str(wait)},
-            )
+    limited = too_many(request, (per_link, per_address), token)
+    if limited is not None:
+        return limited
     view = await _open_link(request, db, settings, token, now)
     if isinstance(view, Response):
         return view
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     nonce = request.cookies.get(FORM_COOKIE, "")
-    expected = _csrf(settings, view.token_hash, nonce)
-    if (
-        not nonce
-        or not hmac.compare_digest(values.get("csrf", ""), expected)
-        or _foreign_origin(request)
-    ):
+    if forged(request, values, nonce, _csrf(settings, view.token_hash, nonce)):
         return message(
             request,
             403,

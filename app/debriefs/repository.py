@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
-from app.models import Debrief, EmployerFeedback, Interview
+from app.models import Debrief, EmployerFeedback, EmployerLink, Interview
 
 
 async def read_debrief(db: Database, interview_id: uuid.UUID) -> RowMapping | None:
@@ -33,3 +33,10 @@ async def read_employer_feedback(
             EmployerFeedback.id == feedback_id, EmployerFeedback.interview_id == interview_id
         ),
     )
+
+
+_LINK_COLUMNS = [c for c in EmployerLink.__table__.c if c.name != "token_hash"]
+
+
+def select_employer_links(interview_id: uuid.UUID) -> AnySelect:
+    return select(*_LINK_COLUMNS).where(EmployerLink.interview_id == interview_id)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -11,7 +14,7 @@ from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
 from app.auth.dependencies import AnyKey
 from app.db.queries import read_page
-from app.debriefs import links, repository, service
+from app.debriefs import employer_links, links, repository, service
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefLinkOut,
@@ -19,9 +22,11 @@ from app.debriefs.schemas import (
     EmployerFeedbackIn,
     EmployerFeedbackOut,
     EmployerFeedbackPatch,
+    EmployerLinkIn,
+    EmployerLinkOut,
 )
 from app.errors import NotFound
-from app.models import EmployerFeedback
+from app.models import EmployerFeedback, EmployerLink
 
 router = APIRouter(
     prefix="/v1/interviews/{interview_id:uuid}",
@@ -171,3 +176,78 @@ async def create_debrief_link(
         created_at=link.created_at,
     )
     return json_response(out, status=201)
+
+
+def _link_out(link: Any, now: datetime, url: str | None = None) -> EmployerLinkOut:
+    row = (
+        link
+        if isinstance(link, Mapping)
+        else {c.name: getattr(link, c.name) for c in EmployerLink.__table__.c}
+    )
+    state = employer_links.state_of(
+        revoked_at=row["revoked_at"],
+        answered_at=row["answered_at"],
+        expires_at=row["expires_at"],
+        now=now,
+    )
+    return EmployerLinkOut.model_validate({**row, "state": state, "url": url})
+
+
+@router.post(
+    "/employer-links",
+    status_code=201,
+    response_model=EmployerLinkOut,
+    responses=problem_responses(409, 413),
+    dependencies=[NOT_REPLAYABLE],
+)
+async def create_employer_link(
+    interview_id: uuid.UUID,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    principal: AnyKey,
+    body: EmployerLinkIn | None = None,
+) -> Response:
+    """A personal link for the client's contact (the interview's `point_of_contact`, else the
+    client's `contact_name`/`contact_email`) to give their decision without an account. Send
+    the `url`; it opens this interview only, until a decision is given, it is revoked, or it
+    expires (`expires_in_days`, default 14). A new link closes the interview's older ones."""
+    link, url = await employer_links.create_link(
+        session=session,
+        interview_id=interview_id,
+        settings=settings,
+        actor=principal.actor,
+        now=now,
+        days=(body or EmployerLinkIn()).expires_in_days,
+    )
+    return json_response(_link_out(link, now, url), status=201)
+
+
+@router.get("/employer-links", response_model=Page[EmployerLinkOut])
+async def list_employer_links(
+    interview_id: uuid.UUID, db: DB, now: Now, _: AnyKey, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """The interview's decision links, oldest first, with their state and answer (never the
+    token)."""
+    if not await repository.interview_exists(db, interview_id):
+        raise NotFound.of("interview", interview_id)
+    stmt = repository.select_employer_links(interview_id)
+    rows, next_cursor = await read_page(db, stmt, key=EmployerLink.id, limit=limit, cursor=cursor)
+    return json_response(
+        Page[EmployerLinkOut](items=[_link_out(r, now) for r in rows], next_cursor=next_cursor)
+    )
+
+
+@router.post(
+    "/employer-links/{link_id:uuid}/revoke",
+    response_model=EmployerLinkOut,
+    responses=problem_responses(409, 413),
+)
+async def revoke_employer_link(
+    interview_id: uuid.UUID, link_id: uuid.UUID, session: Session, now: Now, _: AnyKey
+) -> Response:
+    """Close a link now (sent to the wrong person, say): it answers 410 from then on."""
+    link = await employer_links.revoke(
+        session=session, interview_id=interview_id, link_id=link_id, now=now
+    )
+    return json_response(_link_out(link, now))

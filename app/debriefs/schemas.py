@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.schemas.base import InputModel, OutputModel
-from app.schemas.fields import CurrencyCode, LongText, Outcome, Timestamp
+from app.schemas.fields import CurrencyCode, LongText, Outcome, Stage, Timestamp
 
 Channel = Literal["phone", "email", "sms", "web_form", "in_person"]
 StillInterested = Literal["yes", "no", "unsure"]
@@ -52,14 +52,14 @@ class DebriefIn(InputModel):
     thank_you_sent_at: Timestamp | None = Field(
         default=None,
         description="When the candidate says the note went out: not in the future, not before "
-        "the interview started. Completes the `thank_you_note` step at that time.",
+        "the interview started. Completes the `thank_you_note` follow-up at that time.",
     )
     linkedin_connected: bool | None = None
     notes: LongText | None = None
     called_at: Timestamp | None = Field(
         default=None,
         description="When the call took place: not in the future, not before the interview "
-        "started; default now. The `debrief_call` step is completed at this time, and is "
+        "started; default now. The `debrief_call` follow-up is completed at this time, and is "
         "late only if this is after it was due.",
     )
 
@@ -111,12 +111,24 @@ class DebriefOut(OutputModel):
         return data
 
 
+RELAY_ALLOWED = (
+    "Whether the employer lets the agency pass this feedback on to the candidate verbatim "
+    "(`POST .../relay` refuses unless true)."
+)
+
+
 class EmployerFeedbackIn(InputModel):
     outcome: Outcome | None = Field(
         default=None, description="The employer's decision; recorded on the interview too."
     )
+    next_stage: Stage | None = Field(
+        default=None,
+        description="With an outcome of `next_round`: the next interview's stage (recorded on "
+        "the interview; `final` opens `final_round_prep`).",
+    )
     strengths: LongText | None = None
     improvements: LongText | None = None
+    relay_allowed: bool | None = Field(default=None, description=RELAY_ALLOWED)
     received_at: Timestamp | None = Field(default=None, description="Default: now.")
     relayed_to_candidate_at: Timestamp | None = None
 
@@ -124,6 +136,7 @@ class EmployerFeedbackIn(InputModel):
 class EmployerFeedbackPatch(InputModel):
     strengths: LongText | None = None
     improvements: LongText | None = None
+    relay_allowed: bool | None = Field(default=None, description=RELAY_ALLOWED)
     relayed_to_candidate_at: Timestamp | None = None
 
 
@@ -133,6 +146,7 @@ class EmployerFeedbackOut(OutputModel):
     outcome: Outcome | None
     strengths: str | None
     improvements: str | None
+    relay_allowed: bool | None
     received_at: datetime
     relayed_to_candidate_at: datetime | None
     created_at: datetime
@@ -146,3 +160,37 @@ class DebriefLinkOut(OutputModel):
     url: str = Field(description="Send this to the candidate. Shown once; only a hash is kept.")
     expires_at: datetime
     created_at: datetime
+
+
+EmployerAnswer = Literal["still_deciding", "next_round", "offer", "rejected"]
+
+
+class EmployerLinkIn(InputModel):
+    # The default is employer_links.DEFAULT_DAYS (that module imports this one).
+    expires_in_days: int = Field(
+        default=14, ge=1, le=90, description="How long the link stays open (default 14 days)."
+    )
+
+
+class EmployerLinkOut(OutputModel):
+    id: uuid.UUID
+    interview_id: uuid.UUID
+    url: str | None = Field(
+        default=None,
+        description="Send this to the contact. Shown once, when made; only a hash is kept.",
+    )
+    contact_name: str | None = Field(
+        description="The interview's point of contact, else the client's."
+    )
+    contact_email: str | None
+    state: Literal["open", "answered", "expired", "revoked"]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    deferred_at: datetime | None = Field(
+        description="When the contact last said they were still deciding."
+    )
+    answered_at: datetime | None = Field(description="When the contact gave their decision.")
+    answer: EmployerAnswer | None
+    feedback_id: uuid.UUID | None

@@ -45,8 +45,11 @@ def _plausible(field: str, value: datetime | None, interview: Interview, now: da
         raise ValidationFailed.field(field, problem)
 
 
-# The debrief's reported times and the steps they complete.
-_STEP_TIMES: dict[str, Kind] = {"called_at": "debrief_call", "thank_you_sent_at": "thank_you_note"}
+# The debrief's reported times and the follow-ups they complete.
+_FOLLOW_UP_TIMES: dict[str, Kind] = {
+    "called_at": "debrief_call",
+    "thank_you_sent_at": "thank_you_note",
+}
 
 
 def _debrief_values(data: DebriefIn) -> dict[str, Any]:
@@ -78,9 +81,9 @@ async def record_debrief(
 ) -> tuple[Debrief, bool, list[str]]:
     """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
 
-    The first debrief completes the `debrief_call` step at `called_at` (default now; late or
+    The first debrief completes the `debrief_call` follow-up at `called_at` (default now; late or
     not); a thank-you note it reports completes `thank_you_note` when it was sent. An
-    amendment that corrects either time re-times the step it completed. With
+    amendment that corrects either time re-times the follow-up it completed. With
     `fill_only_empty` (the candidate's form), an existing debrief keeps every answer it
     holds: only its empty fields are filled in."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
@@ -89,7 +92,7 @@ async def record_debrief(
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
         raise Conflict("This interview has not started yet; record the debrief after it.")
-    for field in _STEP_TIMES:
+    for field in _FOLLOW_UP_TIMES:
         _plausible(field, getattr(data, field), interview, now)
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
@@ -114,7 +117,7 @@ async def record_debrief(
     else:
         if fill_only_empty:
             values = {k: v for k, v in values.items() if getattr(debrief, k) in (None, [])}
-        earlier = {f: was for f in _STEP_TIMES if (was := getattr(debrief, f)) is not None}
+        earlier = {f: was for f in _FOLLOW_UP_TIMES if (was := getattr(debrief, f)) is not None}
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
         if not changed:
@@ -125,7 +128,7 @@ async def record_debrief(
         interview,
         called_at=debrief.called_at,
         thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
-        corrected={_STEP_TIMES[f]: was for f, was in earlier.items() if f in changed},
+        corrected={_FOLLOW_UP_TIMES[f]: was for f, was in earlier.items() if f in changed},
         actor=actor,
         now=now,
         still_interested=debrief.still_interested if "still_interested" in changed else None,
@@ -148,11 +151,15 @@ def _feedback_event(feedback: EmployerFeedback, interview: Interview) -> dict[st
     }
 
 
-def record_outcome(interview: Interview, outcome: str, *, now: datetime) -> list[str]:
-    """Set an interview's outcome as the employer decided it."""
+def record_outcome(
+    interview: Interview, outcome: str, *, next_stage: str | None = None, now: datetime
+) -> list[str]:
+    """Set an interview's outcome (and, for a next round, its stage) as the employer decided."""
     values: dict[str, Any] = {"outcome": outcome}
     if outcome != "next_round":
         values["next_stage"] = None
+    elif next_stage is not None:
+        values["next_stage"] = next_stage
     if outcome != interview.outcome:
         values["outcome_recorded_at"] = now if outcome != "pending" else None
     return apply_changes(interview, values, now=now)
@@ -169,6 +176,8 @@ async def record_employer_feedback(
     """Store what the employer said; an outcome in it is recorded on the interview too."""
     interview = await get_for_update(session, Interview, interview_id, "interview")
     await refuse_if_candidate_erased(session, interview.candidate_id)
+    if data.next_stage is not None and data.outcome != "next_round":
+        raise ValidationFailed.field("next_stage", "is only for an outcome of next_round")
     received_at = data.received_at or now
     _not_in_future("received_at", received_at, now)
     _not_in_future("relayed_to_candidate_at", data.relayed_to_candidate_at, now)
@@ -177,6 +186,7 @@ async def record_employer_feedback(
         outcome=data.outcome,
         strengths=data.strengths,
         improvements=data.improvements,
+        relay_allowed=data.relay_allowed,
         received_at=received_at,
         relayed_to_candidate_at=data.relayed_to_candidate_at,
         created_at=now,
@@ -185,7 +195,9 @@ async def record_employer_feedback(
     session.add(feedback)
     interview_changes = []
     if data.outcome is not None and data.outcome != "pending":
-        interview_changes = record_outcome(interview, data.outcome, now=now)
+        interview_changes = record_outcome(
+            interview, data.outcome, next_stage=data.next_stage, now=now
+        )
     await session.flush()
     events.record(
         session, "employer_feedback.received", _feedback_event(feedback, interview), now=now
@@ -225,3 +237,37 @@ async def update_employer_feedback(
             session, interview_id, relayed_at=feedback.relayed_to_candidate_at, actor=actor, now=now
         )
     return feedback
+
+
+async def relay_employer_feedback(
+    *,
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    actor: str,
+    now: datetime,
+) -> tuple[EmployerFeedback, Interview]:
+    """Mark feedback as passed on to the candidate now, as a PATCH of
+    `relayed_to_candidate_at` would; only feedback the employer allowed to be relayed
+    verbatim, and only once. The caller sends it."""
+    interview = await get_for_update(session, Interview, interview_id, "interview")
+    await refuse_if_candidate_erased(session, interview.candidate_id)
+    feedback = await session.get(EmployerFeedback, feedback_id, with_for_update=True)
+    if feedback is None or feedback.interview_id != interview_id:
+        raise NotFound(f"There is no employer feedback {feedback_id} on interview {interview_id}.")
+    if feedback.relay_allowed is not True:
+        raise Conflict(
+            "The employer did not allow this feedback to be passed on verbatim; "
+            "tell the candidate in your own words instead."
+        )
+    if feedback.relayed_to_candidate_at is not None:
+        raise Conflict(
+            "This feedback was already passed on, at "
+            f"{feedback.relayed_to_candidate_at:%Y-%m-%d %H:%M} UTC."
+        )
+    if not (feedback.strengths or feedback.improvements):
+        raise Conflict("This feedback holds no words to pass on.")
+    apply_changes(feedback, {"relayed_to_candidate_at": now}, now=now)
+    await session.flush()
+    await followups.feedback_relayed(session, interview_id, relayed_at=now, actor=actor, now=now)
+    return feedback, interview

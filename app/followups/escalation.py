@@ -1,4 +1,4 @@
-"""Whom an overdue step is escalated to: the owner's manager, else the policy's contact.
+"""Whom an overdue follow-up is escalated to: the owner's manager, else the policy's contact.
 
 The choice is `rules.escalation_target`; this module reads what it needs (the candidate's
 owner, the managers above them, the policy's contact) and says how events carry it.
@@ -32,7 +32,7 @@ class Escalation:
 
 
 async def escalation_for(session: AsyncSession, candidate_id: uuid.UUID) -> Escalation:
-    """Whom a step about this candidate is escalated to now."""
+    """Whom a follow-up about this candidate is escalated to now."""
     owner = await repository.owner_of(session, candidate_id)
     managers = await staff.managers_above(session, owner) if owner else []
     policy, _ = await repository.load_policy(session)

@@ -51,7 +51,7 @@ class BusinessHours(InputModel):
 
 
 class FollowUpPolicy(InputModel):
-    """Every default of the playbook. A change applies to steps opened afterwards."""
+    """Every default of the playbook. A change applies to follow-ups opened afterwards."""
 
     timezone: TimeZoneName = Field(default="Europe/London", description="The agency's time zone.")
     holiday_country: str = Field(default="GB", description="ISO 3166 code for public holidays.")
@@ -106,7 +106,7 @@ class FollowUpPolicy(InputModel):
         ge=1,
         le=90,
         description="An interview recorded more than this many working days after it ended is "
-        "history: it opens no steps (unless sent with `track_follow_ups: true`).",
+        "history: it opens no follow-ups (unless sent with `track_follow_ups: true`).",
     )
 
     reminder_interval_working_days: int = Field(
@@ -114,7 +114,7 @@ class FollowUpPolicy(InputModel):
         ge=1,
         le=90,
         description=(
-            "While a step stays overdue, remind once per this many working days, counted from"
+            "While a follow-up stays overdue, remind once per this many working days, counted from"
             " when it was flagged; the escalation follows one interval after the last reminder."
             " (Replaces `reminder_interval_hours`: a body or stored policy with that field is"
             " read as ceil(hours / 24) working days.)"

@@ -1,4 +1,4 @@
-"""SQL for follow-up steps, the policy document, and the sweep's bulk statements."""
+"""SQL for follow-ups, the policy document, and the sweep's bulk statements."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from app.models import (
 )
 
 POLICY_KEY = "follow_up_policy"
-_steps: Table = FollowUp.__table__  # type: ignore[assignment]
+_follow_ups: Table = FollowUp.__table__  # type: ignore[assignment]
 
 
 async def load_policy(session: AsyncSession) -> tuple[FollowUpPolicy, Setting | None]:
@@ -52,7 +52,7 @@ async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[st
     return set(result.scalars())
 
 
-async def steps_of(
+async def follow_ups_of(
     session: AsyncSession,
     interview_id: uuid.UUID,
     *,
@@ -118,7 +118,7 @@ async def next_final_start(session: AsyncSession, interview: Interview) -> datet
 async def interviews_awaiting_prep(
     session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
 ) -> list[Interview]:
-    """Interviews of this candidate and client with an open final-round preparation step."""
+    """Interviews of this candidate and client with an open final-round preparation follow-up."""
     stmt = (
         select(Interview)
         .join(FollowUp, FollowUp.interview_id == Interview.id)
@@ -154,14 +154,14 @@ async def candidate_erased_at(
     return (row is not None), (row.erased_at if row is not None else None)
 
 
-def _live_prep(step: Any) -> Any:
-    """A final-round preparation step that stands for its final: open, done, or waived by
+def _live_prep(follow_up: Any) -> Any:
+    """A final-round preparation follow-up that stands for its final: open, done, or waived by
     hand (a waiver by the service means it no longer applies)."""
     return and_(
-        step.kind == "final_round_prep",
+        follow_up.kind == "final_round_prep",
         or_(
-            step.status.in_(("pending", "overdue", "done")),
-            and_(step.status == "waived", step.completed_by != "system"),
+            follow_up.status.in_(("pending", "overdue", "done")),
+            and_(follow_up.status == "waived", follow_up.completed_by != "system"),
         ),
     )
 
@@ -179,7 +179,7 @@ async def lock_final_prep(session: AsyncSession, interview: Interview) -> None:
 
 
 async def final_prep_elsewhere(session: AsyncSession, interview: Interview) -> bool:
-    """Whether the final this interview would prepare for has a preparation step elsewhere.
+    """Whether the final this interview would prepare for has a preparation follow-up elsewhere.
 
     An interview that leads to a final (`next_round` to `final`): its next scheduled final
     with the client has one of its own. A final: an earlier interview of the candidate with
@@ -188,7 +188,7 @@ async def final_prep_elsewhere(session: AsyncSession, interview: Interview) -> b
         Interview.candidate_id == interview.candidate_id,
         Interview.client_id == interview.client_id,
     )
-    step = aliased(FollowUp)
+    follow_up = aliased(FollowUp)
     if interview.outcome == "next_round" and interview.next_stage == "final":
         next_final = (
             select(Interview.id)
@@ -203,13 +203,15 @@ async def final_prep_elsewhere(session: AsyncSession, interview: Interview) -> b
             .limit(1)
             .scalar_subquery()
         )
-        stmt = select(step.id).where(step.interview_id == next_final, _live_prep(step))
+        stmt = select(follow_up.id).where(
+            follow_up.interview_id == next_final, _live_prep(follow_up)
+        )
         return (await session.execute(stmt.limit(1))).first() is not None
     earlier = aliased(Interview)
     between = aliased(Interview)
     stmt = (
         select(earlier.id)
-        .join(step, step.interview_id == earlier.id)
+        .join(follow_up, follow_up.interview_id == earlier.id)
         .where(
             earlier.candidate_id == interview.candidate_id,
             earlier.client_id == interview.client_id,
@@ -217,7 +219,7 @@ async def final_prep_elsewhere(session: AsyncSession, interview: Interview) -> b
             earlier.outcome == "next_round",
             earlier.next_stage == "final",
             earlier.ends_at <= interview.starts_at,
-            _live_prep(step),
+            _live_prep(follow_up),
             ~exists().where(
                 between.candidate_id == interview.candidate_id,
                 between.client_id == interview.client_id,
@@ -237,7 +239,7 @@ async def interviews_leading_to_final_without_prep(
     session: AsyncSession, candidate_id: uuid.UUID, client_id: uuid.UUID
 ) -> list[Interview]:
     """Interviews of this candidate and client whose outcome leads to a final and that have
-    no preparation step (a final's own one stood for theirs)."""
+    no preparation follow-up (a final's own one stood for theirs)."""
     stmt = select(Interview).where(
         Interview.candidate_id == candidate_id,
         Interview.client_id == client_id,
@@ -248,10 +250,10 @@ async def interviews_leading_to_final_without_prep(
     return list((await session.execute(stmt)).scalars())
 
 
-async def interviews_with_steps_to_reconsider(
+async def interviews_with_follow_ups_to_reconsider(
     session: AsyncSession, candidate_id: uuid.UUID
 ) -> list[Interview]:
-    """A candidate's interviews with open steps, or steps the service waived (locked)."""
+    """A candidate's interviews with open follow-ups, or follow-ups the service waived (locked)."""
     stmt = (
         select(Interview)
         .where(
@@ -270,10 +272,10 @@ async def interviews_with_steps_to_reconsider(
     return list((await session.execute(stmt)).scalars())
 
 
-async def ended_interviews_awaiting_steps(
+async def ended_interviews_awaiting_follow_ups(
     session: AsyncSession, now: datetime, limit: int
 ) -> list[Interview]:
-    """Ended interviews whose steps are not open yet (locked; other sweepers skip them)."""
+    """Ended interviews whose follow-ups are not open yet (locked; other sweepers skip them)."""
     stmt = (
         select(Interview)
         .where(Interview.ends_at <= now, Interview.follow_ups_opened_at.is_(None))
@@ -286,11 +288,11 @@ async def ended_interviews_awaiting_steps(
 
 
 async def intervals_due(session: AsyncSession, now: datetime) -> list[int]:
-    """The reminder intervals (working days) among steps that are pending and past due
+    """The reminder intervals (working days) among follow-ups that are pending and past due
     (usually one)."""
     stmt = (
-        select(_steps.c.reminder_interval_days)
-        .where(_steps.c.status == "pending", _steps.c.due_at <= now)
+        select(_follow_ups.c.reminder_interval_days)
+        .where(_follow_ups.c.status == "pending", _follow_ups.c.due_at <= now)
         .distinct()
     )
     return list((await session.execute(stmt)).scalars())
@@ -299,22 +301,22 @@ async def intervals_due(session: AsyncSession, now: datetime) -> list[int]:
 async def flag_overdue(
     session: AsyncSession, *, now: datetime, interval_days: int, first_notice_at: datetime
 ) -> list[RowMapping]:
-    """Mark every pending step past its due time overdue, once; returns the flagged rows."""
+    """Mark every pending follow-up past its due time overdue, once; returns the flagged rows."""
     stmt = (
-        update(_steps)
+        update(_follow_ups)
         .where(
-            _steps.c.status == "pending",
-            _steps.c.due_at <= now,
-            _steps.c.reminder_interval_days == interval_days,
+            _follow_ups.c.status == "pending",
+            _follow_ups.c.due_at <= now,
+            _follow_ups.c.reminder_interval_days == interval_days,
         )
         .values(
             status="overdue",
             overdue_at=now,
             next_notice_at=first_notice_at,
             updated_at=now,
-            version=_steps.c.version + 1,
+            version=_follow_ups.c.version + 1,
         )
-        .returning(*_steps.c)
+        .returning(*_follow_ups.c)
     )
     return list((await session.execute(stmt)).mappings().all())
 
@@ -336,16 +338,16 @@ _DERIVED_SQL = {
     f"THEN {_iso_utc_sql('next_notice_at')} END",
 }
 if set(_DERIVED_SQL) != DERIVED_FIELDS:
-    raise RuntimeError("every derived field of a step needs its SQL here")
+    raise RuntimeError("every derived field of a follow-up needs its SQL here")
 _PAYLOAD_SQL = ", ".join(
     [f"'{name}', {_iso_utc_sql(name) if name in TIME_FIELDS else name}" for name in COLUMN_FIELDS]
     + [f"'{name}', {sql}" for name, sql in _DERIVED_SQL.items()]
 )
-# One statement flags the steps and writes their events: no row travels to Python and back.
+# One statement flags the follow-ups and writes their events: no row travels to Python and back.
 # The event-order lock is taken inside it, after the UPDATE has finished (the `ordered` CTE
 # reads every flagged row first) and before any event row gets its `seq` (the ORDER BY sorts
 # the whole result before the first insert). So `seq` follows commit order, and the sweep never
-# waits for a row while holding the lock that committing API requests wait for. The steps are
+# waits for a row while holding the lock that committing API requests wait for. The follow-ups are
 # locked in id order first (`due`), as every writer locking several debrief calls does
 # (app/debrief_queue), so two such writers never wait for each other.
 _FLAG_WITH_EVENTS_SQL = text(f"""
@@ -379,7 +381,7 @@ async def flag_overdue_with_events(
     first_notice_at: datetime,
     order_lock: int,
 ) -> int:
-    """PostgreSQL: flag every pending step past due with this reminder interval and insert its
+    """PostgreSQL: flag every pending follow-up past due with this reminder interval and insert its
     event, in one statement, under the event writers' `order_lock`."""
     result = await session.execute(
         _FLAG_WITH_EVENTS_SQL,
@@ -393,9 +395,11 @@ async def flag_overdue_with_events(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def steps_needing_notice(session: AsyncSession, now: datetime, limit: int) -> list[FollowUp]:
-    """Overdue steps whose next reminder or escalation is due, and done last chases whose
-    escalation is (`next_notice_at` is set on no other step)."""
+async def follow_ups_needing_notice(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[FollowUp]:
+    """Overdue follow-ups whose next reminder or escalation is due, and done last chases whose
+    escalation is (`next_notice_at` is set on no other follow-up)."""
     stmt = (
         select(FollowUp)
         .where(FollowUp.next_notice_at <= now)
@@ -430,17 +434,17 @@ def select_follow_ups(
     escalated_to: uuid.UUID | None = None,
 ) -> AnySelect:
     stmt = where_equal(
-        select(_steps),
-        (_steps.c.status, status),
-        (_steps.c.kind, kind),
-        (_steps.c.candidate_id, candidate_id),
-        (_steps.c.interview_id, interview_id),
-        (_steps.c.escalated_to, escalated_to),
+        select(_follow_ups),
+        (_follow_ups.c.status, status),
+        (_follow_ups.c.kind, kind),
+        (_follow_ups.c.candidate_id, candidate_id),
+        (_follow_ups.c.interview_id, interview_id),
+        (_follow_ups.c.escalated_to, escalated_to),
     )
     if owner_id is not None:
-        stmt = stmt.join(Candidate, Candidate.id == _steps.c.candidate_id).where(
+        stmt = stmt.join(Candidate, Candidate.id == _follow_ups.c.candidate_id).where(
             Candidate.owner_id == owner_id
         )
     if due_before is not None:
-        stmt = stmt.where(_steps.c.due_at < due_before)
+        stmt = stmt.where(_follow_ups.c.due_at < due_before)
     return stmt

@@ -34,7 +34,7 @@ settings_router = APIRouter(
     prefix="/v1/settings", tags=["settings"], responses=problem_responses(401, 403, 422, 429)
 )
 
-_steps = FollowUp.__table__
+_follow_ups = FollowUp.__table__
 
 
 @router.get("", response_model=Page[FollowUpOut])
@@ -51,7 +51,7 @@ async def list_follow_ups(
     limit: Limit = 50,
     cursor: TimeCursor = None,
 ) -> Response:
-    """Steps in due order (earliest first), filtered as you ask."""
+    """Follow-ups in due order (earliest first), filtered as you ask."""
     stmt = repository.select_follow_ups(
         status=status,
         kind=kind,
@@ -64,9 +64,9 @@ async def list_follow_ups(
     rows, next_cursor = await read_page_by_time(
         db,
         stmt,
-        at=_steps.c.due_at,
+        at=_follow_ups.c.due_at,
         at_key="due_at",
-        tiebreak=_steps.c.id,
+        tiebreak=_follow_ups.c.id,
         tiebreak_key="id",
         limit=limit,
         cursor=cursor,
@@ -76,7 +76,7 @@ async def list_follow_ups(
 
 @router.get("/{follow_up_id:uuid}", response_model=FollowUpOut, responses=problem_responses(404))
 async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
-    stmt = repository.select_follow_ups().where(_steps.c.id == follow_up_id)
+    stmt = repository.select_follow_ups().where(_follow_ups.c.id == follow_up_id)
     row = found(await read_one(db, stmt), "follow-up", follow_up_id)
     return object_response(FollowUpOut.model_validate(row), version=row["version"])
 
@@ -89,11 +89,11 @@ async def get_follow_up(follow_up_id: uuid.UUID, db: DB, _: AnyKey) -> Response:
 async def complete_follow_up(
     follow_up_id: uuid.UUID, session: Session, now: Now, principal: AnyKey
 ) -> Response:
-    """Mark a pending or overdue step done now (`late` if past its due time)."""
-    step = await service.complete(
-        session=session, step_id=follow_up_id, actor=principal.actor, now=now
+    """Mark a pending or overdue follow-up done now (`late` if past its due time)."""
+    follow_up = await service.complete(
+        session=session, follow_up_id=follow_up_id, actor=principal.actor, now=now
     )
-    return object_response(FollowUpOut.model_validate(step), version=step.version)
+    return object_response(FollowUpOut.model_validate(follow_up), version=follow_up.version)
 
 
 @router.post(
@@ -104,11 +104,15 @@ async def complete_follow_up(
 async def waive_follow_up(
     follow_up_id: uuid.UUID, body: WaiveIn, session: Session, now: Now, principal: AnyKey
 ) -> Response:
-    """Waive a step that does not apply, saying why."""
-    step = await service.waive(
-        session=session, step_id=follow_up_id, reason=body.reason, actor=principal.actor, now=now
+    """Waive a follow-up that does not apply, saying why."""
+    follow_up = await service.waive(
+        session=session,
+        follow_up_id=follow_up_id,
+        reason=body.reason,
+        actor=principal.actor,
+        now=now,
     )
-    return object_response(FollowUpOut.model_validate(step), version=step.version)
+    return object_response(FollowUpOut.model_validate(follow_up), version=follow_up.version)
 
 
 @queue_router.get("/v1/debriefs/overdue", response_model=Page[OverdueDebrief])
@@ -143,7 +147,8 @@ async def get_follow_up_policy(db: DB, _: AdminKey) -> Response:
 async def put_follow_up_policy(
     body: FollowUpPolicy, session: Session, now: Now, _: AdminKey, if_match: IfMatch = None
 ) -> Response:
-    """Replace the policy; fields left out take their defaults. Applies to steps opened from now."""
+    """Replace the policy; fields left out take their defaults. Applies to follow-ups opened
+    from now."""
     policy, row = await service.replace_policy(
         session=session, policy=body, if_match=if_match, now=now
     )

@@ -82,14 +82,16 @@ class WorkingCalendar:
         opens, closes = self.window(day)
         return opens <= moment <= closes
 
-    def _working_windows(self, moment: datetime, step: int) -> Iterator[tuple[datetime, datetime]]:
-        """The business hours of each working day from `moment`'s own, going forward (`step`
+    def _working_windows(
+        self, moment: datetime, follow_up: int
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """The business hours of each working day from `moment`'s own, going forward (`follow_up`
         1) or back (-1), for at most `_MAX_DAYS` days."""
         day = self.local_date(moment)
         for _ in range(_MAX_DAYS):
             if self.is_working_day(day):
                 yield self.window(day)
-            day += timedelta(days=step)
+            day += timedelta(days=follow_up)
 
     def add(self, moment: datetime, amount: timedelta) -> datetime:
         """`amount` of working time after `moment`; zero moves `moment` into business hours."""
@@ -144,11 +146,13 @@ def _calendar(
     )
 
 
-def calendar_for(policy: FollowUpPolicy) -> WorkingCalendar:
+def calendar_for(policy: FollowUpPolicy, zone: str | None = None) -> WorkingCalendar:
+    """The policy's business hours, days and public holidays, in `zone` if given (a client
+    contact's own), else the policy's time zone."""
     hours = policy.business_hours
     days = tuple(sorted(WEEKDAYS.index(d) for d in hours.days))
     return _calendar(
-        policy.timezone,
+        zone or policy.timezone,
         days,
         hours.opens,
         hours.closes,
@@ -176,7 +180,7 @@ class InterviewFacts:
     candidate_erased: bool = False
     # False for history, or when the interview was sent with `track_follow_ups: false`.
     tracked: bool = True
-    # The final this interview would prepare for already has its preparation step elsewhere
+    # The final this interview would prepare for already has its preparation follow-up elsewhere
     # (on the final itself, or on the interview whose outcome led to it).
     final_prep_elsewhere: bool = False
 
@@ -236,7 +240,7 @@ _DUE = {
 
 
 def due_at(kind: Kind, facts: InterviewFacts, policy: FollowUpPolicy) -> datetime:
-    """When a step is due. Never before the interview has ended, except a final's own
+    """When a follow-up is due. Never before the interview has ended, except a final's own
     preparation, which is due before the final starts."""
     due = _DUE[kind](facts, policy)
     if kind == "final_round_prep" and prepares_for_itself(facts):
@@ -251,7 +255,7 @@ def thank_you_note_ideal_by(facts: InterviewFacts, policy: FollowUpPolicy) -> da
 
 
 def ideal_by(kind: Kind, facts: InterviewFacts, policy: FollowUpPolicy) -> datetime | None:
-    """When a step is ideally done, for a step with an ideal besides its deadline."""
+    """When a follow-up is ideally done, for a follow-up with an ideal besides its deadline."""
     return thank_you_note_ideal_by(facts, policy) if kind == "thank_you_note" else None
 
 
@@ -282,12 +286,12 @@ def prepares_for_itself(facts: InterviewFacts) -> bool:
 
 
 def kinds_for(facts: InterviewFacts, *, ended: bool, now: datetime | None = None) -> list[Kind]:
-    """The steps an interview calls for: the after-interview ones once it has ended, those its
+    """The follow-ups an interview calls for: the after-interview ones once it has ended, those its
     outcome calls for (feedback after a rejection, preparation before a final), and a
-    preparation step for a final still to come (given `now`); none that a change closed
+    preparation follow-up for a final still to come (given `now`); none that a change closed
     (`kinds_closed`).
 
-    An outcome already decided when the after-interview steps open (an interview recorded
+    An outcome already decided when the after-interview follow-ups open (an interview recorded
     after the fact) means the agency knows how it went: no debrief call and no employer chase,
     only the thank-you note (the seeds: thank them all the same) and what the outcome calls for.
     """
@@ -383,7 +387,7 @@ def _interval(policy: FollowUpPolicy, interval_days: int) -> tuple[WorkingCalend
 def notice_times(
     overdue_at: datetime, *, interval_days: int, max_reminders: int, policy: FollowUpPolicy
 ) -> list[datetime]:
-    """The notices of a step that stays overdue, swept on time: reminder k at `overdue_at`
+    """The notices of a follow-up that stays overdue, swept on time: reminder k at `overdue_at`
     + k intervals of working days (k = 1 … `max_reminders`), then the escalation one
     interval after the last reminder."""
     calendar, interval = _interval(policy, interval_days)
@@ -398,7 +402,7 @@ def notice_times(
 def first_notice_at(
     overdue_at: datetime, *, interval_days: int, policy: FollowUpPolicy
 ) -> datetime:
-    """The first reminder (or, with no reminders, the escalation) after a step is flagged."""
+    """The first reminder (or, with no reminders, the escalation) after a follow-up is flagged."""
     calendar, interval = _interval(policy, interval_days)
     return calendar.add(overdue_at, interval)
 
@@ -406,7 +410,7 @@ def first_notice_at(
 def next_notice_after(
     overdue_at: datetime, *, interval_days: int, policy: FollowUpPolicy, now: datetime
 ) -> datetime:
-    """The first notice time after `now` on the step's own schedule (`overdue_at` + k
+    """The first notice time after `now` on the follow-up's own schedule (`overdue_at` + k
     intervals): a late sweep skips the times it missed, it does not shift the later ones."""
     calendar, interval = _interval(policy, interval_days)
     moment = overdue_at
@@ -426,11 +430,11 @@ def notice_for(
     policy: FollowUpPolicy,
     now: datetime,
 ) -> Notice | None:
-    """The notice due for a step whose notice time has come.
+    """The notice due for a follow-up whose notice time has come.
 
-    An overdue step gets reminders on its schedule (`overdue_at` + k working-day intervals),
+    An overdue follow-up gets reminders on its schedule (`overdue_at` + k working-day intervals),
     at most `max_reminders`, then one escalation at the next time on the schedule. A sweep
-    sends one notice at most per step, and the next one waits for the next time on the
+    sends one notice at most per follow-up, and the next one waits for the next time on the
     schedule, so a late sweep sends no burst and moves nothing later. A done employer chase
     still awaiting a notice is one whose employer stayed silent after the last chase: it is
     escalated once.
@@ -448,7 +452,7 @@ def notice_for(
 def next_reminder_at(
     *, status: str, reminders_sent: int, max_reminders: int, next_notice_at: datetime | None
 ) -> datetime | None:
-    """When an overdue step's next reminder goes; None when it is not overdue or has none left
+    """When an overdue follow-up's next reminder goes; None when it is not overdue or has none left
     (the next notice, if any, is then its escalation)."""
     if status != "overdue" or reminders_sent >= max_reminders:
         return None
@@ -490,7 +494,7 @@ WaiverReason = Literal[
 _ALL: frozenset[Kind] = frozenset(KINDS)
 _CANDIDATE_LEFT: frozenset[Kind] = _ALL - {"thank_you_note"}
 
-# Which open steps each change closes (waives, with the change as the reason). The thank-you
+# Which open follow-ups each change closes (waives, with the change as the reason). The thank-you
 # note outlives a candidate's "no" (the seeds: thank them all the same, it is remembered);
 # a debrief still matters after the candidate withdrew from one job (the seeds: the feedback
 # helps in future interviews), not once they have left the search.
@@ -532,7 +536,7 @@ def reasons_in_force(facts: InterviewFacts) -> list[WaiverReason]:
 
 
 def kinds_closed(facts: InterviewFacts) -> dict[Kind, WaiverReason]:
-    """Each step kind that no longer applies to this interview, with the first reason why."""
+    """Each follow-up kind that no longer applies to this interview, with the first reason why."""
     closed: dict[Kind, WaiverReason] = {}
     for reason in reasons_in_force(facts):
         for kind in KINDS:
@@ -544,7 +548,7 @@ def kinds_closed(facts: InterviewFacts) -> dict[Kind, WaiverReason]:
 def reopens(
     kind: Kind, reason: str, facts: InterviewFacts, *, now: datetime, policy: FollowUpPolicy
 ) -> bool:
-    """Whether a step the service waived for `reason` opens again: nothing closes it any
+    """Whether a follow-up the service waived for `reason` opens again: nothing closes it any
     more (the change was undone), it was not an erasure, and the interview is not history
     (unless the sender asked to track it again: that is whatever its age)."""
     if reason not in CLOSES or reason in FINAL_REASONS:
@@ -552,7 +556,7 @@ def reopens(
     if kind in kinds_closed(facts):
         return False
     if kind == "final_round_prep" and facts.final_prep_elsewhere:
-        return False  # another step stands for that final now
+        return False  # another follow-up stands for that final now
     return reason == "interview_untracked" or not is_history(facts.ends_at, now=now, policy=policy)
 
 
@@ -565,7 +569,7 @@ def is_history(ends_at: datetime, *, now: datetime, policy: FollowUpPolicy) -> b
 def tracks_follow_ups(
     ends_at: datetime, *, requested: bool | None, now: datetime, policy: FollowUpPolicy
 ) -> bool:
-    """Whether a new interview's steps are tracked: as asked, else unless it is history."""
+    """Whether a new interview's follow-ups are tracked: as asked, else unless it is history."""
     if requested is not None:
         return requested
     return not is_history(ends_at, now=now, policy=policy)

@@ -28,8 +28,8 @@ class FollowUpOut(OutputModel):
     status: Status
     due_at: datetime
     ideal_by: datetime | None = Field(
-        description="When the step is ideally done, before its deadline: the thank-you note's "
-        "few hours (policy `thank_you_note_ideal_hours`); null for the other steps."
+        description="When the follow-up is ideally done, before its deadline: the thank-you note's "
+        "few hours (policy `thank_you_note_ideal_hours`); null for the other follow-ups."
     )
     opened_at: datetime
     overdue_at: datetime | None
@@ -61,15 +61,15 @@ class FollowUpOut(OutputModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_step(cls, source: Any) -> Any:
+    def _from_follow_up(cls, source: Any) -> Any:
         if isinstance(source, Mapping) and "next_reminder_at" in source:
             return source
-        return step_view(source)
+        return follow_up_view(source)
 
 
-# Fields computed from the step's columns rather than stored.
+# Fields computed from the follow-up's columns rather than stored.
 DERIVED_FIELDS = frozenset({"next_reminder_at"})
-# The payload an event carries is the API's view of the step, field for field.
+# The payload an event carries is the API's view of the follow-up, field for field.
 FOLLOW_UP_FIELDS = tuple(FollowUpOut.model_fields)
 COLUMN_FIELDS = tuple(name for name in FOLLOW_UP_FIELDS if name not in DERIVED_FIELDS)
 TIME_FIELDS = frozenset(
@@ -79,10 +79,10 @@ TIME_FIELDS = frozenset(
 )
 
 
-def step_view(step: Any) -> dict[str, Any]:
-    """A step (an ORM object or a row) as the API shows it: its columns and what follows from
+def follow_up_view(follow_up: Any) -> dict[str, Any]:
+    """A follow-up (an ORM object or a row) as the API shows it: its columns and what follows from
     them. The one view behind responses and event payloads."""
-    read = step.__getitem__ if isinstance(step, Mapping) else step.__getattribute__
+    read = follow_up.__getitem__ if isinstance(follow_up, Mapping) else follow_up.__getattribute__
     view = {name: read(name) for name in COLUMN_FIELDS}
     view["next_reminder_at"] = rules.next_reminder_at(
         status=view["status"],
@@ -93,9 +93,9 @@ def step_view(step: Any) -> dict[str, Any]:
     return view
 
 
-def follow_up_payload(step: Any) -> dict[str, Any]:
-    """A step (an ORM object or a row) as events carry it: the API's view of it."""
-    return {"follow_up": as_json(step_view(step), FOLLOW_UP_FIELDS)}
+def follow_up_payload(follow_up: Any) -> dict[str, Any]:
+    """A follow-up (an ORM object or a row) as events carry it: the API's view of it."""
+    return {"follow_up": as_json(follow_up_view(follow_up), FOLLOW_UP_FIELDS)}
 
 
 class WaiveIn(InputModel):

@@ -1,6 +1,6 @@
-"""The playbook's lifecycle: open steps, re-date, cancel, complete, waive; and the policy.
+"""The playbook's lifecycle: open follow-ups, re-date, cancel, complete, waive; and the policy.
 
-Every change of a step writes its event in the same transaction. Callers are the
+Every change of a follow-up writes its event in the same transaction. Callers are the
 interviews and debriefs services (after a change), the routers, and the sweep.
 """
 
@@ -49,7 +49,7 @@ async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | Non
 async def replace_policy(
     *, session: AsyncSession, policy: FollowUpPolicy, if_match: str | None, now: datetime
 ) -> tuple[FollowUpPolicy, Setting]:
-    """Replace the policy (If-Match optional); steps already open keep their due times."""
+    """Replace the policy (If-Match optional); follow-ups already open keep their due times."""
     contact = policy.escalation_contact_id
     if contact is not None and not await staff.active_staff_exists(session, contact):
         raise ValidationFailed.field("escalation_contact_id", "no active staff member has this id")
@@ -97,7 +97,7 @@ async def facts_for(session: AsyncSession, interview: Interview) -> InterviewFac
 async def tracks_follow_ups(
     session: AsyncSession, *, ends_at: datetime, requested: bool | None, now: datetime
 ) -> bool:
-    """Whether a new interview's steps are tracked: as the sender asked, else unless it
+    """Whether a new interview's follow-ups are tracked: as the sender asked, else unless it
     ended more than the policy's history window ago."""
     policy = await get_policy(session)
     return rules.tracks_follow_ups(ends_at, requested=requested, now=now, policy=policy)
@@ -106,7 +106,7 @@ async def tracks_follow_ups(
 async def _already_done(
     session: AsyncSession, kind: str, facts: InterviewFacts, interview: Interview
 ) -> datetime | None:
-    """When a step being opened was in fact already done (the debrief came in early, say)."""
+    """When a follow-up being opened was in fact already done (the debrief came in early, say)."""
     if kind == "debrief_call":
         return await repository.debrief_called_at(session, interview.id)
     if kind == "thank_you_note":
@@ -116,7 +116,7 @@ async def _already_done(
     return None
 
 
-def _new_step(
+def _new_follow_up(
     interview: Interview,
     kind: Kind,
     *,
@@ -144,7 +144,7 @@ def _new_step(
     )
 
 
-async def open_steps(
+async def open_follow_ups(
     session: AsyncSession,
     interview: Interview,
     *,
@@ -152,7 +152,7 @@ async def open_steps(
     now: datetime,
     mark_completed: MarkCompleted,
 ) -> list[FollowUp]:
-    """Open the steps the interview calls for now and does not have yet."""
+    """Open the follow-ups the interview calls for now and does not have yet."""
     if interview.status in ("cancelled", "no_show"):
         return []
     ended = interview.ends_at <= now
@@ -168,7 +168,7 @@ async def open_steps(
     for kind in wanted:
         if kind in have:
             continue
-        step = _new_step(
+        follow_up = _new_follow_up(
             interview,
             kind,
             due_at=rules.due_at(kind, facts, policy),
@@ -176,17 +176,17 @@ async def open_steps(
             policy=policy,
             now=now,
         )
-        session.add(step)
-        opened.append(step)
+        session.add(follow_up)
+        opened.append(follow_up)
     if ended and interview.follow_ups_opened_at is None:
         interview.follow_ups_opened_at = now
         await mark_completed(session, interview, now)
     await session.flush()
-    for step in opened:
-        events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
-        done_at = await _already_done(session, step.kind, facts, interview)
+    for follow_up in opened:
+        events.record(session, "follow_up.opened", follow_up_payload(follow_up), now=now)
+        done_at = await _already_done(session, follow_up.kind, facts, interview)
         if done_at is not None:
-            await _finish(session, [step], status="done", at=done_at, by=SYSTEM, now=now)
+            await _finish(session, [follow_up], status="done", at=done_at, by=SYSTEM, now=now)
     if "employer_follow_up" in have:
         await _after_employer_follow_up(session, interview, facts=facts, policy=policy, now=now)
     return opened
@@ -214,7 +214,7 @@ async def _after_employer_follow_up(
         facts, sequence=last.sequence, done_at=last.completed_at, policy=policy
     )
     if after is not None and after.kind == "chase":
-        step = _new_step(
+        follow_up = _new_follow_up(
             interview,
             "employer_follow_up",
             due_at=after.at,
@@ -222,9 +222,9 @@ async def _after_employer_follow_up(
             now=now,
             sequence=last.sequence + 1,
         )
-        session.add(step)
+        session.add(follow_up)
         await session.flush()
-        events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
+        events.record(session, "follow_up.opened", follow_up_payload(follow_up), now=now)
         return
     escalate_at = after.at if after is not None and last.escalated_at is None else None
     if last.next_notice_at != escalate_at:
@@ -234,22 +234,26 @@ async def _after_employer_follow_up(
 
 
 async def employer_still_silent(
-    session: AsyncSession, step: FollowUp, *, policy: FollowUpPolicy
+    session: AsyncSession, follow_up: FollowUp, *, policy: FollowUpPolicy
 ) -> bool:
     """Whether a done employer chase awaiting its escalation should still be escalated: the
     last chase of a live interview and candidate, the decision still awaited."""
-    interview = await session.get(Interview, step.interview_id)
+    interview = await session.get(Interview, follow_up.interview_id)
     if interview is None or interview.status in ("cancelled", "no_show"):
         return False
-    if await repository.candidate_status(session, step.candidate_id) != "active":
+    if await repository.candidate_status(session, follow_up.candidate_id) != "active":
         return False
     chases = await repository.employer_follow_ups(session, interview.id)
-    if step.kind != "employer_follow_up" or chases[-1].id != step.id or step.completed_at is None:
+    if (
+        follow_up.kind != "employer_follow_up"
+        or chases[-1].id != follow_up.id
+        or follow_up.completed_at is None
+    ):
         return False
     after = rules.after_employer_follow_up(
         await facts_for(session, interview),
-        sequence=step.sequence,
-        done_at=step.completed_at,
+        sequence=follow_up.sequence,
+        done_at=follow_up.completed_at,
         policy=policy,
     )
     return after is not None and after.kind == "escalation"
@@ -264,26 +268,26 @@ async def candidate_cooling(
     if "candidate_call" in await repository.kinds_opened(session, interview.id):
         return None
     due = rules.candidate_call_due(now, policy)
-    step = _new_step(interview, "candidate_call", due_at=due, policy=policy, now=now)
-    session.add(step)
+    follow_up = _new_follow_up(interview, "candidate_call", due_at=due, policy=policy, now=now)
+    session.add(follow_up)
     await session.flush()
-    events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
-    return step
+    events.record(session, "follow_up.opened", follow_up_payload(follow_up), now=now)
+    return follow_up
 
 
 async def _due_again(
-    session: AsyncSession, step: FollowUp, facts: InterviewFacts, policy: FollowUpPolicy
+    session: AsyncSession, follow_up: FollowUp, facts: InterviewFacts, policy: FollowUpPolicy
 ) -> datetime:
-    """A step's due time after its interview's facts changed."""
-    if step.kind == "candidate_call":
-        return step.due_at  # counted from the debrief, not from the interview
-    if step.kind == "employer_follow_up" and step.sequence > 1:
-        chases = await repository.employer_follow_ups(session, step.interview_id)
-        previous = [c.completed_at for c in chases if c.sequence == step.sequence - 1]
-        since = previous[0] if previous and previous[0] is not None else step.opened_at
+    """A follow-up's due time after its interview's facts changed."""
+    if follow_up.kind == "candidate_call":
+        return follow_up.due_at  # counted from the debrief, not from the interview
+    if follow_up.kind == "employer_follow_up" and follow_up.sequence > 1:
+        chases = await repository.employer_follow_ups(session, follow_up.interview_id)
+        previous = [c.completed_at for c in chases if c.sequence == follow_up.sequence - 1]
+        since = previous[0] if previous and previous[0] is not None else follow_up.opened_at
         due = rules.employer_follow_up_again_due(facts.decision_expected_by, since, policy)
         return max(due, facts.ends_at)
-    return rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
+    return rules.due_at(follow_up.kind, facts, policy)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- changes
@@ -291,7 +295,7 @@ async def _due_again(
 
 async def _finish(
     session: AsyncSession,
-    steps: list[FollowUp],
+    follow_ups: list[FollowUp],
     *,
     status: str,
     at: datetime,
@@ -299,21 +303,21 @@ async def _finish(
     now: datetime,
     reason: str | None = None,
 ) -> None:
-    """Close steps as done, waived or cancelled, and record their events."""
-    for step in steps:
-        step.status = status
-        step.completed_at = at
-        step.completed_by = by
-        step.late = status == "done" and at > step.due_at
-        step.next_notice_at = None
-        step.waived_reason = reason
-        step.updated_at = now
+    """Close follow-ups as done, waived or cancelled, and record their events."""
+    for follow_up in follow_ups:
+        follow_up.status = status
+        follow_up.completed_at = at
+        follow_up.completed_by = by
+        follow_up.late = status == "done" and at > follow_up.due_at
+        follow_up.next_notice_at = None
+        follow_up.waived_reason = reason
+        follow_up.updated_at = now
     await session.flush()  # bumps versions, so the events carry the new ones
-    await debrief_queue.steps_changed(session, steps)
+    await debrief_queue.follow_ups_changed(session, follow_ups)
     if status in ("done", "waived"):
         event = "follow_up.completed" if status == "done" else "follow_up.waived"
-        for step in steps:
-            events.record(session, event, follow_up_payload(step), now=now)
+        for follow_up in follow_ups:
+            events.record(session, event, follow_up_payload(follow_up), now=now)
 
 
 async def complete_kind(
@@ -325,10 +329,10 @@ async def complete_kind(
     by: str,
     now: datetime,
 ) -> FollowUp | None:
-    """Complete the open step of this kind, if any (late if `at` is after it was due)."""
-    steps = await repository.steps_of(session, interview_id, statuses=OPEN, kinds=(kind,))
-    await _finish(session, steps, status="done", at=at, by=by, now=now)
-    return steps[0] if steps else None
+    """Complete the open follow-up of this kind, if any (late if `at` is after it was due)."""
+    follow_ups = await repository.follow_ups_of(session, interview_id, statuses=OPEN, kinds=(kind,))
+    await _finish(session, follow_ups, status="done", at=at, by=by, now=now)
+    return follow_ups[0] if follow_ups else None
 
 
 async def redate(
@@ -340,89 +344,92 @@ async def redate(
     kinds: tuple[str, ...] | None = None,
     statuses: tuple[str, ...] = OPEN,
 ) -> None:
-    """Recompute due times of the interview's open steps after it moved or its facts changed."""
-    steps = await repository.steps_of(session, interview.id, statuses=statuses, kinds=kinds)
-    if not steps:
+    """Recompute the due times of the interview's open follow-ups after it moved or its facts
+    changed."""
+    follow_ups = await repository.follow_ups_of(
+        session, interview.id, statuses=statuses, kinds=kinds
+    )
+    if not follow_ups:
         return
     facts = await facts_for(session, interview)
     moved = []
-    for step in steps:
-        due = await _due_again(session, step, facts, policy)
-        ideal = rules.ideal_by(step.kind, facts, policy)  # type: ignore[arg-type]
-        reopened = step.status == "cancelled"
-        if due == step.due_at and ideal == step.ideal_by and not reopened:
+    for follow_up in follow_ups:
+        due = await _due_again(session, follow_up, facts, policy)
+        ideal = rules.ideal_by(follow_up.kind, facts, policy)  # type: ignore[arg-type]
+        reopened = follow_up.status == "cancelled"
+        if due == follow_up.due_at and ideal == follow_up.ideal_by and not reopened:
             continue
-        moved.append(step)
-        step.due_at = due
-        step.ideal_by = ideal
-        step.updated_at = now
-        if reopened or (step.status == "overdue" and due > now):
+        moved.append(follow_up)
+        follow_up.due_at = due
+        follow_up.ideal_by = ideal
+        follow_up.updated_at = now
+        if reopened or (follow_up.status == "overdue" and due > now):
             # No longer late (or back from a cancellation): start again as pending.
-            step.status = "pending"
-            step.overdue_at = None
-            step.next_notice_at = None
-            step.reminders_sent = 0
-            step.escalated_at = None
-            step.escalated_to = None
-            step.completed_at = None
-            step.completed_by = None
+            follow_up.status = "pending"
+            follow_up.overdue_at = None
+            follow_up.next_notice_at = None
+            follow_up.reminders_sent = 0
+            follow_up.escalated_at = None
+            follow_up.escalated_to = None
+            follow_up.completed_at = None
+            follow_up.completed_by = None
     await session.flush()
-    await debrief_queue.steps_changed(session, moved)
+    await debrief_queue.follow_ups_changed(session, moved)
 
 
 async def _reopen(
     session: AsyncSession,
     interview: Interview,
-    steps: list[FollowUp],
+    follow_ups: list[FollowUp],
     facts: InterviewFacts,
     *,
     policy: FollowUpPolicy,
     now: datetime,
 ) -> None:
-    """Open again steps the service had waived, re-dated, each with a new opened event."""
-    for step in steps:
-        step.status = "pending"
-        step.due_at = rules.due_at(step.kind, facts, policy)  # type: ignore[arg-type]
-        step.waived_reason = None
-        step.completed_at = None
-        step.completed_by = None
-        step.overdue_at = None
-        step.next_notice_at = None
-        step.reminders_sent = 0
-        step.escalated_at = None
-        step.late = False
-        step.updated_at = now
+    """Open again follow-ups the service had waived, re-dated, each with a new opened event."""
+    for follow_up in follow_ups:
+        follow_up.status = "pending"
+        follow_up.due_at = rules.due_at(follow_up.kind, facts, policy)  # type: ignore[arg-type]
+        follow_up.waived_reason = None
+        follow_up.completed_at = None
+        follow_up.completed_by = None
+        follow_up.overdue_at = None
+        follow_up.next_notice_at = None
+        follow_up.reminders_sent = 0
+        follow_up.escalated_at = None
+        follow_up.late = False
+        follow_up.updated_at = now
     await session.flush()
-    for step in steps:
-        events.record(session, "follow_up.opened", follow_up_payload(step), now=now)
-        done_at = await _already_done(session, step.kind, facts, interview)
+    for follow_up in follow_ups:
+        events.record(session, "follow_up.opened", follow_up_payload(follow_up), now=now)
+        done_at = await _already_done(session, follow_up.kind, facts, interview)
         if done_at is not None:  # the debrief came in meanwhile, say
-            await _finish(session, [step], status="done", at=done_at, by=SYSTEM, now=now)
+            await _finish(session, [follow_up], status="done", at=done_at, by=SYSTEM, now=now)
 
 
 async def reconsider(
     session: AsyncSession, interview: Interview, *, policy: FollowUpPolicy, now: datetime
 ) -> None:
-    """Waive the open steps a change closed (the change is the reason, `rules.CLOSES`), and
+    """Waive the open follow-ups a change closed (the change is the reason, `rules.CLOSES`), and
     open again those the service waived for a change since undone."""
-    steps = await repository.steps_of(session, interview.id, statuses=(*OPEN, "waived"))
-    if not steps:
+    follow_ups = await repository.follow_ups_of(session, interview.id, statuses=(*OPEN, "waived"))
+    if not follow_ups:
         return
     facts = await facts_for(session, interview)
     closed = rules.kinds_closed(facts)
     waive_for: dict[WaiverReason, list[FollowUp]] = {}
     reopen = []
-    for step in steps:
-        kind: Kind = step.kind  # type: ignore[assignment]
-        if step.status in OPEN:
+    for follow_up in follow_ups:
+        kind: Kind = follow_up.kind  # type: ignore[assignment]
+        if follow_up.status in OPEN:
             if kind in closed:
-                waive_for.setdefault(closed[kind], []).append(step)
+                waive_for.setdefault(closed[kind], []).append(follow_up)
         elif (
-            step.completed_by == SYSTEM
-            and step.waived_reason is not None
-            and rules.reopens(kind, step.waived_reason, facts, now=now, policy=policy)
+            follow_up.completed_by == SYSTEM
+            and follow_up.waived_reason is not None
+            and rules.reopens(kind, follow_up.waived_reason, facts, now=now, policy=policy)
         ):
-            reopen.append(step)
+            reopen.append(follow_up)
     for reason, group in waive_for.items():
         await _finish(session, group, status="waived", at=now, by=SYSTEM, now=now, reason=reason)
     if reopen:
@@ -432,15 +439,15 @@ async def reconsider(
 async def hold_for_candidate_change(session: AsyncSession, candidate_id: uuid.UUID) -> None:
     """Lock the interviews `candidate_changed` will go through, before the candidate's own row
     changes (on PostgreSQL that change locks their open debrief calls for the queue)."""
-    await repository.interviews_with_steps_to_reconsider(session, candidate_id)
+    await repository.interviews_with_follow_ups_to_reconsider(session, candidate_id)
 
 
 async def candidate_changed(
     session: AsyncSession, candidate_id: uuid.UUID, *, now: datetime
 ) -> None:
-    """Bring a candidate's steps in line with their status (withdrawn, placed, archived,
+    """Bring a candidate's follow-ups in line with their status (withdrawn, placed, archived,
     erased, or back to active). The caller holds the candidate's row."""
-    interviews = await repository.interviews_with_steps_to_reconsider(session, candidate_id)
+    interviews = await repository.interviews_with_follow_ups_to_reconsider(session, candidate_id)
     if not interviews:
         return
     policy = await get_policy(session)
@@ -448,9 +455,9 @@ async def candidate_changed(
         await reconsider(session, interview, policy=policy, now=now)
 
 
-async def steps_still_open(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:
-    """The pending and overdue steps of one interview."""
-    return await repository.steps_of(session, interview_id, statuses=OPEN)
+async def follow_ups_still_open(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:
+    """The pending and overdue follow-ups of one interview."""
+    return await repository.follow_ups_of(session, interview_id, statuses=OPEN)
 
 
 _TIMING = {"starts_at", "ends_at", "duration_minutes"}
@@ -466,14 +473,14 @@ async def interview_changed(
     mark_completed: MarkCompleted,
     created: bool = False,
 ) -> None:
-    """Bring an interview's steps in line with a change to it (or its creation)."""
+    """Bring an interview's follow-ups in line with a change to it (or its creation)."""
     policy = await get_policy(session)
     changed_set = set(changed)
     if changed_set & {"status", "outcome", "follow_ups_tracked"}:
         await reconsider(session, interview, policy=policy, now=now)
     if interview.status not in ("cancelled", "no_show"):
         if "status" in changed_set:
-            # Steps cancelled before waivers had reasons come back too.
+            # Follow-ups cancelled before waivers had reasons come back too.
             await redate(session, interview, policy=policy, now=now, statuses=("cancelled",))
         if changed_set & (_TIMING | {"decision_expected_by"}):
             await redate(session, interview, policy=policy, now=now)
@@ -482,7 +489,9 @@ async def interview_changed(
             await complete_kind(
                 session, interview.id, "employer_follow_up", at=now, by=actor, now=now
             )
-        await open_steps(session, interview, policy=policy, now=now, mark_completed=mark_completed)
+        await open_follow_ups(
+            session, interview, policy=policy, now=now, mark_completed=mark_completed
+        )
     if (interview.stage == "final" or "stage" in changed_set) and (
         created or changed_set & (_TIMING | {"stage", "status"})
     ):
@@ -506,7 +515,7 @@ async def _final_changed(
         await redate(session, earlier, policy=policy, now=now, kinds=("final_round_prep",))
     for earlier in await repository.interviews_leading_to_final_without_prep(session, *pair):
         if earlier.id != interview.id:
-            await open_steps(
+            await open_follow_ups(
                 session, earlier, policy=policy, now=now, mark_completed=mark_completed
             )
 
@@ -523,9 +532,9 @@ async def debrief_recorded(
     still_interested: str | None = None,
 ) -> None:
     """A debrief completes the debrief call when the call took place (late or not); a
-    thank-you note completes its step when it was sent; a candidate no longer (surely)
+    thank-you note completes its follow-up when it was sent; a candidate no longer (surely)
     interested gets a call from their owner. `corrected` holds, by kind, the times the debrief
-    said before and now corrects: a step done at the old time is re-timed."""
+    said before and now corrects: a follow-up done at the old time is re-timed."""
     await complete_kind(session, interview.id, "debrief_call", at=called_at, by=actor, now=now)
     new_times: dict[Kind, datetime | None] = {
         "debrief_call": called_at,
@@ -555,13 +564,13 @@ async def _retime(
     at: datetime,
     now: datetime,
 ) -> None:
-    """A step done at `was` by a time now corrected is done at `at` instead, by the same
+    """A follow-up done at `was` by a time now corrected is done at `at` instead, by the same
     person, late or not by the new time; its `follow_up.completed` is sent again."""
-    done = await repository.steps_of(session, interview_id, statuses=("done",), kinds=(kind,))
-    for step in done:
-        if step.completed_at == was and was != at:
-            by = step.completed_by or SYSTEM
-            await _finish(session, [step], status="done", at=at, by=by, now=now)
+    done = await repository.follow_ups_of(session, interview_id, statuses=("done",), kinds=(kind,))
+    for follow_up in done:
+        if follow_up.completed_at == was and was != at:
+            by = follow_up.completed_by or SYSTEM
+            await _finish(session, [follow_up], status="done", at=at, by=by, now=now)
 
 
 async def feedback_relayed(
@@ -580,24 +589,24 @@ async def feedback_relayed(
 # ---------------------------------------------------------------------------- by hand
 
 
-async def _open_step(session: AsyncSession, step_id: uuid.UUID) -> FollowUp:
-    step = await session.get(FollowUp, step_id, with_for_update=True)
-    if step is None:
-        raise NotFound(f"There is no follow-up with id {step_id}.")
-    if step.status not in OPEN:
-        raise Conflict(f"This follow-up is already {step.status}.")
-    return step
+async def _open_follow_up(session: AsyncSession, follow_up_id: uuid.UUID) -> FollowUp:
+    follow_up = await session.get(FollowUp, follow_up_id, with_for_update=True)
+    if follow_up is None:
+        raise NotFound(f"There is no follow-up with id {follow_up_id}.")
+    if follow_up.status not in OPEN:
+        raise Conflict(f"This follow-up is already {follow_up.status}.")
+    return follow_up
 
 
 async def complete(
-    *, session: AsyncSession, step_id: uuid.UUID, actor: str, now: datetime
+    *, session: AsyncSession, follow_up_id: uuid.UUID, actor: str, now: datetime
 ) -> FollowUp:
-    """Mark a step done now; it is `late` if past its due time. An employer chase done while
+    """Mark a follow-up done now; it is `late` if past its due time. An employer chase done while
     the decision is still awaited is followed by the next chase (or the escalation)."""
-    step = await _open_step(session, step_id)
-    await _finish(session, [step], status="done", at=now, by=actor, now=now)
-    if step.kind == "employer_follow_up":
-        interview = await session.get(Interview, step.interview_id)
+    follow_up = await _open_follow_up(session, follow_up_id)
+    await _finish(session, [follow_up], status="done", at=now, by=actor, now=now)
+    if follow_up.kind == "employer_follow_up":
+        interview = await session.get(Interview, follow_up.interview_id)
         if interview is not None and interview.status not in ("cancelled", "no_show"):
             await _after_employer_follow_up(
                 session,
@@ -606,16 +615,16 @@ async def complete(
                 policy=await get_policy(session),
                 now=now,
             )
-    return step
+    return follow_up
 
 
 async def waive(
-    *, session: AsyncSession, step_id: uuid.UUID, reason: str, actor: str, now: datetime
+    *, session: AsyncSession, follow_up_id: uuid.UUID, reason: str, actor: str, now: datetime
 ) -> FollowUp:
-    """Waive a step that does not apply, with the reason (not for an erased person: the
-    reason is free text about them; mark the step done instead)."""
+    """Waive a follow-up that does not apply, with the reason (not for an erased person: the
+    reason is free text about them; mark the follow-up done instead)."""
     candidate_id = (
-        await session.execute(select(FollowUp.candidate_id).where(FollowUp.id == step_id))
+        await session.execute(select(FollowUp.candidate_id).where(FollowUp.id == follow_up_id))
     ).scalar_one_or_none()
     if candidate_id is not None:
         # Share-locked (app/candidates/erased.py): an erasure under way finishes first.
@@ -625,6 +634,6 @@ async def waive(
                 f"Candidate {candidate_id} was erased on {erased_at:%Y-%m-%d}; nothing more "
                 "is recorded about an erased person."
             )
-    step = await _open_step(session, step_id)
-    await _finish(session, [step], status="waived", at=now, by=actor, now=now, reason=reason)
-    return step
+    follow_up = await _open_follow_up(session, follow_up_id)
+    await _finish(session, [follow_up], status="waived", at=now, by=actor, now=now, reason=reason)
+    return follow_up

@@ -2,7 +2,7 @@
 
 A file is read and checked whole first (`csv_file.read_csv`): a bad file is refused (422)
 and no job exists. A good one becomes a queued job; its rows go through the bulk upserts of
-their domain (the same services, events, audit and follow-up steps as the API), first as a
+their domain (the same services, events, audit and follow-ups as the API), first as a
 rehearsal rolled back chunk by chunk (progress, and the rows the database refuses), then for
 real in one transaction, so a job either writes every row or none (`app.imports.jobs`).
 """

@@ -21,9 +21,9 @@ from app.schemas.fields import (
 )
 
 TRACK_FOLLOW_UPS = (
-    "Whether to open follow-up steps for it. Left out (or null): yes, unless it ended more "
+    "Whether to open follow-ups for it. Left out (or null): yes, unless it ended more "
     "than the policy's `history_working_days` before it was recorded (history). `true` tracks "
-    "it whatever its age; `false` never (on a change: its open steps are waived)."
+    "it whatever its age; `false` never (on a change: its open follow-ups are waived)."
 )
 NextStep = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
 Minutes = Annotated[int, Field(ge=1, le=1440, description="1 to 1440 minutes.")]
@@ -116,7 +116,7 @@ class InterviewOut(OutputModel):
     next_stage: Stage | None
     outcome_recorded_at: datetime | None
     follow_ups_tracked: bool = Field(
-        description="Whether its follow-up steps are tracked: false for history (recorded more "
+        description="Whether its follow-ups are tracked: false for history (recorded more "
         "than the policy's `history_working_days` after it ended) or when sent with "
         "`track_follow_ups: false`."
     )

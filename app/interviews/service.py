@@ -96,7 +96,7 @@ def _check_next_stage(outcome: str, next_stage: str | None) -> None:
 async def create_interview(
     *, session: AsyncSession, data: InterviewCreate, actor: str, now: datetime
 ) -> Interview:
-    """Schedule (or record) an interview; one that has already ended gets its steps at once,
+    """Schedule (or record) an interview; one that has already ended gets its follow-ups at once,
     unless it is history (or sent with `track_follow_ups: false`)."""
     _check_next_stage(data.outcome, data.next_stage)
     if data.external_id and await external_id_taken(session, Interview, data.external_id):
@@ -204,7 +204,7 @@ async def apply_patch(
 async def record_interview_change(
     session: AsyncSession, interview: Interview, changed: list[str], *, actor: str, now: datetime
 ) -> None:
-    """The events of a change to an interview, and its follow-up steps brought in line."""
+    """The events of a change to an interview, and its follow-ups brought in line."""
     if not changed:
         return
     payload = interview_payload(interview)
@@ -220,7 +220,7 @@ async def record_interview_change(
 
 
 async def mark_completed(session: AsyncSession, interview: Interview, now: datetime) -> None:
-    """A scheduled interview whose end has passed is completed (its steps are opening)."""
+    """A scheduled interview whose end has passed is completed (its follow-ups are opening)."""
     if interview.status == "scheduled":
         interview.status = "completed"
         interview.updated_at = now
@@ -248,7 +248,7 @@ async def upsert_interviews(
     now: datetime,
 ) -> BulkOut:
     """Create or update up to 1,000 interviews by external_id, each with its events and
-    follow-up steps exactly as the single-object endpoints would."""
+    follow-ups exactly as the single-object endpoints would."""
     outcome = Outcome(len(items))
     valid = validate_items(items, _UPSERT, outcome)
     existing = await by_external_ids(session, Interview, [i.external_id for _, i in valid])

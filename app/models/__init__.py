@@ -13,7 +13,7 @@ from app.models.integration import (
     WebhookEndpoint,
 )
 from app.models.interviews import Debrief, EmployerFeedback, Interview
-from app.models.links import DebriefLink
+from app.models.links import DebriefLink, EmployerLink
 from app.models.notifications import (
     DigestDay,
     Notification,
@@ -34,6 +34,7 @@ __all__ = [
     "DebriefQueueEntry",
     "DigestDay",
     "EmployerFeedback",
+    "EmployerLink",
     "ErasedIdentity",
     "Event",
     "FollowUp",

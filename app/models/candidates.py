@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -43,3 +43,11 @@ class Client(Versioned):
 
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Whom the agency asks for decisions, unless an interview names its own point of contact.
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    # Email the contact their decision link when an employer chase falls due (opt-in: some
+    # agencies chase clients only by phone).
+    auto_chase: Mapped[bool] = mapped_column(server_default=false())
+    # The contact's time zone (IANA; null: the policy's): chase emails go in their working hours.
+    timezone: Mapped[str | None] = mapped_column(String(64))

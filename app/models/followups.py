@@ -1,4 +1,4 @@
-"""The playbook steps opened for each interview, and the agency's settings."""
+"""The playbook follow-ups opened for each interview, and the agency's settings."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class FollowUp(Versioned):
     candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("candidates.id"))
     kind: Mapped[str] = mapped_column(String(32))
     # Which one of its kind for the interview: employer chases after a missed decision date
-    # count on (2, 3 …); every other step is 1.
+    # count on (2, 3 …); every other follow-up is 1.
     sequence: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime]
@@ -41,7 +41,7 @@ class FollowUp(Versioned):
     # chase: when to escalate if the employer has still not decided (the last chase's).
     next_notice_at: Mapped[datetime | None]
     waived_reason: Mapped[str | None] = mapped_column(String(500))
-    # The policy in force when the step opened: a later change does not move it.
+    # The policy in force when the follow-up opened: a later change does not move it.
     reminder_interval_days: Mapped[int]  # working days
     max_reminders: Mapped[int]
 
@@ -68,7 +68,7 @@ class FollowUp(Versioned):
             postgresql_where=text("next_notice_at IS NOT NULL"),
             sqlite_where=text("next_notice_at IS NOT NULL"),
         ),
-        # A manager's board: the open steps escalated to them.
+        # A manager's board: the open follow-ups escalated to them.
         Index(
             "ix_follow_ups_escalated_to",
             "escalated_to",

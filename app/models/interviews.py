@@ -36,9 +36,9 @@ class Interview(Versioned):
     outcome: Mapped[str] = mapped_column(String(16), default="pending")
     next_stage: Mapped[str | None] = mapped_column(String(16))
     outcome_recorded_at: Mapped[datetime | None]
-    # Set when the after-interview steps were opened (the interview had ended).
+    # Set when the after-interview follow-ups were opened (the interview had ended).
     follow_ups_opened_at: Mapped[datetime | None]
-    # False: no steps are opened for it (history when recorded, or the sender said so).
+    # False: no follow-ups are opened for it (history when recorded, or the sender said so).
     follow_ups_tracked: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     __table_args__ = (
@@ -94,3 +94,5 @@ class EmployerFeedback(Versioned):
     improvements: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     relayed_to_candidate_at: Mapped[datetime | None]
+    # Whether the employer lets the agency pass their words on verbatim (null: not asked).
+    relay_allowed: Mapped[bool | None]

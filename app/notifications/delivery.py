@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.sealed import Sealer, Unsealable
 from app.db.transaction import transaction
+from app.debriefs import employer_links
 from app.debriefs import links as debrief_links
 from app.ids import uuid7
 from app.models import Notification
@@ -194,16 +195,32 @@ class Sender:
             actor=ACTOR,
             now=now,
         )
+        # A client chase carries the contact's decision link, minted now too (older ones close).
+        client_links: dict[uuid.UUID, str] = {}
+        for notification, _ in sorted(going, key=lambda g: str(g[0].interview_id)):
+            if notification.kind in service.CLIENT_LINK_KINDS and notification.interview_id:
+                url = await employer_links.mint_for_sending(
+                    session=session,
+                    interview_id=notification.interview_id,
+                    settings=self.settings,
+                    now=now,
+                    days=employer_links.DEFAULT_DAYS,
+                )
+                if url is not None:
+                    client_links[notification.interview_id] = url
         outgoing = []
         for notification, chat_url in going:
             personal = None
-            if notification.kind in service.LINK_KINDS:
-                url = links.get(notification.interview_id) if notification.interview_id else None
+            if notification.kind in (*service.LINK_KINDS, *service.CLIENT_LINK_KINDS):
+                minted = client_links if notification.kind in service.CLIENT_LINK_KINDS else links
+                url = minted.get(notification.interview_id) if notification.interview_id else None
                 if url is None:
-                    self._settle(notification, "cancelled", "the interview is closed", now)
+                    self._settle(
+                        notification, "cancelled", "the interview is closed or decided", now
+                    )
                     continue
                 personal = url.rsplit("/", 1)[1]
-            candidate = notification.kind in service.CANDIDATE_KINDS
+            candidate = notification.kind in service.UNSUBSCRIBE_KINDS
             unsubscribe = tokens.unsubscribe_token(self.settings, notification.id)
             unsubscribe_token = unsubscribe if candidate else None
             notification.attempts += 1

@@ -1,5 +1,6 @@
 """The notifications' part of each process: the sending loop (woken by commits, else every
-few seconds), and the sweep's planning (late debrief calls' nudges, morning digests)."""
+few seconds), and the sweep's planning (late debrief calls' nudges, clients' chase emails,
+morning digests)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class SendingLoop(BackgroundLoop):
 
 
 async def plan(db: Database, now: datetime, *, settings: Settings) -> int:
-    """The sweep's messages: one nudge per late debrief call, the morning digests."""
+    """The sweep's messages: one nudge per late debrief call, one email per employer chase
+    fallen due at a client that opted in, the morning digests."""
     planned = 0
     while True:
         async with transaction(db, now=now) as session:
@@ -45,6 +47,8 @@ async def plan(db: Database, now: datetime, *, settings: Settings) -> int:
         planned += nudges
         if nudges < service.NUDGE_BATCH:
             break
+    async with transaction(db, now=now) as session:
+        planned += await service.plan_client_chases(session, settings=settings, now=now)
     async with transaction(db, now=now) as session:
         planned += await service.plan_digests(session, settings=settings, now=now)
     if planned:

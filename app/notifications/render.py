@@ -16,14 +16,24 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TemplateName = Literal[
-    "candidate_debrief_link", "candidate_nudge", "staff_digest", "staff_alert", "staff_escalation"
+    "candidate_debrief_link",
+    "candidate_nudge",
+    "candidate_feedback",
+    "staff_digest",
+    "staff_alert",
+    "staff_escalation",
+    "staff_client_answer",
+    "client_chase",
 ]
 TEMPLATES: tuple[TemplateName, ...] = (
     "candidate_debrief_link",
     "candidate_nudge",
+    "candidate_feedback",
     "staff_digest",
     "staff_alert",
     "staff_escalation",
+    "staff_client_answer",
+    "client_chase",
 )
 # Where the personal links go in a stored message; see the module's docstring.
 PERSONAL_LINK = "{personal-link}"
@@ -97,7 +107,7 @@ def first_name(full_name: str | None) -> str:
     return (full_name or "").split(" ")[0] or "there"
 
 
-STEP_NAMES = {
+FOLLOW_UP_NAMES = {
     "debrief_call": "the debrief call",
     "thank_you_note": "the thank-you note",
     "employer_follow_up": "chasing the employer",
@@ -107,8 +117,8 @@ STEP_NAMES = {
 }
 
 
-def step_name(kind: str) -> str:
-    return STEP_NAMES.get(kind, kind.replace("_", " "))
+def follow_up_name(kind: str) -> str:
+    return FOLLOW_UP_NAMES.get(kind, kind.replace("_", " "))
 
 
 def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:
@@ -133,6 +143,37 @@ def samples(agency: str, base_url: str) -> dict[TemplateName, dict[str, Any]]:
             "ideal_hours": "3 hours",
         },
         "candidate_nudge": candidate,
+        "candidate_feedback": {
+            **candidate,
+            "strengths": "A clear, structured answer on consolidating a new subsidiary.",
+            "improvements": "More depth on audit planning would have helped.",
+        },
+        "staff_client_answer": {
+            "agency": agency,
+            "contact": "Dana Whitfield",
+            "client": "Harlow & Finch",
+            "candidate": "Amira Okafor",
+            "job_title": "Senior Accountant",
+            "answer_text": "not going ahead",
+            "decide_by": None,
+            "strengths": "A clear, structured answer on consolidating a new subsidiary.",
+            "improvements": "More depth on audit planning would have helped.",
+            "has_feedback": True,
+            "relay_allowed": True,
+            "interview_id": "0190f1de-0000-7000-8000-000000000000",
+            "feedback_id": "0190f1de-0000-7000-8000-000000000001",
+            "board_url": board,
+        },
+        "client_chase": {
+            "agency": agency,
+            "contact_first_name": "Dana",
+            "candidate": "Amira Okafor",
+            "job_title": "Senior Accountant",
+            "promised": "Friday 20 March",
+            "recruiter_name": "Rosa Patel",
+            "link_url": f"{base_url}/e/{PERSONAL_LINK}",
+            "link_days": 14,
+        },
         "staff_digest": {
             "agency": agency,
             "first_name": "Rosa",

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,8 @@ from app.models import (
     Client,
     Debrief,
     DigestDay,
+    EmployerFeedback,
+    EmployerLink,
     FollowUp,
     Interview,
     Notification,
@@ -156,6 +158,119 @@ async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> Row
     return (await session.execute(stmt)).mappings().first()
 
 
+async def client_answer_facts(session: AsyncSession, link_id: uuid.UUID) -> RowMapping | None:
+    """A decision link's answer, with its interview, candidate, owner and feedback."""
+    stmt = (
+        select(
+            EmployerLink.id.label("link_id"),
+            EmployerLink.answer,
+            EmployerLink.contact_name,
+            EmployerLink.feedback_id,
+            Interview.id.label("interview_id"),
+            Interview.job_title,
+            Interview.decision_expected_by,
+            Interview.next_stage,
+            Candidate.id.label("candidate_id"),
+            Candidate.full_name,
+            Candidate.owner_id,
+            Candidate.erased_at,
+            Client.name.label("client"),
+            EmployerFeedback.strengths,
+            EmployerFeedback.improvements,
+            EmployerFeedback.relay_allowed,
+        )
+        .join(Interview, Interview.id == EmployerLink.interview_id)
+        .join(Candidate, Candidate.id == Interview.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .outerjoin(EmployerFeedback, EmployerFeedback.id == EmployerLink.feedback_id)
+        .where(EmployerLink.id == link_id)
+    )
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def chase_facts(
+    session: AsyncSession, interview_ids: Iterable[uuid.UUID]
+) -> list[RowMapping]:
+    """What a client chase email needs about each interview: the client's opt-in and contact,
+    the interview's own point of contact, the candidate and their owner."""
+    owner = Staff.__table__.alias("owner")
+    stmt = (
+        select(
+            Interview.id.label("interview_id"),
+            Interview.job_title,
+            Interview.status.label("interview_status"),
+            Interview.outcome,
+            Interview.point_of_contact,
+            Interview.decision_expected_by,
+            Candidate.id.label("candidate_id"),
+            Candidate.full_name,
+            Candidate.status.label("candidate_status"),
+            Candidate.erased_at,
+            Client.contact_name,
+            Client.contact_email,
+            Client.auto_chase,
+            Client.timezone.label("client_timezone"),
+            owner.c.full_name.label("owner_name"),
+        )
+        .join(Candidate, Candidate.id == Interview.candidate_id)
+        .join(Client, Client.id == Interview.client_id)
+        .outerjoin(owner, owner.c.id == Candidate.owner_id)
+        .where(Interview.id.in_(list(interview_ids)))
+    )
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def employer_chases_awaiting_email(
+    session: AsyncSession, *, since: datetime, most: int, limit: int
+) -> list[RowMapping]:
+    """Employer chases flagged overdue since `since` and not yet emailed, at clients that
+    opted in to chase emails and have a contact address (or the interview names one), on
+    interviews still awaiting the decision, of live candidates, with fewer than `most` chase
+    emails so far."""
+    emails = Notification.__table__.alias("chase_email")
+    this_interviews = and_(
+        emails.c.interview_id == FollowUp.interview_id,
+        emails.c.kind == "client_chase",
+        emails.c.status.in_(("pending", "sent", "preview")),
+    )
+    stmt = (
+        select(FollowUp.id, FollowUp.interview_id, FollowUp.overdue_at)
+        .join(Interview, Interview.id == FollowUp.interview_id)
+        .join(Client, Client.id == Interview.client_id)
+        .join(Candidate, Candidate.id == Interview.candidate_id)
+        .where(
+            FollowUp.kind == "employer_follow_up",
+            FollowUp.status == "overdue",
+            FollowUp.overdue_at >= since,
+            Client.auto_chase.is_(True),
+            or_(Client.contact_email.is_not(None), Interview.point_of_contact.is_not(None)),
+            Interview.outcome == "pending",
+            Interview.status.not_in(("cancelled", "no_show")),
+            Candidate.erased_at.is_(None),
+            Candidate.status == "active",
+            ~exists().where(this_interviews, emails.c.created_at >= FollowUp.overdue_at),
+            select(func.count(emails.c.id)).where(this_interviews).scalar_subquery() < most,
+        )
+        .order_by(FollowUp.overdue_at, FollowUp.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def client_chases(session: AsyncSession, interview_id: uuid.UUID) -> list[datetime]:
+    """When each chase email of this interview went, or is to go (those not held back)."""
+    stmt = (
+        select(Notification.send_after)
+        .where(
+            Notification.interview_id == interview_id,
+            Notification.kind == "client_chase",
+            Notification.status.in_(("pending", "sent", "preview")),
+        )
+        .order_by(Notification.send_after)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Staff]:
     wanted = list(ids)
     if not wanted:
@@ -215,7 +330,7 @@ async def mark_digest_day(session: AsyncSession, staff_id: uuid.UUID, day: date)
 async def digest_items(
     session: AsyncSession, owner_id: uuid.UUID, *, day_start: datetime, day_end: datetime
 ) -> tuple[list[RowMapping], list[RowMapping]]:
-    """The owner's overdue debrief calls, and their steps due in [day_start, day_end)."""
+    """The owner's overdue debrief calls, and their follow-ups due in [day_start, day_end)."""
     columns = (
         FollowUp.id,
         FollowUp.kind,
@@ -245,7 +360,7 @@ async def digest_items(
     )
 
 
-async def step_facts(session: AsyncSession, follow_up_id: uuid.UUID) -> RowMapping | None:
+async def follow_up_facts(session: AsyncSession, follow_up_id: uuid.UUID) -> RowMapping | None:
     stmt = (
         select(
             FollowUp.id,

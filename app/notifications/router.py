@@ -11,6 +11,7 @@ from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
 from app.auth.dependencies import StaffKey
 from app.db.queries import read_all, read_one, read_page
+from app.debriefs.schemas import EmployerFeedbackOut
 from app.errors import NotFound
 from app.models import Notification
 from app.notifications import repository, service
@@ -19,6 +20,7 @@ from app.notifications.schemas import (
     Kind,
     NotificationAttemptOut,
     NotificationOut,
+    RelayOut,
     Status,
     TemplatePreview,
 )
@@ -136,4 +138,41 @@ async def resend_notification(
         NotificationOut.model_validate(again),
         status=202,
         location=f"/v1/notifications/{again.id}",
+    )
+
+
+# The relay sends a message, so it lives with the messages; its path is the feedback's.
+relay_router = APIRouter(
+    prefix="/v1/interviews/{interview_id:uuid}/employer-feedback",
+    tags=["debriefs"],
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+
+
+@relay_router.post("/{feedback_id:uuid}/relay", response_model=RelayOut)
+async def relay_employer_feedback(
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    session: Session,
+    settings: AppSettings,
+    now: Now,
+    principal: StaffKey,
+) -> Response:
+    """Send the employer's feedback to the candidate, word for word, by email, and set its
+    `relayed_to_candidate_at` (completing the `employer_feedback` follow-up). A staff member's
+    confirmation: nothing is ever relayed on its own. Refused (409) unless the employer
+    allowed it (`relay_allowed`), once relayed, or with no address to send to."""
+    feedback, notification = await service.relay_feedback(
+        session=session,
+        settings=settings,
+        interview_id=interview_id,
+        feedback_id=feedback_id,
+        actor=principal.actor,
+        now=now,
+    )
+    return json_response(
+        RelayOut(
+            employer_feedback=EmployerFeedbackOut.model_validate(feedback),
+            notification=NotificationOut.model_validate(notification),
+        )
     )

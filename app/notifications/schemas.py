@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from app.debriefs.schemas import EmployerFeedbackOut
+from app.notifications.render import TemplateName
 from app.schemas.base import OutputModel
 
 Status = Literal["pending", "sent", "preview", "cancelled", "suppressed", "bounced", "failed"]
 Channel = Literal["email", "chat"]
-Kind = Literal[
-    "candidate_debrief_link", "candidate_nudge", "staff_digest", "staff_alert", "staff_escalation"
-]
+Kind = TemplateName
 
 
 class NotificationAttemptOut(OutputModel):
@@ -59,3 +59,8 @@ class TemplatePreview(OutputModel):
     subject: str
     body_text: str
     body_html: str
+
+
+class RelayOut(OutputModel):
+    employer_feedback: EmployerFeedbackOut
+    notification: NotificationOut = Field(description="The email to the candidate, as queued.")

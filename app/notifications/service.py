@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.unit_of_work import unit_of_work
+from app.debriefs import employer_links
+from app.debriefs import service as debriefs
 from app.errors import Conflict, NotFound
 from app.followups import rules
 from app.followups import service as followups
 from app.followups.policy import FollowUpPolicy
 from app.ids import uuid7
-from app.models import Notification, Staff
+from app.models import EmployerFeedback, Notification, Staff
 from app.notifications import repository, tokens
 from app.notifications.render import (
     PERSONAL_LINK,
@@ -33,18 +36,31 @@ from app.notifications.render import (
     TemplateName,
     day_name,
     first_name,
+    follow_up_name,
     interviewed_on,
     names_of,
     render,
     samples,
-    step_name,
     when,
 )
 
 CANDIDATE_KINDS = ("candidate_debrief_link", "candidate_nudge")
 # Sent again as each attempt goes: the interview's own link, minted then.
 LINK_KINDS = CANDIDATE_KINDS
+# Emails to a candidate that carry one-click unsubscribe.
+UNSUBSCRIBE_KINDS = (*CANDIDATE_KINDS, "candidate_feedback")
+# The client contact's chase: their decision link, minted as it goes.
+CLIENT_LINK_KINDS = ("client_chase",)
+ANSWER_TEXTS = {
+    "still_deciding": "still deciding",
+    "next_round": "a next round",
+    "offer": "an offer",
+    "rejected": "not going ahead",
+}
 NUDGE_BATCH = 200
+CHASE_BATCH = 200
+# A chase flagged longer ago than this is not emailed any more (it was, or could not be).
+CHASE_LOOKBACK = timedelta(days=14)
 
 
 # ---------------------------------------------------------------------------- people
@@ -207,27 +223,32 @@ async def plan_from_events(
     """Link emails for debrief calls just opened, alerts for cooling candidates, and
     escalations; written beside the events."""
     opened: list[uuid.UUID] = []
-    debriefs: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
     escalated: list[dict[str, Any]] = []
     for event in events:
         data = event["data"]
         if event["type"] == "follow_up.opened" and data["follow_up"]["kind"] == "debrief_call":
             opened.append(uuid.UUID(str(data["follow_up"]["interview_id"])))
         elif event["type"] == "debrief.received":
-            debriefs.append(data["debrief"])
+            received.append(data["debrief"])
         elif event["type"] == "follow_up.escalated":
             escalated.append(data)
-    if not (opened or debriefs or escalated):
+    # A client's answer through their link: the transaction is audited as that link.
+    actor = unit_of_work(session).actor
+    answered = actor.removeprefix("client_link:") if actor.startswith("client_link:") else None
+    if not (opened or received or escalated or answered):
         return 0
     now: datetime = events[0]["occurred_at"]
     policy = await followups.get_policy(session)
     plan = Plan(settings, now)
     if opened:
         await _plan_link_emails(session, plan, opened, policy)
-    for debrief in debriefs:
+    for debrief in received:
         await _plan_alerts(session, plan, debrief)
     for data in escalated:
         await _plan_escalation(session, plan, data, policy)
+    if answered:
+        await _plan_client_answer(session, plan, uuid.UUID(answered), policy)
     return await plan.write(session)
 
 
@@ -332,20 +353,22 @@ async def _plan_alerts(session: AsyncSession, plan: Plan, debrief: dict[str, Any
 async def _plan_escalation(
     session: AsyncSession, plan: Plan, data: dict[str, Any], policy: FollowUpPolicy
 ) -> None:
-    step = await repository.step_facts(session, uuid.UUID(str(data["follow_up"]["id"])))
-    if step is None or step["erased_at"] is not None:
+    follow_up = await repository.follow_up_facts(session, uuid.UUID(str(data["follow_up"]["id"])))
+    if follow_up is None or follow_up["erased_at"] is not None:
         return
-    owners = await repository.staff_members(session, [step["owner_id"]] if step["owner_id"] else [])
-    owner = owners.get(step["owner_id"]) if step["owner_id"] else None
+    owners = await repository.staff_members(
+        session, [follow_up["owner_id"]] if follow_up["owner_id"] else []
+    )
+    owner = owners.get(follow_up["owner_id"]) if follow_up["owner_id"] else None
     for target in await escalation_recipients(session, data.get("escalated_to") or {}, policy):
         context = {
             "agency": plan.settings.agency_name,
-            "what": step_name(step["kind"]),
-            "candidate": step["full_name"],
-            "job_title": step["job_title"],
-            "client": step["client"],
-            "due": when(step["due_at"], staff_zone(target, policy)),
-            "reminders": step["reminders_sent"],
+            "what": follow_up_name(follow_up["kind"]),
+            "candidate": follow_up["full_name"],
+            "job_title": follow_up["job_title"],
+            "client": follow_up["client"],
+            "due": when(follow_up["due_at"], staff_zone(target, policy)),
+            "reminders": follow_up["reminders_sent"],
             "owner": owner.full_name if owner is not None and owner.id != target.id else None,
             "board_url": f"{base_url(plan.settings)}/board",
         }
@@ -353,10 +376,127 @@ async def _plan_escalation(
             target,
             kind="staff_escalation",
             rendered=render("staff_escalation", context),
-            dedupe_key=f"staff_escalation:{step['id']}:{target.id}",
-            about=[step["candidate_id"]],
-            interview_id=step["interview_id"],
+            dedupe_key=f"staff_escalation:{follow_up['id']}:{target.id}",
+            about=[follow_up["candidate_id"]],
+            interview_id=follow_up["interview_id"],
         )
+
+
+async def _plan_client_answer(
+    session: AsyncSession, plan: Plan, link_id: uuid.UUID, policy: FollowUpPolicy
+) -> None:
+    """The owner hears at once what the client answered through their link."""
+    facts = await repository.client_answer_facts(session, link_id)
+    if facts is None or facts["answer"] is None or facts["erased_at"] is not None:
+        return
+    if facts["owner_id"] is None:
+        return
+    owner = (await repository.staff_members(session, [facts["owner_id"]])).get(facts["owner_id"])
+    if owner is None or not owner.active:
+        return
+    answer_text = ANSWER_TEXTS[facts["answer"]]
+    if facts["answer"] == "next_round" and facts["next_stage"]:
+        answer_text = f"a next round ({facts['next_stage']})"
+    decide_by = facts["decision_expected_by"] if facts["answer"] == "still_deciding" else None
+    context = {
+        "agency": plan.settings.agency_name,
+        "contact": facts["contact_name"] or "Their contact",
+        "client": facts["client"],
+        "candidate": facts["full_name"],
+        "job_title": facts["job_title"],
+        "answer_text": answer_text,
+        "decide_by": f"{decide_by:%A} {decide_by.day} {decide_by:%B}" if decide_by else None,
+        "strengths": facts["strengths"],
+        "improvements": facts["improvements"],
+        "has_feedback": bool(facts["strengths"] or facts["improvements"]),
+        "relay_allowed": bool(facts["relay_allowed"]),
+        "interview_id": facts["interview_id"],
+        "feedback_id": facts["feedback_id"],
+        "board_url": f"{base_url(plan.settings)}/board",
+    }
+    rendered = render("staff_client_answer", context)
+    for channel, recipient in staff_targets(owner):
+        plan.add(
+            kind="staff_client_answer",
+            channel=channel,
+            recipient=recipient,
+            recipient_name=owner.full_name,
+            rendered=rendered,
+            send_after=plan.now,
+            # One per answer: a "still deciding" and the later decision are two.
+            dedupe_key=f"staff_client_answer:{link_id}:{facts['answer']}:{owner.id}:{channel}",
+            about=[facts["candidate_id"]],
+            staff_id=owner.id,
+            interview_id=facts["interview_id"],
+        )
+
+
+def chase_at(
+    now: datetime, earlier: list[datetime], policy: FollowUpPolicy, zone: str | None = None
+) -> datetime:
+    """When a client chase email goes: now, moved into the contact's working hours (the
+    policy's business hours in the client's time zone, `zone`, else the policy's), and never
+    on a working day that already had one."""
+    calendar = rules.calendar_for(policy, zone)
+    at = calendar.add(now, timedelta(0))
+    if earlier and calendar.local_date(max(earlier)) >= calendar.local_date(at):
+        at = calendar.next_working_day_opens(max(earlier))
+    return at
+
+
+async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Employer chases that fell due (flagged overdue by the sweep) at clients that opted in
+    (`auto_chase`): one polite email each to the contact with their decision link, at most
+    the policy's number of chase emails per interview, never two in one working day."""
+    policy = await followups.get_policy(session)
+    due = await repository.employer_chases_awaiting_email(
+        session, since=now - CHASE_LOOKBACK, most=policy.max_employer_follow_ups, limit=CHASE_BATCH
+    )
+    # One email each time a chase falls due: a chase re-dated by "still deciding" that falls
+    # due again is flagged again, and may be emailed again (up to the policy's number).
+    keys = {f"client_chase:{row['id']}:{row['overdue_at'].isoformat()}": row for row in due}
+    taken = await repository.taken_dedupe_keys(session, keys)
+    by_interview = {row["interview_id"]: row for key, row in keys.items() if key not in taken}
+    plan = Plan(settings, now)
+    for row in await repository.chase_facts(session, by_interview):
+        if not row["auto_chase"] or row["outcome"] != "pending":
+            continue
+        if row["erased_at"] is not None or row["candidate_status"] != "active":
+            continue
+        if row["interview_status"] in ("cancelled", "no_show"):
+            continue
+        name, email = employer_links.contact_of(
+            row["point_of_contact"], row["contact_name"], row["contact_email"]
+        )
+        if not email:
+            continue
+        earlier = await repository.client_chases(session, row["interview_id"])
+        if len(earlier) >= policy.max_employer_follow_ups:
+            continue
+        promised = row["decision_expected_by"]
+        context = {
+            "agency": plan.settings.agency_name,
+            "contact_first_name": first_name(name),
+            "candidate": row["full_name"],
+            "job_title": row["job_title"],
+            "promised": f"{promised:%A} {promised.day} {promised:%B}" if promised else None,
+            "recruiter_name": row["owner_name"] or f"the team at {plan.settings.agency_name}",
+            "link_url": f"{base_url(plan.settings)}/e/{PERSONAL_LINK}",
+            "link_days": employer_links.DEFAULT_DAYS,
+        }
+        follow_up = by_interview[row["interview_id"]]
+        plan.add(
+            kind="client_chase",
+            channel="email",
+            recipient=email,
+            recipient_name=name,
+            rendered=render("client_chase", context),
+            send_after=chase_at(plan.now, earlier, policy, row["client_timezone"]),
+            dedupe_key=f"client_chase:{follow_up['id']}:{follow_up['overdue_at'].isoformat()}",
+            about=[row["candidate_id"]],
+            interview_id=row["interview_id"],
+        )
+    return await plan.write(session)
 
 
 # ---------------------------------------------------------------------------- the sweep's
@@ -443,7 +583,7 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
             "due_today": [
                 {
                     "when": when(r["due_at"], zone).rsplit(", ", 1)[1],
-                    "what": step_name(r["kind"]).capitalize(),
+                    "what": follow_up_name(r["kind"]).capitalize(),
                     "candidate": r["full_name"],
                     "job_title": r["job_title"],
                     "client": r["client"],
@@ -523,6 +663,48 @@ async def suppress_address(
 
 
 # ---------------------------------------------------------------------------- by hand
+
+
+async def relay_feedback(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    interview_id: uuid.UUID,
+    feedback_id: uuid.UUID,
+    actor: str,
+    now: datetime,
+) -> tuple[EmployerFeedback, Notification]:
+    """Staff confirm: the employer's feedback goes to the candidate by email, word for word,
+    and is marked relayed (completing `employer_feedback`). Only when the employer allowed
+    it; never on its own."""
+    feedback, interview = await debriefs.relay_employer_feedback(
+        session=session, interview_id=interview_id, feedback_id=feedback_id, actor=actor, now=now
+    )
+    (row,) = await repository.link_email_facts(session, [interview.id])
+    if not row["email"]:
+        raise Conflict("The candidate has no email address; tell them by phone instead.")
+    if await is_suppressed(session, settings, row["email"]):
+        raise Conflict("The candidate's address unsubscribed or bounced; tell them by phone.")
+    policy = await followups.get_policy(session)
+    context = {
+        **_candidate_context(row, policy, settings),
+        "strengths": feedback.strengths,
+        "improvements": feedback.improvements,
+    }
+    plan = Plan(settings, now)
+    plan.add(
+        kind="candidate_feedback",
+        channel="email",
+        recipient=row["email"],
+        recipient_name=row["full_name"],
+        rendered=render("candidate_feedback", context),
+        send_after=now,
+        dedupe_key=f"candidate_feedback:{feedback.id}",
+        candidate_id=row["candidate_id"],
+        interview_id=row["interview_id"],
+    )
+    (written,) = await repository.add_notifications(session, plan.rows, plan.subjects)
+    return feedback, await get_notification(session, written)
 
 
 async def get_notification(session: AsyncSession, notification_id: uuid.UUID) -> Notification:

@@ -17,6 +17,7 @@ from app.models import (
     Debrief,
     DebriefLink,
     EmployerFeedback,
+    EmployerLink,
     Event,
     FollowUp,
     Interview,
@@ -58,6 +59,21 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
             DebriefLink.expires_at,
             DebriefLink.used_at,
         ).where(DebriefLink.interview_id.in_(theirs))
+    )
+    client_links = await rows(
+        select(
+            EmployerLink.id,
+            EmployerLink.interview_id,
+            EmployerLink.created_at,
+            EmployerLink.expires_at,
+            EmployerLink.revoked_at,
+            EmployerLink.deferred_at,
+            EmployerLink.answered_at,
+            EmployerLink.answer,
+            EmployerLink.feedback_id,
+        )
+        .where(EmployerLink.interview_id.in_(theirs))
+        .order_by(EmployerLink.id)
     )
     about_them = select(Event.id).where(Event.candidate_id == candidate_id)
     deliveries = await rows(
@@ -110,6 +126,7 @@ async def gather(db: Database, candidate_id: uuid.UUID, *, now: datetime) -> Can
             "employer_feedback": feedback,
             "follow_ups": follow_ups,
             "debrief_links": links,
+            "employer_links": client_links,
             "events": await rows(
                 select(Event.id, Event.type, Event.occurred_at, Event.data)
                 .where(Event.candidate_id == candidate_id)

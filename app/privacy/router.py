@@ -26,7 +26,7 @@ router = APIRouter(
 )
 async def export_candidate(candidate_id: uuid.UUID, db: DB, now: Now, _: AdminKey) -> Response:
     """For a subject access request: the candidate, their interviews, debriefs, employer
-    feedback, follow-up steps, debrief links, the events about them with their webhook
+    feedback, follow-ups, debrief links, the events about them with their webhook
     deliveries and attempts, the messages to them or about them, and the audit entries of
     all of these, as JSON."""
     return json_response(await export.gather(db, candidate_id, now=now))

@@ -23,6 +23,18 @@ class LinkRecord(OutputModel):
     used_at: datetime | None
 
 
+class EmployerLinkRecord(OutputModel):
+    id: uuid.UUID
+    interview_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    deferred_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+    feedback_id: uuid.UUID | None
+
+
 class EventRecord(OutputModel):
     id: uuid.UUID
     type: str
@@ -67,13 +79,17 @@ class CandidateExport(OutputModel):
     employer_feedback: list[EmployerFeedbackOut]
     follow_ups: list[FollowUpOut]
     debrief_links: list[LinkRecord] = Field(description="Links sent; their tokens are not kept.")
+    employer_links: list[EmployerLinkRecord] = Field(
+        description="Decision links sent to the client about them; their tokens are not kept "
+        "(what the client said is in `employer_feedback`)."
+    )
     events: list[EventRecord]
     webhook_deliveries: list[DeliveryOut] = Field(
         description="Deliveries of those events to webhook endpoints, each with its attempts."
     )
     audit_entries: list[AuditRecord] = Field(
         description="Who created or changed the candidate, their interviews, debriefs, "
-        "feedback, steps and links, and when (field names only)."
+        "feedback, follow-ups and links, and when (field names only)."
     )
     idempotent_answers: list[StoredAnswerRecord] = Field(
         description="Answers kept for Idempotency-Key retries (24 hours) about this person."

@@ -37,8 +37,8 @@ ReportLimit = Annotated[
 async def debrief_timeliness(_: StaffKey, db: DB, now: Now, period: ReportRange) -> Response:
     """Per recruiter (the candidates' owner) and overall, for the interviews that started in
     the period and have been held: debriefs received, the share on time (by the
-    `debrief_call` step's due time), the median and 90th percentile time from the end of the
-    interview to the debrief, and the follow-up steps that went overdue or were escalated."""
+    `debrief_call` follow-up's due time), the median and 90th percentile time from the end of the
+    interview to the debrief, and the follow-ups that went overdue or were escalated."""
     return json_response(await service.debrief_timeliness(db, period, now=now))
 
 

@@ -42,8 +42,8 @@ class Timeliness(ReportModel):
     )
     debriefs_received: int
     debriefs_on_time: int = Field(
-        description="Called in (the debrief's `called_at`) by the `debrief_call` step's due "
-        "time (or before the step opened)."
+        description="Called in (the debrief's `called_at`) by the `debrief_call` follow-up's due "
+        "time (or before the follow-up opened)."
     )
     debriefs_late: int
     received_share: Share = Field(description="debriefs_received / interviews_held.")
@@ -54,11 +54,13 @@ class Timeliness(ReportModel):
     )
     p90_seconds_to_debrief: float | None
     debrief_calls_overdue: int = Field(
-        description="`debrief_call` steps of these interviews flagged overdue (done since or not)."
+        description=(
+            "`debrief_call` follow-ups of these interviews flagged overdue (done since or not)."
+        )
     )
     debrief_calls_still_overdue: int = Field(description="Of those, still overdue now.")
     debrief_calls_escalated: int = Field(
-        description="`debrief_call` steps escalated to the candidate's owner."
+        description="`debrief_call` follow-ups escalated to the candidate's owner."
     )
 
 
@@ -106,6 +108,13 @@ class Decisions(ReportModel):
     )
     awaiting_past_promised_date: int = Field(
         description="No decision yet, and the promised date has passed."
+    )
+    decided_via_link: int = Field(
+        description="Decisions the client's contact gave through their decision link."
+    )
+    median_hours_link_to_answer: float | None = Field(
+        description="Over those: hours from the link being made (or emailed, for a chase) "
+        "to the answer."
     )
 
 

@@ -6,7 +6,7 @@ Every report reads through the autocommit read engine. Rows are never brought to
 what comes back is one row per recruiter, client, question group, or week and stage, and
 Python only shapes those into the answer (adding the pipeline's week-and-stage counts up
 into week and period totals).
-Erased candidates stay in every count (their interviews, debriefs and steps remain, emptied
+Erased candidates stay in every count (their interviews, debriefs and follow-ups remain, emptied
 of anything personal); no report names or identifies a candidate.
 
 "Held" means: started in the period, not cancelled or a no-show, and over by now.
@@ -40,7 +40,7 @@ from app.db.queries import read_one
 from app.errors import NotFound
 from app.followups import rules
 from app.followups import service as followups
-from app.models import Candidate, Client, Debrief, FollowUp, Interview, Staff
+from app.models import Candidate, Client, Debrief, EmployerLink, FollowUp, Interview, Staff
 from app.reports import questions as clustering
 from app.reports.params import DateRange
 from app.reports.schemas import (
@@ -82,9 +82,10 @@ from app.schemas.fields import Outcome, Stage
 _interviews: Table = Interview.__table__  # type: ignore[assignment]
 _candidates: Table = Candidate.__table__  # type: ignore[assignment]
 _debriefs: Table = Debrief.__table__  # type: ignore[assignment]
-_steps: Table = FollowUp.__table__  # type: ignore[assignment]
+_follow_ups: Table = FollowUp.__table__  # type: ignore[assignment]
 _staff: Table = Staff.__table__  # type: ignore[assignment]
 _clients: Table = Client.__table__  # type: ignore[assignment]
+_employer_links: Table = EmployerLink.__table__  # type: ignore[assignment]
 
 OUTCOMES: tuple[Outcome, ...] = ("pending", "next_round", "offer", "rejected", "withdrawn")
 STAGES: tuple[Stage, ...] = ("screening", "first", "second", "final", "assessment", "other")
@@ -150,9 +151,9 @@ def _split(rows: list[RowMapping]) -> tuple[RowMapping, list[RowMapping]]:
 
 def timeliness_statement(period: DateRange, *, now: datetime, dialect: str) -> Select[Any]:
     """One row per recruiter (the candidates' owner) and one overall: counts and percentiles
-    over the held interviews, with their debrief-call steps."""
+    over the held interviews, with their debrief-call follow-ups."""
     i, c, d = _interviews.c, _candidates.c, _debriefs.c
-    call = _steps.alias("call")
+    call = _follow_ups.alias("call")
     on_time = and_(
         d.interview_id.is_not(None),
         or_(call.c.due_at.is_(None), d.called_at <= call.c.due_at),
@@ -253,9 +254,18 @@ def decisions_statement(
         utc_date(i.outcome_recorded_at, dialect), i.decision_expected_by, dialect
     )
     today = now.astimezone(UTC).date()
+    # The decision the client gave through their link: hours from that link to the answer.
+    lk = _employer_links.c
+    link_hours = (
+        select(func.min(seconds_between(lk.answered_at, lk.created_at, dialect) / 3600.0))
+        .where(lk.interview_id == i.id, lk.answered_at.is_not(None))
+        .scalar_subquery()
+    )
     per_interview = select(
         i.client_id,
         *(_flag(i.outcome == outcome, outcome) for outcome in OUTCOMES),
+        _flag(and_(decided, link_hours.is_not(None)), "via_link"),
+        case((decided, link_hours), else_=None).label("link_hours"),
         case(
             (decided, seconds_between(i.outcome_recorded_at, i.ends_at, dialect) / 86400.0),
             else_=None,
@@ -278,9 +288,11 @@ def decisions_statement(
             Total("promised", "sum", "promised"),
             Total("kept", "sum", "kept"),
             Total("awaiting", "sum", "awaiting"),
+            Total("via_link", "sum", "via_link"),
         ],
         [
             Quantile("median_days", "to_decision", MEDIAN),
+            Quantile("median_link_hours", "link_hours", MEDIAN),
             Quantile("p90_days", "to_decision", P90),
             Quantile("median_late", "late", MEDIAN),
         ],
@@ -313,6 +325,8 @@ def _decisions(row: RowMapping) -> dict[str, Any]:
         "decided_by_promised_date_share": _share(row["kept"], row["promised"]),
         "median_days_late": _rounded(row["median_late"]),
         "awaiting_past_promised_date": row["awaiting"],
+        "decided_via_link": row["via_link"],
+        "median_hours_link_to_answer": _rounded(row["median_link_hours"]),
     }
 
 

@@ -1,4 +1,4 @@
-"""The sweep: open the steps of ended interviews, flag what is overdue, remind, escalate;
+"""The sweep: open the follow-ups of ended interviews, flag what is overdue, remind, escalate;
 then housekeeping: board sign-ins past their day, the retention policy's erasures, stored
 Idempotency-Key answers past their 24 hours, CSV imports whose process died.
 
@@ -32,7 +32,7 @@ from app.notifications import jobs as notifications
 
 logger = logging.getLogger("debrief.sweep")
 SWEEP_SECONDS = Histogram("debrief_sweep_duration_seconds", "Time a follow-up sweep took.")
-SWEEP_STEPS = Counter("debrief_sweep_steps_total", "What sweeps did.", ["what"])
+SWEEP_WORK = Counter("debrief_sweep_steps_total", "What sweeps did.", ["what"])
 
 SWEEP_LOCK = 0x44_53_57_50  # "DSWP"
 _in_process = asyncio.Lock()
@@ -117,7 +117,7 @@ async def sweep(
             "expired_answers",
             "failed_imports",
         ):
-            SWEEP_STEPS.labels(what).inc(getattr(counts, what))
+            SWEEP_WORK.labels(what).inc(getattr(counts, what))
     if counts.opened or counts.overdue or counts.reminders or counts.escalated:
         logger.info(
             "sweep: opened %d, overdue %d, reminders %d, escalated %d in %.0f ms",

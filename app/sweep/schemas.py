@@ -6,8 +6,8 @@ from app.schemas.base import OutputModel
 
 
 class SweepResult(OutputModel):
-    opened: int = Field(description="Interviews whose after-interview steps were opened.")
-    overdue: int = Field(description="Steps newly flagged overdue.")
+    opened: int = Field(description="Interviews whose after-interview follow-ups were opened.")
+    overdue: int = Field(description="Follow-ups newly flagged overdue.")
     reminders: int
     escalated: int
     erased: int = Field(description="Candidates erased by the retention policy (off by default).")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import T0
 from tests.factories import create_client, create_staff
-from tests.followups.helpers import all_events, steps
+from tests.followups.helpers import all_events, follow_ups
 from tests.test_conventions import assert_problem
 
 
@@ -208,8 +208,8 @@ async def test_interviews_upsert_by_external_ids_with_their_follow_ups(
         "format",
         "starts_at",
     }
-    # The interview that already ended has its steps, exactly as if created one by one.
-    assert set(await steps(integration, interview_id=results[0]["id"])) == {
+    # The interview that already ended has its follow-ups, exactly as if created one by one.
+    assert set(await follow_ups(integration, interview_id=results[0]["id"])) == {
         "debrief_call",
         "thank_you_note",
         "employer_follow_up",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from app.api.observability import configure_logging
 from app.auth.tokens import new_link_token
 from app.clock import FrozenClock
 from app.main import create_app
+from app.notifications.tokens import unsubscribe_token
 from tests.conftest import T0, make_settings, on_postgres
 from tests.factories import create_interview
 from tests.followups.helpers import sweep
@@ -151,8 +153,10 @@ async def test_a_link_token_never_appears_in_a_log_line(
         if on_postgres()
         else f"sqlite:///{tmp_path}/no-such-directory/debrief.db"
     )
-    app = create_app(make_settings(dead), clock=FrozenClock(T0))
+    settings = make_settings(dead)
+    app = create_app(settings, clock=FrozenClock(T0))
     token = new_link_token()
+    unsubscribe = unsubscribe_token(settings, uuid.uuid4())  # signed: it unsubscribes
     try:
         async with (
             app.router.lifespan_context(app),
@@ -163,11 +167,18 @@ async def test_a_link_token_never_appears_in_a_log_line(
             assert (await browser.get(f"/f/{token}")).status_code == 503
             sent = await browser.post(f"/f/{token}", data={"overall_rating": "4"})
             assert sent.status_code == 503
+            assert (await browser.get(f"/e/{token}")).status_code == 503  # a client's link
             logging.getLogger("debrief").error("failed on http://testserver/f/%s", token)
+            logging.getLogger("debrief").error("failed on http://testserver/e/%s", token)
+            assert (await browser.post(f"/u/{unsubscribe}")).status_code == 503
+            logging.getLogger("debrief").error("failed on http://testserver/u/%s", unsubscribe)
     finally:
         logging.getLogger().handlers[:] = []
         logging.getLogger("debrief.access").handlers[:] = []
     written = capsys.readouterr().err
     assert "/f/<redacted>" in written  # the error lines were written, without the token
+    assert "/e/<redacted>" in written
+    assert "/u/<redacted>" in written
     assert token not in written
+    assert unsubscribe.split(".")[1] not in written
     assert token[:12] not in written

@@ -27,7 +27,7 @@ from app.db.engine import Database
 from app.models import ApiKey, BoardSession
 from tests.conftest import T0, KeyMaker
 from tests.factories import create_candidate, create_client, create_interview, create_staff
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 
 STARTS = T0 - timedelta(hours=3)
 
@@ -152,7 +152,7 @@ async def test_recording_the_call_takes_the_candidate_off_the_board(
         4,
         "Went well, keen",
     )
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["status"], call["late"]) == ("done", True)
 
 
@@ -162,7 +162,7 @@ async def test_complete_and_waive_from_the_board(
     interview = await create_interview(admin, starts_at=STARTS)
     clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
     await sweep(admin)
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     text = await signed_in(browser, await make_key("admin"))
     done = await browser.post(
         f"/board/follow-ups/{found['thank_you_note']['id']}/complete", data={"csrf": csrf_of(text)}
@@ -173,7 +173,7 @@ async def test_complete_and_waive_from_the_board(
         data={"csrf": csrf_of(text), "reason": "Called us by mistake"},
     )
     assert waived.status_code == 303
-    after = await steps(admin, interview_id=interview["id"])
+    after = await follow_ups(admin, interview_id=interview["id"])
     assert after["thank_you_note"]["status"] == "done"
     assert (after["debrief_call"]["status"], after["debrief_call"]["waived_reason"]) == (
         "waived",
@@ -414,9 +414,60 @@ async def test_the_board_shows_the_next_reminder_and_the_call_to_a_cooling_candi
     text = (await browser.get("/board")).text
     assert "Call the candidate: they are cooling" in text
     assert "Thu 5 Mar 13:00" in text  # four working hours on
-    call = (await steps(admin, interview_id=interview["id"]))["candidate_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["candidate_call"]
     done = await browser.post(
         f"/board/follow-ups/{call['id']}/complete", data={"csrf": csrf_of(text)}
     )
     assert "Call+the+candidate" in done.headers["location"]
-    assert (await steps(admin, interview_id=interview["id"]))["candidate_call"]["status"] == "done"
+    assert (await follow_ups(admin, interview_id=interview["id"]))["candidate_call"][
+        "status"
+    ] == "done"
+
+
+async def test_staff_send_the_employers_feedback_to_the_candidate_from_the_board(
+    browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker, clock: FrozenClock
+) -> None:
+    """The relay row of feedback the employer allowed to pass on has a button that sends it,
+    as `POST .../employer-feedback/{id}/relay` would; feedback kept to the agency has none."""
+    candidate = await create_candidate(admin, full_name="Jon Bell", email="jon.bell@mail.example")
+    interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
+    kept = await create_interview(admin, starts_at=STARTS, job_title="Kept to the agency")
+    for each, allowed in ((interview, True), (kept, False)):
+        given = await admin.post(
+            f"/v1/interviews/{each['id']}/employer-feedback",
+            json={
+                "outcome": "rejected",
+                "strengths": "Calm under pressure",
+                "improvements": "More payroll software depth",
+                "relay_allowed": allowed,
+            },
+        )
+        assert given.status_code == 201, given.text
+    relay = (await follow_ups(admin, interview_id=interview["id"]))["employer_feedback"]
+    clock.set(datetime.fromisoformat(relay["due_at"]) + timedelta(hours=1))
+    await sweep(admin)
+    text = await signed_in(browser, await make_key("recruiter"))
+    (feedback,) = (await admin.get(f"/v1/interviews/{interview['id']}/employer-feedback")).json()[
+        "items"
+    ]
+    action = f"/board/interviews/{interview['id']}/employer-feedback/{feedback['id']}/relay"
+    assert f'action="{action}"' in text
+    assert text.count("Send feedback to") == 1  # not for the feedback kept to the agency
+    assert "Kept to the agency" in text
+
+    assert (await browser.post(action, data={})).status_code == 403  # the page's token
+    sent = await browser.post(action, data={"csrf": csrf_of(text)})
+    assert sent.status_code == 303
+    after = (await browser.get(sent.headers["location"])).text
+    assert "Feedback sent to the candidate." in after
+    assert "Send feedback to" not in after
+    got = (await admin.get(f"/v1/interviews/{interview['id']}/employer-feedback")).json()
+    assert got["items"][0]["relayed_to_candidate_at"] is not None
+    assert (await follow_ups(admin, interview_id=interview["id"]))["employer_feedback"][
+        "status"
+    ] == "done"
+    messages = (await admin.get("/v1/notifications", params={"kind": "candidate_feedback"})).json()
+    assert [m["recipient"] for m in messages["items"]] == ["jon.bell@mail.example"]
+    again = await browser.post(action, data={"csrf": csrf_of(text)})
+    assert again.status_code == 409  # once
+    assert "already passed on" in again.text

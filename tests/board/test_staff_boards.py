@@ -18,7 +18,7 @@ from app.clock import FrozenClock
 from tests.board.test_router import csrf_of, signed_in
 from tests.conftest import T0, KeyMaker
 from tests.factories import create_candidate, create_interview, create_staff
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 
 STARTS = T0 - timedelta(hours=3)  # Wednesday 4 March: the call is due 17:00 UTC
 ESCALATES = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)  # no reminders: one interval later
@@ -42,7 +42,7 @@ def escalated_section(html: str) -> str:
     return match.group(0) if match else ""
 
 
-async def test_the_manager_sees_their_teams_escalated_steps_and_closes_them(
+async def test_the_manager_sees_their_teams_escalated_follow_ups_and_closes_them(
     browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker, clock: FrozenClock
 ) -> None:
     lead = await create_staff(admin, full_name="Luis Lead")
@@ -76,7 +76,7 @@ async def test_the_manager_sees_their_teams_escalated_steps_and_closes_them(
     assert "2 days 0 h (due Wed 4 Mar 17:00)" in section
     assert "Olly Elsewhere" not in section  # someone else's team
 
-    call = (await steps(admin, candidate_id=cara["id"]))["debrief_call"]
+    call = (await follow_ups(admin, candidate_id=cara["id"]))["debrief_call"]
     assert f"/board/follow-ups/{call['id']}/complete" in section
     done = await browser.post(
         f"/board/follow-ups/{call['id']}/complete", data={"csrf": csrf_of(board)}
@@ -84,7 +84,7 @@ async def test_the_manager_sees_their_teams_escalated_steps_and_closes_them(
     assert done.status_code == 303
     after = (await browser.get(done.headers["location"])).text
     assert "Escalated to you" not in after
-    call = (await steps(admin, candidate_id=cara["id"]))["debrief_call"]
+    call = (await follow_ups(admin, candidate_id=cara["id"]))["debrief_call"]
     assert (call["status"], call["late"]) == ("done", True)
 
 

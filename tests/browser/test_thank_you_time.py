@@ -10,7 +10,7 @@ from playwright.async_api import Browser, expect
 from app.clock import FrozenClock
 from tests.browser.test_pages import PHONE, _every_field_labelled, _no_sideways_scroll
 from tests.factories import create_candidate, create_interview
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 
 
 async def test_a_candidate_says_the_note_went_out_two_hours_after_and_it_counts_on_time(
@@ -43,7 +43,7 @@ async def test_a_candidate_says_the_note_went_out_two_hours_after_and_it_counts_
 
     debrief = (await admin.get(f"/v1/interviews/{interview['id']}/debrief")).json()
     assert debrief["thank_you_sent_at"] == "2026-03-04T13:00:00Z"
-    note = (await steps(admin, interview_id=interview["id"]))["thank_you_note"]
+    note = (await follow_ups(admin, interview_id=interview["id"]))["thank_you_note"]
     assert (note["completed_at"], note["late"], note["ideal_by"]) == (
         "2026-03-04T13:00:00Z",
         False,

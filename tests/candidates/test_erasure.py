@@ -127,7 +127,7 @@ async def test_erasure_leaves_nothing_of_the_person(
         for value in PERSONAL:
             assert value not in dump, value
 
-    # Counts survive: the interview, its steps and the debrief's timing are still there.
+    # Counts survive: the interview, its follow-ups and the debrief's timing are still there.
     async with db.read_engine.connect() as conn:
         left = (
             await conn.execute(

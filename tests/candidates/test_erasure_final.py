@@ -25,7 +25,7 @@ from app.webhooks.delivery import Deliverer
 from tests.conftest import T0, KeyMaker, client_of
 from tests.debriefs.test_links import csrf_of
 from tests.factories import create_client, create_interview, create_staff, patch_current
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.imports.helpers import finished, upload
 from tests.test_conventions import assert_problem
 from tests.webhooks.receiver import Receiver
@@ -123,7 +123,7 @@ async def _everything_about_them(
     deliverer: Deliverer,
 ) -> dict[str, Any]:
     """One person with every kind of data: candidate, interview text, a debrief, a waived
-    step with its reason, employer feedback, an unused link, stored idempotent answers,
+    follow-up with its reason, employer feedback, an unused link, stored idempotent answers,
     webhooks delivered to a real receiver (that echoes them back), audit entries, an import
     of their row that was refused, the email written to them and the alert to their recruiter
     about them."""
@@ -172,7 +172,7 @@ async def _everything_about_them(
             headers={"Idempotency-Key": "erase-me-feedback"},
         )
     )
-    thank_you = (await steps(admin, interview_id=interview["id"]))["thank_you_note"]
+    thank_you = (await follow_ups(admin, interview_id=interview["id"]))["thank_you_note"]
     _ok(await admin.post(f"/v1/follow-ups/{thank_you['id']}/waive", json={"reason": WAIVER}))
     link = _ok(await admin.post(f"/v1/interviews/{interview['id']}/debrief-links"))
     nobody = "01a23f1e-22d8-729c-9279-5154130b85ae"
@@ -290,7 +290,7 @@ async def test_after_erasure_no_table_dump_or_file_holds_anything_about_them(
         raw = _raw_files(database_url).decode("utf-8", "replace")
         assert _hits({"files": raw}) == {}
 
-    # What may stay stays: the interview, its steps (the waived one still waived) and the
+    # What may stay stays: the interview, its follow-ups (the waived one still waived) and the
     # delivery log's rows, for counts and for the CRM's own records.
     waived = (await staff.get(f"/v1/follow-ups/{person['thank_you']['id']}")).json()
     assert (waived["status"], waived["waived_reason"]) == ("waived", None)
@@ -327,7 +327,7 @@ async def test_an_old_link_opens_nothing_and_records_nothing_after_erasure(
     assert sent.status_code == 410
     assert_problem(await admin.get(f"/v1/interviews/{interview['id']}/debrief"), 404)
     after = await all_events(admin)
-    # Their open steps are waived (ids and the reason only), then the erasure itself.
+    # Their open follow-ups are waived (ids and the reason only), then the erasure itself.
     new = after[events_before:]
     assert [e["type"] for e in new] == [*["follow_up.waived"] * 3, "candidate.erased"]
     assert {e["data"]["follow_up"]["waived_reason"] for e in new[:3]} == {"candidate_erased"}
@@ -359,8 +359,10 @@ async def test_every_write_about_an_erased_person_is_refused(
         )
     )
     _ok(await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "phone"}))
-    open_steps = await steps(admin, interview_id=interview["id"])
-    open_step = next(s for s in open_steps.values() if s["status"] in ("pending", "overdue"))
+    open_follow_ups = await follow_ups(admin, interview_id=interview["id"])
+    open_follow_up = next(
+        s for s in open_follow_ups.values() if s["status"] in ("pending", "overdue")
+    )
     feedback_etag = (
         await admin.get(f"/v1/interviews/{interview['id']}/employer-feedback/{feedback['id']}")
     ).headers["etag"]
@@ -399,8 +401,8 @@ async def test_every_write_about_an_erased_person_is_refused(
                 "starts_at": (T0 + timedelta(days=2)).isoformat(),
             },
         ),
-        "step waived": lambda: admin.post(
-            f"/v1/follow-ups/{open_step['id']}/waive", json={"reason": WAIVER}
+        "follow-up waived": lambda: admin.post(
+            f"/v1/follow-ups/{open_follow_up['id']}/waive", json={"reason": WAIVER}
         ),
     }
     for what, call in refused.items():
@@ -458,14 +460,14 @@ async def test_every_write_about_an_erased_person_is_refused(
     # Nothing was written: no event, and the interview's text is still empty.
     assert len(await all_events(admin)) == events_after_erasure
     assert (await admin.get(f"/v1/interviews/{iid}")).json()["next_step"] is None
-    # Nobody is chased about them: the step was waived by the erasure, not left owed.
-    step = (await admin.get(f"/v1/follow-ups/{open_step['id']}")).json()
-    assert (step["status"], step["waived_reason"], step["completed_by"]) == (
+    # Nobody is chased about them: the follow-up was waived by the erasure, not left owed.
+    follow_up = (await admin.get(f"/v1/follow-ups/{open_follow_up['id']}")).json()
+    assert (follow_up["status"], follow_up["waived_reason"], follow_up["completed_by"]) == (
         "waived",
         "candidate_erased",
         "system",
     )
-    assert_problem(await admin.post(f"/v1/follow-ups/{open_step['id']}/complete"), 409)
+    assert_problem(await admin.post(f"/v1/follow-ups/{open_follow_up['id']}/complete"), 409)
 
 
 async def test_the_export_holds_their_webhook_deliveries_and_audit_trail(

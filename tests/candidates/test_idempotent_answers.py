@@ -1,5 +1,5 @@
 """Stored Idempotency-Key answers are personal data: each names the candidates it is about
-(through their interviews, debriefs, feedback, steps and links, not only their id), erasure
+(through their interviews, debriefs, feedback, follow-ups and links, not only their id), erasure
 deletes them and the subject access export shows them."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from app.db.engine import Database
 from app.models import IdempotencyRecord
 from tests.conftest import T0
 from tests.factories import create_candidate, create_client, create_interview
-from tests.followups.helpers import steps
+from tests.followups.helpers import follow_ups
 
 NAME = "Perpetua Marchbanks"
 PHRASES = (
@@ -43,7 +43,7 @@ async def _idempotency_tables(db: Database) -> str:
 
 async def _answers_about_them(admin: httpx.AsyncClient) -> dict[str, Any]:
     """Idempotent calls about one person whose answers hold their personal data but not
-    always their candidate id (a debrief, feedback, a waived step, a bulk interview result)."""
+    always their candidate id (a debrief, feedback, a waived follow-up, a bulk interview result)."""
     candidate = await create_candidate(admin, full_name=NAME, email=PHRASES[1], external_id="pm-1")
     employer = await create_client(admin, external_id="pm-emp")
     interview = await create_interview(
@@ -69,7 +69,7 @@ async def _answers_about_them(admin: httpx.AsyncClient) -> dict[str, Any]:
         f"/v1/interviews/{iid}/employer-feedback",
         {"outcome": "rejected", "improvements": PHRASES[3]},
     )
-    thank_you = (await steps(admin, interview_id=iid))["thank_you_note"]
+    thank_you = (await follow_ups(admin, interview_id=iid))["thank_you_note"]
     await post("waive", f"/v1/follow-ups/{thank_you['id']}/waive", {"reason": PHRASES[4]})
     await post("link", f"/v1/interviews/{iid}/debrief-links")
     await post(

@@ -27,7 +27,7 @@ from app.main import create_app
 from app.models import Debrief, FollowUp, IdempotencyRecord, Interview, Setting
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
-from tests.followups.seed import seed_past_due_steps
+from tests.followups.seed import seed_past_due_follow_ups
 from tests.queue_check import joined_rows, queue_rows
 from tests.reports.seed import Agency
 from tests.test_conventions import assert_problem
@@ -68,7 +68,7 @@ async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
     db = Database(scratch_url)
     try:
         now = datetime.now(UTC)
-        await seed_past_due_steps(db, count=30, now=now)
+        await seed_past_due_follow_ups(db, count=30, now=now)
         assert (await jobs.sweep(db, lambda: now)).overdue == 30
         assert len(await joined_rows(db)) == 30
         assert await queue_rows(db) == await joined_rows(db)
@@ -179,7 +179,7 @@ async def test_debriefs_stored_before_0014_were_called_when_they_were_received(
     scratch_url: str,
 ) -> None:
     """0014 adds `called_at`: a debrief already stored took its call when it was received
-    (the time its step was judged by until then); a round trip down and up keeps that."""
+    (the time its follow-up was judged by until then); a round trip down and up keeps that."""
     before = ScriptDirectory.from_config(alembic_config(scratch_url)).get_revision("0014")
     assert isinstance(before.down_revision, str)
     await upgrade(scratch_url, before.down_revision)
@@ -209,7 +209,7 @@ async def test_debriefs_stored_before_0014_were_called_when_they_were_received(
 
 async def test_interviews_from_before_0011_stay_tracked(scratch_url: str) -> None:
     """The tracking decision came with 0011: an interview already stored keeps today's
-    behaviour, and the sweep opens its steps once it has ended, whatever its age."""
+    behaviour, and the sweep opens its follow-ups once it has ended, whatever its age."""
     await upgrade(scratch_url, "0009")
     now = datetime.now(UTC)
     ended = now - timedelta(days=60)
@@ -292,11 +292,11 @@ async def test_interviews_from_before_0011_stay_tracked(scratch_url: str) -> Non
 
 
 async def test_reminder_intervals_become_working_days_and_come_back(scratch_url: str) -> None:
-    """0012: steps and the stored policy go from hours to working days (rounded up), and back
+    """0012: follow-ups and the stored policy go from hours to working days (rounded up), and back
     on downgrade, which also drops what the older schema has no place for."""
     await upgrade(scratch_url)
     db = Database(scratch_url)
-    steps = sa.table(
+    follow_ups = sa.table(
         "follow_ups",
         sa.column("id", sa.Uuid()),
         sa.column("kind"),
@@ -304,11 +304,13 @@ async def test_reminder_intervals_become_working_days_and_come_back(scratch_url:
         sa.column("reminder_interval_seconds"),
     )
     try:
-        await seed_past_due_steps(db, count=3, now=datetime.now(UTC))
+        await seed_past_due_follow_ups(db, count=3, now=datetime.now(UTC))
         async with db.engine.begin() as conn:
-            first = (await conn.execute(sa.select(steps.c.id).order_by(steps.c.id))).scalar()
+            first = (
+                await conn.execute(sa.select(follow_ups.c.id).order_by(follow_ups.c.id))
+            ).scalar()
             await conn.execute(
-                sa.update(steps).where(steps.c.id == first).values(kind="candidate_call")
+                sa.update(follow_ups).where(follow_ups.c.id == first).values(kind="candidate_call")
             )
             await conn.execute(
                 sa.insert(Setting).values(
@@ -325,13 +327,13 @@ async def test_reminder_intervals_become_working_days_and_come_back(scratch_url:
     engine = create_async_engine(scratch_url)
     async with engine.begin() as conn:
         kept = (
-            await conn.execute(sa.select(steps.c.kind, steps.c.reminder_interval_seconds))
+            await conn.execute(sa.select(follow_ups.c.kind, follow_ups.c.reminder_interval_seconds))
         ).all()
         assert sorted(kept) == [("debrief_call", 2 * 86400)] * 2
         policy = (await conn.execute(sa.select(Setting.value))).scalar_one()
         assert policy == {"max_reminders": 1, "reminder_interval_hours": 72}
-        # A step opened with 36 hours, and a policy of 36 hours, before the upgrade.
-        await conn.execute(sa.update(steps).values(reminder_interval_seconds=36 * 3600))
+        # A follow-up opened with 36 hours, and a policy of 36 hours, before the upgrade.
+        await conn.execute(sa.update(follow_ups).values(reminder_interval_seconds=36 * 3600))
         await conn.execute(
             sa.update(Setting).values(value={"max_reminders": 1, "reminder_interval_hours": 36})
         )
@@ -341,7 +343,9 @@ async def test_reminder_intervals_become_working_days_and_come_back(scratch_url:
     db = Database(scratch_url)
     try:
         async with db.read_engine.connect() as conn:
-            intervals = (await conn.execute(sa.select(steps.c.reminder_interval_days))).scalars()
+            intervals = (
+                await conn.execute(sa.select(follow_ups.c.reminder_interval_days))
+            ).scalars()
             assert list(intervals) == [2, 2]
             policy = (await conn.execute(sa.select(Setting.value))).scalar_one()
         assert policy == {"max_reminders": 1, "reminder_interval_working_days": 2}

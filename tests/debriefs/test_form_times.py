@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from app.debriefs import public_router
 from tests.debriefs.test_links import csrf_of
 from tests.factories import create_candidate, create_interview
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 
 # Wednesday 4 March 2026, 10:00-11:00 in London (GMT).
 STARTS = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ async def test_a_note_sent_two_hours_after_is_within_the_ideal_whenever_the_form
 
     debrief = (await recruiter.get(f"/v1/interviews/{interview['id']}/debrief")).json()
     assert debrief["thank_you_sent_at"] == "2026-03-04T13:00:00Z"
-    note = (await steps(recruiter, interview_id=interview["id"]))["thank_you_note"]
+    note = (await follow_ups(recruiter, interview_id=interview["id"]))["thank_you_note"]
     assert (note["status"], note["completed_at"], note["late"]) == (
         "done",
         "2026-03-04T13:00:00Z",

@@ -16,7 +16,7 @@ from app.debriefs import public_router
 from app.models import DebriefLink
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_interview, patch_current
-from tests.followups.helpers import all_events, steps
+from tests.followups.helpers import all_events, follow_ups
 from tests.test_conventions import assert_problem
 
 STARTS = T0 - timedelta(hours=3)
@@ -104,7 +104,7 @@ async def test_submitting_records_the_debrief_as_the_api_would_and_closes_the_li
         5,
         True,
     )
-    call = (await steps(recruiter, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(recruiter, interview_id=interview["id"]))["debrief_call"]
     assert call["status"] == "done"
     assert call["completed_by"].startswith("candidate_link:")
 

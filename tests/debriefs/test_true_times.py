@@ -1,5 +1,5 @@
 """True times through the API: a debrief says when the call took place (`called_at`) and
-when the note went out (`thank_you_sent_at`), and the steps, events and reports go by them."""
+when the note went out (`thank_you_sent_at`), and the follow-ups, events and reports go by them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 from app.clock import FrozenClock
 from tests.conftest import ClientMaker
 from tests.factories import create_interview, patch_current
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.test_conventions import assert_problem
 
 # Tuesday 4 November 2025, London on GMT: an interview 14:00-15:00 has its debrief call due
@@ -34,7 +34,7 @@ async def test_a_call_logged_at_1800_with_called_at_1400_on_the_day_it_was_due_i
     admin: httpx.AsyncClient, clock: FrozenClock, client_for: ClientMaker
 ) -> None:
     interview = await _interview_logged_at_six(admin, clock)
-    before = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    before = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (before["due_at"], before["status"]) == (DUE, "overdue")
 
     url = f"/v1/interviews/{interview['id']}/debrief"
@@ -44,7 +44,7 @@ async def test_a_call_logged_at_1800_with_called_at_1400_on_the_day_it_was_due_i
         CALLED,
         "2025-11-05T18:00:00Z",
     )
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["status"], call["completed_at"], call["late"]) == ("done", CALLED, False)
 
     crm = await client_for("integration")
@@ -72,24 +72,24 @@ async def test_without_called_at_the_call_is_taken_as_now(
     url = f"/v1/interviews/{interview['id']}/debrief"
     logged = (await admin.post(url, json={"channel": "phone", "called_at": None})).json()
     assert logged["called_at"] == "2025-11-05T18:00:00Z"
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["completed_at"], call["late"]) == ("2025-11-05T18:00:00Z", True)
 
 
 async def test_correcting_called_at_re_times_the_call(
     admin: httpx.AsyncClient, clock: FrozenClock, client_for: ClientMaker
 ) -> None:
-    """Logged without the time, then corrected: the step is judged again, by the same
+    """Logged without the time, then corrected: the follow-up is judged again, by the same
     person, and its completion is sent again with the new time."""
     interview = await _interview_logged_at_six(admin, clock)
     url = f"/v1/interviews/{interview['id']}/debrief"
     assert (await admin.post(url, json={"channel": "phone"})).status_code == 201
-    first = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    first = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert first["late"] is True
     clock.advance(timedelta(minutes=5))
     amended = await admin.post(url, json={"called_at": CALLED})
     assert amended.status_code == 200, amended.text
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["completed_at"], call["late"], call["completed_by"]) == (
         CALLED,
         False,
@@ -104,17 +104,17 @@ async def test_correcting_called_at_re_times_the_call(
     assert sent == [("2025-11-05T18:00:00Z", True), (CALLED, False)]
 
 
-async def test_a_step_done_by_hand_is_not_moved_by_a_correction(
+async def test_a_follow_up_done_by_hand_is_not_moved_by_a_correction(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await _interview_logged_at_six(admin, clock)
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (await admin.post(f"/v1/follow-ups/{call['id']}/complete")).status_code == 200
     clock.advance(timedelta(minutes=5))
     url = f"/v1/interviews/{interview['id']}/debrief"
     assert (await admin.post(url, json={"channel": "phone"})).status_code == 201
     assert (await admin.post(url, json={"called_at": CALLED})).status_code == 200
-    after = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    after = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (after["completed_at"], after["late"]) == ("2025-11-05T18:00:00Z", True)
 
 
@@ -139,7 +139,7 @@ async def test_reported_times_must_lie_between_the_start_and_now(
     )
     assert naive["errors"][0]["field"] == "called_at"
     assert_problem(await admin.get(url), 404)  # nothing was stored
-    assert (await steps(admin, interview_id=interview["id"]))["debrief_call"]["status"] == (
+    assert (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]["status"] == (
         "overdue"
     )
 
@@ -147,31 +147,33 @@ async def test_reported_times_must_lie_between_the_start_and_now(
 # ---------------------------------------------------------------- the thank-you note
 
 
-async def test_the_note_step_carries_its_ideal_and_its_deadline(
+async def test_the_note_follow_up_carries_its_ideal_and_its_deadline(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     """10:00-11:00 on Wednesday 4 March 2026: ideally thanked by 14:00, at the latest by
-    11:00 the next day. A policy change applies to steps opened afterwards; a reschedule
+    11:00 the next day. A policy change applies to follow-ups opened afterwards; a reschedule
     moves both."""
     interview = await create_interview(admin, starts_at=datetime(2026, 3, 4, 10, tzinfo=UTC))
     clock.set(datetime(2026, 3, 4, 11, 0, tzinfo=UTC))
     await sweep(admin)
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     note = found["thank_you_note"]
     assert (note["ideal_by"], note["due_at"]) == ("2026-03-04T14:00:00Z", "2026-03-05T11:00:00Z")
-    assert {kind: step["ideal_by"] for kind, step in found.items() if kind != "thank_you_note"} == {
+    assert {
+        kind: follow_up["ideal_by"] for kind, follow_up in found.items() if kind != "thank_you_note"
+    } == {
         "debrief_call": None,
         "employer_follow_up": None,
     }
 
     policy = {"thank_you_note_ideal_hours": 2}
     assert (await admin.put("/v1/settings/follow-up-policy", json=policy)).status_code == 200
-    assert (await steps(admin, interview_id=interview["id"]))["thank_you_note"]["ideal_by"] == (
-        "2026-03-04T14:00:00Z"
-    )
+    assert (await follow_ups(admin, interview_id=interview["id"]))["thank_you_note"][
+        "ideal_by"
+    ] == ("2026-03-04T14:00:00Z")
     later = await create_interview(admin, starts_at=datetime(2026, 3, 4, 9, tzinfo=UTC))
     await sweep(admin)
-    assert (await steps(admin, interview_id=later["id"]))["thank_you_note"]["ideal_by"] == (
+    assert (await follow_ups(admin, interview_id=later["id"]))["thank_you_note"]["ideal_by"] == (
         "2026-03-04T12:00:00Z"
     )
 
@@ -181,7 +183,7 @@ async def test_the_note_step_carries_its_ideal_and_its_deadline(
         {"starts_at": "2026-03-04T10:30:00Z", "ends_at": "2026-03-04T11:00:00Z"},
     )
     assert moved.status_code == 200, moved.text
-    note = (await steps(admin, interview_id=later["id"]))["thank_you_note"]
+    note = (await follow_ups(admin, interview_id=later["id"]))["thank_you_note"]
     assert (note["ideal_by"], note["due_at"]) == ("2026-03-04T13:00:00Z", "2026-03-05T11:00:00Z")
 
 
@@ -194,7 +196,7 @@ async def test_a_note_sent_two_hours_after_and_reported_the_next_day_is_on_time(
     url = f"/v1/interviews/{interview['id']}/debrief"
     body = {"channel": "phone", "thank_you_sent_at": "2026-03-04T13:00:00Z"}
     assert (await admin.post(url, json=body)).status_code == 201
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     note = found["thank_you_note"]
     assert (note["status"], note["completed_at"], note["late"]) == (
         "done",
@@ -220,10 +222,10 @@ async def test_correcting_the_note_time_re_times_the_note_and_the_chase(
     url = f"/v1/interviews/{interview['id']}/debrief"
     late = {"channel": "phone", "thank_you_sent_at": "2026-03-05T15:00:00Z"}
     assert (await admin.post(url, json=late)).status_code == 201
-    assert (await steps(admin, interview_id=interview["id"]))["thank_you_note"]["late"] is True
+    assert (await follow_ups(admin, interview_id=interview["id"]))["thank_you_note"]["late"] is True
     fixed = await admin.post(url, json={"thank_you_sent_at": "2026-03-04T13:00:00Z"})
     assert fixed.status_code == 200
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert (found["thank_you_note"]["completed_at"], found["thank_you_note"]["late"]) == (
         "2026-03-04T13:00:00Z",
         False,

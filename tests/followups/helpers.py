@@ -28,7 +28,7 @@ async def all_events(admin: httpx.AsyncClient, *types: str) -> list[dict[str, An
             return events
 
 
-async def steps(admin: httpx.AsyncClient, **filters: Any) -> dict[str, dict[str, Any]]:
+async def follow_ups(admin: httpx.AsyncClient, **filters: Any) -> dict[str, dict[str, Any]]:
     """The interview's steps by kind (one interview per call)."""
     items = (await admin.get("/v1/follow-ups", params={"limit": 200, **filters})).json()["items"]
-    return {step["kind"]: step for step in items}
+    return {follow_up["kind"]: follow_up for follow_up in items}

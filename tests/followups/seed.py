@@ -1,4 +1,4 @@
-"""Many past-due steps at once, written straight to the database (the API would be slow)."""
+"""Many past-due follow-ups at once, written straight to the database (the API would be slow)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from app.ids import uuid7
 from app.models import Candidate, Client, Event, FollowUp, Interview
 
 
-async def seed_past_due_steps(db: Database, *, count: int, now: datetime) -> None:
+async def seed_past_due_follow_ups(db: Database, *, count: int, now: datetime) -> None:
     """`count` pending debrief calls, each on its own interview, all due before `now`."""
     ends = now - timedelta(days=2)
     client_id = uuid7()
-    candidates, interviews, steps = [], [], []
+    candidates, interviews, follow_ups = [], [], []
     for i in range(count):
         candidate_id, interview_id = uuid7(), uuid7()
         candidates.append(
@@ -50,7 +50,7 @@ async def seed_past_due_steps(db: Database, *, count: int, now: datetime) -> Non
                 "version": 1,
             }
         )
-        steps.append(
+        follow_ups.append(
             {
                 "id": uuid7(),
                 "interview_id": interview_id,
@@ -81,13 +81,17 @@ async def seed_past_due_steps(db: Database, *, count: int, now: datetime) -> Non
                 }
             ],
         )
-        for table, rows in ((Candidate, candidates), (Interview, interviews), (FollowUp, steps)):
+        for table, rows in (
+            (Candidate, candidates),
+            (Interview, interviews),
+            (FollowUp, follow_ups),
+        ):
             for start in range(0, len(rows), 5000):
                 await conn.execute(insert(table.__table__), rows[start : start + 5000])
 
 
 async def overdue_state(db: Database) -> tuple[set[uuid.UUID], list[str]]:
-    """The steps flagged overdue, and the follow-up ids of every follow_up.overdue event."""
+    """The follow-ups flagged overdue, and the follow-up ids of every follow_up.overdue event."""
     async with db.read_engine.connect() as conn:
         flagged = set(
             (await conn.execute(select(FollowUp.id).where(FollowUp.status == "overdue"))).scalars()

@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from app.followups.rules import escalation_target
 from tests.conftest import T0
 from tests.factories import create_candidate, create_interview, create_staff, patch_current
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 
 # ------------------------------------------------------------------ the rule
 
@@ -139,7 +139,7 @@ async def test_an_escalation_goes_to_the_owners_manager_else_the_policy_contact(
         assert event["escalated_to"] == who, name
         assert event["follow_up"]["escalated_to"] == who["staff_id"]
         assert event["follow_up"]["escalated_at"] == "2026-03-06T17:00:00Z"
-        call = (await steps(admin, candidate_id=candidates[name]))["debrief_call"]
+        call = (await follow_ups(admin, candidate_id=candidates[name]))["debrief_call"]
         assert (call["escalated_to"], call["escalated_at"]) == (
             who["staff_id"],
             "2026-03-06T17:00:00Z",
@@ -189,7 +189,7 @@ async def test_with_nobody_above_and_no_contact_an_escalation_names_nobody(
     assert event["follow_up"]["escalated_at"] == "2026-03-06T17:00:00Z"
 
 
-async def test_a_rescheduled_step_forgets_its_escalation(
+async def test_a_rescheduled_follow_up_forgets_its_escalation(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     lead = await create_staff(admin)
@@ -198,7 +198,7 @@ async def test_a_rescheduled_step_forgets_its_escalation(
     await _policy(admin)
     interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
     await _run_to_escalation(admin, clock)
-    assert (await steps(admin, candidate_id=candidate["id"]))["debrief_call"][
+    assert (await follow_ups(admin, candidate_id=candidate["id"]))["debrief_call"][
         "escalated_to"
     ] == lead["id"]
     later = ESCALATES + timedelta(days=1)
@@ -206,5 +206,5 @@ async def test_a_rescheduled_step_forgets_its_escalation(
         admin, f"/v1/interviews/{interview['id']}", {"starts_at": later.isoformat()}
     )
     assert moved.status_code == 200, moved.text
-    call = (await steps(admin, candidate_id=candidate["id"]))["debrief_call"]
+    call = (await follow_ups(admin, candidate_id=candidate["id"]))["debrief_call"]
     assert (call["status"], call["escalated_at"], call["escalated_to"]) == ("pending", None, None)

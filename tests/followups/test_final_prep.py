@@ -1,4 +1,4 @@
-"""Finals from anywhere: a final to come gets its preparation step (referees, salary) however
+"""Finals from anywhere: a final to come gets its preparation follow-up (referees, salary) however
 it was booked, two working days before it, and never two steps for one final."""
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ async def test_no_preparation_for_a_final_past_untracked_or_of_a_withdrawn_candi
     assert await _preps(admin, candidate["id"]) == []
 
 
-async def test_an_outcome_leading_to_a_final_already_booked_adds_no_second_step(
+async def test_an_outcome_leading_to_a_final_already_booked_adds_no_second_follow_up(
     admin: httpx.AsyncClient,
 ) -> None:
     candidate = await create_candidate(admin)
@@ -119,7 +119,7 @@ async def test_an_outcome_leading_to_a_final_already_booked_adds_no_second_step(
     assert (prep["interview_id"], prep["due_at"]) == (final["id"], PREP_DUE)
 
 
-async def test_a_final_booked_after_the_outcome_keeps_the_one_step(
+async def test_a_final_booked_after_the_outcome_keeps_the_one_follow_up(
     admin: httpx.AsyncClient,
 ) -> None:
     candidate = await create_candidate(admin)
@@ -131,7 +131,7 @@ async def test_a_final_booked_after_the_outcome_keeps_the_one_step(
     await patch_current(
         admin, f"/v1/interviews/{second['id']}", {"outcome": "next_round", "next_stage": "final"}
     )
-    # Prepared already, the day after the outcome: the final booked later needs no new step.
+    # Prepared already, the day after the outcome: the final booked later needs no new follow-up.
     (prep,) = await _preps(admin, candidate["id"])
     assert (await admin.post(f"/v1/follow-ups/{prep['id']}/complete")).status_code == 200
     await create_interview(admin, starts_at=FINAL, stage="final", **pair)
@@ -164,18 +164,18 @@ async def test_a_cancelled_final_hands_the_preparation_back_to_the_interview_bef
         "pending",
         "2026-03-06T10:00:00Z",
     )
-    # Rebooked: the earlier interview's step is dated before it, and the final opens none.
+    # Rebooked: the earlier interview's follow-up is dated before it, and the final opens none.
     await patch_current(admin, f"/v1/interviews/{final['id']}", {"status": "scheduled"})
     preps = {p["interview_id"]: p for p in await _preps(admin, candidate["id"])}
     assert preps[second["id"]]["due_at"] == PREP_DUE
     assert preps[final["id"]]["status"] == "waived"
 
 
-async def test_concurrent_bookings_never_open_two_steps_for_one_final(
+async def test_concurrent_bookings_never_open_two_follow_ups_for_one_final(
     admin: httpx.AsyncClient,
 ) -> None:
     """The outcome that leads to a final and the final itself, sent at the same moment by
-    two callers (on PostgreSQL two transactions that see neither's step yet)."""
+    two callers (on PostgreSQL two transactions that see neither's follow-up yet)."""
     for _ in range(4):
         candidate = await create_candidate(admin)
         employer = await create_client(admin)

@@ -15,7 +15,7 @@ from tests.factories import (
     create_staff,
     patch_current,
 )
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.test_conventions import assert_problem
 
 # T0 is Wednesday 4 March 2026, 10:00 in London (GMT). This interview ends before opening time.
@@ -23,12 +23,12 @@ STARTS = T0 - timedelta(hours=3)  # 07:00
 ENDS = "2026-03-04T08:00:00Z"
 
 
-async def test_an_ended_interview_gets_its_steps_at_once_with_their_deadlines(
+async def test_an_ended_interview_gets_its_follow_ups_at_once_with_their_deadlines(
     admin: httpx.AsyncClient,
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
     assert interview["ends_at"] == ENDS
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert {k: s["due_at"] for k, s in found.items()} == {
         "debrief_call": "2026-03-04T17:00:00Z",  # 8 working hours from 09:00
         "thank_you_note": "2026-03-05T08:00:00Z",  # 24 hours
@@ -44,15 +44,15 @@ async def test_an_ended_interview_gets_its_steps_at_once_with_their_deadlines(
     assert types.count("interview.completed") == 1
 
 
-async def test_the_sweep_opens_steps_when_the_interview_ends(
+async def test_the_sweep_opens_follow_ups_when_the_interview_ends(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=T0 + timedelta(hours=2))
-    assert await steps(admin, interview_id=interview["id"]) == {}
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}
     assert (await sweep(admin))["opened"] == 0
     clock.set(T0 + timedelta(hours=3, minutes=1))
     assert (await sweep(admin))["opened"] == 1
-    assert set(await steps(admin, interview_id=interview["id"])) == {
+    assert set(await follow_ups(admin, interview_id=interview["id"])) == {
         "debrief_call",
         "thank_you_note",
         "employer_follow_up",
@@ -67,7 +67,7 @@ async def test_overdue_is_flagged_once_with_one_event(
     clock.set(datetime(2026, 3, 4, 17, 0, 1, tzinfo=UTC))
     first = await sweep(admin)
     assert first["overdue"] == 1
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert call["status"] == "overdue"
     assert call["overdue_at"] == "2026-03-04T17:00:01Z"
     events_before = await all_events(admin)
@@ -164,7 +164,7 @@ async def test_a_late_debrief_completes_the_call_and_stays_on_record_as_late(
         json={"channel": "phone", "overall_rating": 3, "thank_you_sent_at": "2026-03-04T12:00:00Z"},
     )
     assert response.status_code == 201
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     call, note = found["debrief_call"], found["thank_you_note"]
     assert (call["status"], call["late"], call["completed_at"]) == (
         "done",
@@ -192,7 +192,7 @@ async def test_a_late_debrief_completes_the_call_and_stays_on_record_as_late(
 async def test_an_early_debrief_is_on_time(admin: httpx.AsyncClient, clock: FrozenClock) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
     await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "sms"})
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["status"], call["late"]) == ("done", False)
 
 
@@ -205,36 +205,38 @@ async def test_a_debrief_before_the_end_completes_the_call_when_it_opens(
     await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "in_person"})
     clock.set(T0 + timedelta(hours=2))
     await sweep(admin)
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert (call["status"], call["late"], call["completed_by"]) == ("done", False, "system")
 
 
-async def test_rescheduling_re_dates_open_steps(
+async def test_rescheduling_re_dates_open_follow_ups(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
     clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
     await sweep(admin)
-    assert (await steps(admin, interview_id=interview["id"]))["debrief_call"]["status"] == "overdue"
+    assert (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"][
+        "status"
+    ] == "overdue"
     # It actually took place on Thursday afternoon: the call is due Friday, no longer overdue.
     moved = await patch_current(
         admin, f"/v1/interviews/{interview['id']}", {"starts_at": "2026-03-05T07:30:00Z"}
     )
     assert moved.status_code == 200
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert found["debrief_call"]["due_at"] == "2026-03-05T17:00:00Z"
     assert found["debrief_call"]["status"] == "pending"
     assert found["debrief_call"]["overdue_at"] is None
     assert found["thank_you_note"]["due_at"] == "2026-03-06T08:30:00Z"
 
 
-async def test_cancelling_waives_open_steps_and_undoing_it_opens_them_again(
+async def test_cancelling_waives_open_follow_ups_and_undoing_it_opens_them_again(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
     clock.set(datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
     await patch_current(admin, f"/v1/interviews/{interview['id']}", {"status": "cancelled"})
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert {(s["status"], s["waived_reason"], s["completed_by"]) for s in found.values()} == {
         ("waived", "interview_cancelled", "system")
     }
@@ -243,9 +245,9 @@ async def test_cancelling_waives_open_steps_and_undoing_it_opens_them_again(
     waived = await all_events(admin, "follow_up.waived")
     assert sorted(e["data"]["follow_up"]["kind"] for e in waived) == sorted(found)
     assert {e["data"]["follow_up"]["waived_reason"] for e in waived} == {"interview_cancelled"}
-    # Cancelled by mistake: put back, the steps are open again with their deadlines.
+    # Cancelled by mistake: put back, the follow-ups are open again with their deadlines.
     await patch_current(admin, f"/v1/interviews/{interview['id']}", {"status": "completed"})
-    again = await steps(admin, interview_id=interview["id"])
+    again = await follow_ups(admin, interview_id=interview["id"])
     assert {k: (s["status"], s["due_at"], s["waived_reason"]) for k, s in again.items()} == {
         "debrief_call": ("pending", "2026-03-04T17:00:00Z", None),
         "thank_you_note": ("pending", "2026-03-05T08:00:00Z", None),
@@ -254,7 +256,7 @@ async def test_cancelling_waives_open_steps_and_undoing_it_opens_them_again(
     assert len(await all_events(admin, "follow_up.opened")) == 6
 
 
-async def test_a_cancelled_future_interview_never_opens_steps(
+async def test_a_cancelled_future_interview_never_opens_follow_ups(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=T0 + timedelta(hours=1))
@@ -265,7 +267,7 @@ async def test_a_cancelled_future_interview_never_opens_steps(
     )
     clock.advance(timedelta(days=3))
     assert (await sweep(admin))["opened"] == 0
-    assert await steps(admin, interview_id=interview["id"]) == {}
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}
 
 
 async def test_a_rejection_opens_employer_feedback_and_relaying_it_completes_it(
@@ -277,7 +279,7 @@ async def test_a_rejection_opens_employer_feedback_and_relaying_it_completes_it(
         json={"outcome": "rejected", "improvements": "Needs deeper IFRS 16 knowledge"},
     )
     assert feedback.status_code == 201
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert found["employer_feedback"]["due_at"] == "2026-03-11T10:00:00Z"  # 5 working days
     assert found["employer_follow_up"]["status"] == "done"  # the employer has decided
     clock.advance(timedelta(hours=2))
@@ -286,8 +288,8 @@ async def test_a_rejection_opens_employer_feedback_and_relaying_it_completes_it(
         json={"relayed_to_candidate_at": "2026-03-04T11:45:00Z"},
         headers={"If-Match": '"1"'},
     )
-    step = (await steps(admin, interview_id=interview["id"]))["employer_feedback"]
-    assert (step["status"], step["completed_at"], step["late"]) == (
+    follow_up = (await follow_ups(admin, interview_id=interview["id"]))["employer_feedback"]
+    assert (follow_up["status"], follow_up["completed_at"], follow_up["late"]) == (
         "done",
         "2026-03-04T11:45:00Z",
         False,
@@ -310,7 +312,7 @@ async def test_final_round_prep_is_dated_before_the_final_once_it_is_scheduled(
     await patch_current(
         admin, f"/v1/interviews/{second['id']}", {"outcome": "next_round", "next_stage": "final"}
     )
-    prep = (await steps(admin, interview_id=second["id"]))["final_round_prep"]
+    prep = (await follow_ups(admin, interview_id=second["id"]))["final_round_prep"]
     assert prep["due_at"] == "2026-03-06T10:00:00Z"  # 2 working days after the outcome
     await create_interview(
         admin,
@@ -319,7 +321,7 @@ async def test_final_round_prep_is_dated_before_the_final_once_it_is_scheduled(
         client_id=client["id"],
         stage="final",
     )
-    prep = (await steps(admin, interview_id=second["id"]))["final_round_prep"]
+    prep = (await follow_ups(admin, interview_id=second["id"]))["final_round_prep"]
     assert prep["due_at"] == "2026-03-12T14:00:00Z"  # 2 working days before the final
 
 
@@ -327,7 +329,7 @@ async def test_complete_and_waive_by_hand(
     admin: httpx.AsyncClient, recruiter: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     done = await recruiter.post(f"/v1/follow-ups/{found['debrief_call']['id']}/complete")
     assert done.status_code == 200
     assert (done.json()["status"], done.json()["late"]) == ("done", False)
@@ -369,15 +371,15 @@ async def test_follow_ups_filters(admin: httpx.AsyncClient, clock: FrozenClock) 
     assert_problem(await admin.get("/v1/follow-ups", params={"status": "late"}), 422)
 
 
-async def test_the_overdue_event_shows_the_step_as_the_api_does(
+async def test_the_overdue_event_shows_the_follow_up_as_the_api_does(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     """Whichever way the sweep writes the event (one SQL statement on PostgreSQL), its payload
-    is the API's view of the step, microseconds included."""
+    is the API's view of the follow-up, microseconds included."""
     interview = await create_interview(admin, starts_at=STARTS)
     clock.set(datetime(2026, 3, 4, 17, 0, 1, 250000, tzinfo=UTC))
     await sweep(admin)
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     (event,) = await all_events(admin, "follow_up.overdue")
     assert event["data"] == {"follow_up": call}
     assert call["overdue_at"] == "2026-03-04T17:00:01.250000Z"

@@ -1,5 +1,5 @@
 """The queue page reads `debrief_queue`, whose rows the code changing what they show writes in
-the same transaction (app/debrief_queue): whatever changes the steps, candidates, interviews
+the same transaction (app/debrief_queue): whatever changes the follow-ups, candidates, interviews
 or clients, the page shows what the tables hold, on both databases and under concurrent
 changes. Each rule of docs/architecture.md ("The overdue queue") is checked here; the
 suite's fixture also compares the table with the live join after every passing test."""
@@ -31,9 +31,9 @@ from tests.factories import (
     create_staff,
     patch_current,
 )
-from tests.followups.helpers import steps, sweep
+from tests.followups.helpers import follow_ups, sweep
 from tests.postgres import wait_until_waiting_for_a_lock, wait_until_waiting_for_a_row
-from tests.queue_check import assert_in_step, queue_rows
+from tests.queue_check import assert_in_follow_up, queue_rows
 
 STARTS = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # ends 08:00, debrief call due 17:00
 NEXT_MORNING = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
@@ -73,7 +73,7 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
         "Early Bird",
         "Second Person",
     ]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
     changed = await patch_current(
         admin,
@@ -90,7 +90,7 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
     assert top["owner_id"] == tom["id"]
     assert await page(admin, owner_id=rosa["id"]) == []
     assert [r["candidate"]["id"] for r in await page(admin, owner_id=tom["id"])] == [person["id"]]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
     renamed = await patch_current(admin, f"/v1/clients/{employer['id']}", {"name": "Acme Group"})
     assert renamed.status_code == 200, renamed.text
@@ -100,13 +100,13 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
     assert retitled.status_code == 200, retitled.text
     top = (await page(admin, client_id=employer["id"]))[0]
     assert (top["client"]["name"], top["job_title"]) == ("Acme Group", "Group Controller")
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
     # The first reminder, two days on: the count goes up on the page.
     clock.set(NEXT_MORNING + timedelta(days=2))
     await sweep(admin)
     assert [r["reminders_sent"] for r in await page(admin)] == [1, 1]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
     # The candidate calls in: off the queue. The other is erased: their call is waived.
     done = await admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
@@ -120,7 +120,7 @@ async def test_the_queue_follows_every_change_to_what_it_shows(
     assert [(c["status"], c["waived_reason"]) for c in calls.json()["items"]] == [
         ("waived", "candidate_erased")
     ]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 async def test_a_crm_sync_and_a_reschedule_move_the_queue_too(
@@ -145,7 +145,7 @@ async def test_a_crm_sync_and_a_reschedule_move_the_queue_too(
     assert moved.status_code == 200, moved.text
     top = (await page(admin))[0]
     assert (top["ends_at"], top["due_at"]) == ("2026-03-03T08:00:00Z", "2026-03-03T17:00:00Z")
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
     assert person["id"] == top["candidate"]["id"]
 
 
@@ -187,20 +187,20 @@ async def test_bulk_upserts_of_clients_and_interviews_move_the_queue_too(
         "Finance Manager",
     )
     assert top["due_at"] == "2026-03-03T17:00:00Z"
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 async def test_a_call_leaves_the_queue_once_closed_or_no_longer_late(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database
 ) -> None:
-    """One row per overdue debrief call, no other: not the other steps that are overdue too,
+    """One row per overdue debrief call, no other: not the other follow-ups that are overdue too,
     and not a call done, waived, cancelled or re-dated into the future."""
     interviews = [(await overdue_call(admin, clock))[2] for _ in range(5)]
-    calls = [(await steps(admin, interview_id=i["id"]))["debrief_call"] for i in interviews]
-    notes = await steps(admin, interview_id=interviews[0]["id"])
+    calls = [(await follow_ups(admin, interview_id=i["id"]))["debrief_call"] for i in interviews]
+    notes = await follow_ups(admin, interview_id=interviews[0]["id"])
     assert notes["thank_you_note"]["status"] == "overdue"  # overdue, and not on the queue
     assert [r["follow_up_id"] for r in await page(admin)] == [c["id"] for c in calls]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
     done = await admin.post(f"/v1/follow-ups/{calls[0]['id']}/complete")
     assert done.status_code == 200, done.text
@@ -219,11 +219,11 @@ async def test_a_call_leaves_the_queue_once_closed_or_no_longer_late(
         {"starts_at": (NEXT_MORNING + timedelta(days=7)).isoformat()},
     )
     assert moved.status_code == 200, moved.text
-    assert (await steps(admin, interview_id=interviews[3]["id"]))["debrief_call"][
+    assert (await follow_ups(admin, interview_id=interviews[3]["id"]))["debrief_call"][
         "status"
     ] == "pending"
     assert [r["follow_up_id"] for r in await page(admin)] == [calls[4]["id"]]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 async def test_the_retention_sweep_takes_an_erased_persons_call_off_the_queue(
@@ -246,7 +246,7 @@ async def test_the_retention_sweep_takes_an_erased_persons_call_off_the_queue(
         "waived",
         "candidate_erased",
     )
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 async def test_rebuild_queue_writes_the_rows_again_after_a_change_in_sql(
@@ -262,7 +262,7 @@ async def test_rebuild_queue_writes_the_rows_again_after_a_change_in_sql(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "The overdue queue holds 1 debrief calls."
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["Fixed By Hand"]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 # ---------------------------------------------------------------------------- PostgreSQL races
@@ -270,7 +270,7 @@ async def test_rebuild_queue_writes_the_rows_again_after_a_change_in_sql(
 # Each test lets one writer reach a chosen point and stay there: holding the event-order lock
 # (app/events/service.py) in another session stops any writer just before it commits (its
 # events go in first, under that lock), and the sweep's flagging inside its statement, after
-# it has locked the steps. Then the other writer runs into it.
+# it has locked the follow-ups. Then the other writer runs into it.
 
 
 @asynccontextmanager
@@ -326,7 +326,7 @@ async def test_a_rename_during_the_sweeps_flagging_waits_for_it_and_is_shown(
     assert (await asyncio.wait_for(flagging, 30)).overdue == 2
     await answered(renaming)
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -344,7 +344,7 @@ async def test_flagging_during_a_rename_waits_for_it_and_shows_the_new_name(
     await answered(renaming)
     assert (await asyncio.wait_for(flagging, 30)).overdue == 2
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"]
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -365,7 +365,7 @@ async def test_two_renames_of_what_one_row_shows_both_reach_it(
     await answered(employer_renaming)
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["client"]["name"]) == ("New Name", "Acme Group")
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -385,13 +385,13 @@ async def test_a_reschedule_while_the_sweep_reminds_about_the_call_keeps_both(
     assert await asyncio.wait_for(reminding, 30) == (2, 0)  # the call and the thank-you note
     moved = await asyncio.wait_for(moving, 30)
     if moved.status_code == 412:
-        # It had read the steps before the reminder changed them: refused, nothing changed;
+        # It had read the follow-ups before the reminder changed them: refused, nothing changed;
         # sent again, as the answer says, it goes through.
         moved = await patch_current(admin, url, {"starts_at": earlier})
     assert moved.status_code == 200, moved.text
     top = (await page(admin))[0]
     assert (top["due_at"], top["reminders_sent"]) == ("2026-03-03T17:00:00Z", 1)
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -399,7 +399,7 @@ async def test_a_reschedule_while_the_sweep_reminds_about_the_call_keeps_both(
 async def test_renaming_and_withdrawing_a_candidate_while_their_interview_is_rescheduled(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str, how: str
 ) -> None:
-    """A status change waives steps, so it holds the candidate's interviews before it changes
+    """A status change waives follow-ups, so it holds the candidate's interviews before it changes
     the candidate's fields (which locks their calls), as an erasure does: no deadlock."""
     person, _, interview = await overdue_call(
         admin, clock, full_name="Old Name", external_id="crm-9"
@@ -428,7 +428,7 @@ async def test_renaming_and_withdrawing_a_candidate_while_their_interview_is_res
     assert changed.status_code == 200, changed.text
     assert await page(admin) == []  # the call is waived
     await jobs.sweep(db, clock.now)
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -463,14 +463,14 @@ async def test_erasing_a_candidate_while_their_interview_is_rescheduled_does_not
         "2026-03-03T17:00:00Z",
     )
     await jobs.sweep(db, clock.now)
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
-async def test_a_rename_while_a_reschedule_opens_a_step_of_the_same_candidate(
+async def test_a_rename_while_a_reschedule_opens_a_follow_up_of_the_same_candidate(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """The reschedule holds the interview and the call it re-dated, then opens a step of the
+    """The reschedule holds the interview and the call it re-dated, then opens a follow-up of the
     candidate (its foreign key check locks the candidate's key), while the rename holds the
     candidate and waits for that interview: the rename's lock on the candidate lets the check
     through."""
@@ -489,10 +489,10 @@ async def test_a_rename_while_a_reschedule_opens_a_step_of_the_same_candidate(
         await wait_until_waiting_for_a_row(db, LOCKING_INTERVIEWS)
     await answered(moving)
     await answered(renaming)
-    assert "employer_feedback" in await steps(admin, interview_id=interview["id"])
+    assert "employer_feedback" in await follow_ups(admin, interview_id=interview["id"])
     top = (await page(admin))[0]
     assert (top["candidate"]["full_name"], top["due_at"]) == ("New Name", "2026-03-03T17:00:00Z")
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -524,7 +524,7 @@ def holding_the_row(database_url: str, interview: dict[str, Any]) -> Any:
 async def test_the_sweep_leaves_alone_the_interviews_of_a_candidate_being_renamed(
     admin: httpx.AsyncClient, clock: FrozenClock, db: Database, database_url: str
 ) -> None:
-    """An interview that ended while no sweep ran has its steps opened and its call flagged in
+    """An interview that ended while no sweep ran has its follow-ups opened and its call flagged in
     one sweep. While its candidate is being renamed the sweep skips it (the rename holds the
     candidate's interviews), so the call is never flagged with the old name."""
     person = await create_candidate(admin, full_name="Old Name")
@@ -541,7 +541,7 @@ async def test_the_sweep_leaves_alone_the_interviews_of_a_candidate_being_rename
     counts = await jobs.sweep(db, clock.now)
     assert (counts.opened, counts.overdue) == (1, 2)  # the second's call and thank-you note
     assert [r["candidate"]["full_name"] for r in await page(admin)] == ["New Name"] * 2
-    await assert_in_step(db)
+    await assert_in_follow_up(db)
 
 
 @pytest.mark.postgres
@@ -568,4 +568,4 @@ async def test_an_interview_created_while_its_employer_is_renamed_waits_for_the_
     await asyncio.wait_for(creating, 30)
     await sweep(admin)
     assert [r["client"]["name"] for r in await page(admin)] == ["Acme Group"] * 2
-    await assert_in_step(db)
+    await assert_in_follow_up(db)

@@ -9,7 +9,7 @@ import httpx
 from app.clock import FrozenClock
 from tests.conftest import T0
 from tests.factories import create_candidate, create_interview, create_staff
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 
 STARTS = T0 - timedelta(hours=3)  # the debrief call is due Wednesday 17:00 UTC
 DUE = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
         assert now_seen[len(seen) :] == expected, moment
         seen = now_seen
 
-    call = (await steps(admin, candidate_id=candidate["id"]))["debrief_call"]
+    call = (await follow_ups(admin, candidate_id=candidate["id"]))["debrief_call"]
     assert call["reminders_sent"] == 3
     assert call["escalated_at"] == "2026-03-16T17:00:00Z"
     assert call["next_reminder_at"] is None
@@ -76,7 +76,7 @@ async def test_reminders_are_spaced_capped_and_followed_by_one_escalation(
     assert escalated_call[0]["data"]["reason"] == "overdue"
 
 
-async def test_a_step_flagged_late_gets_no_burst(
+async def test_a_follow_up_flagged_late_gets_no_burst(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     """The scheduler was off for ten days: one overdue notice now, the first reminder two
@@ -105,7 +105,7 @@ async def test_a_sweep_after_a_long_outage_sends_one_reminder_not_several(
     await sweep(admin)
     assert await _notices(admin) == [("follow_up.overdue", None), ("follow_up.reminder", 1)]
     # The next notice keeps the schedule: Monday 16 March 17:00 (here the second reminder).
-    call = (await steps(admin, interview_id=interview["id"]))["debrief_call"]
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
     assert call["next_reminder_at"] == "2026-03-16T17:00:00Z"
     clock.set(datetime(2026, 3, 16, 16, 59, tzinfo=UTC))
     await sweep(admin)
@@ -115,7 +115,7 @@ async def test_a_sweep_after_a_long_outage_sends_one_reminder_not_several(
     assert (await _notices(admin))[-1] == ("follow_up.reminder", 2)
 
 
-async def test_completing_an_overdue_step_stops_the_reminders(
+async def test_completing_an_overdue_follow_up_stops_the_reminders(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
@@ -128,7 +128,7 @@ async def test_completing_an_overdue_step_stops_the_reminders(
     assert await _notices(admin) == [("follow_up.overdue", None)]
 
 
-async def test_policy_change_applies_only_to_steps_opened_afterwards(
+async def test_policy_change_applies_only_to_follow_ups_opened_afterwards(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     before = await create_interview(admin, starts_at=STARTS)
@@ -142,16 +142,16 @@ async def test_policy_change_applies_only_to_steps_opened_afterwards(
     )
     assert put.status_code == 200
     after = await create_interview(admin, starts_at=STARTS)
-    assert (await steps(admin, interview_id=before["id"]))["debrief_call"][
+    assert (await follow_ups(admin, interview_id=before["id"]))["debrief_call"][
         "due_at"
     ] == "2026-03-04T17:00:00Z"
-    assert (await steps(admin, interview_id=after["id"]))["debrief_call"][
+    assert (await follow_ups(admin, interview_id=after["id"]))["debrief_call"][
         "due_at"
     ] == "2026-03-04T11:00:00Z"
     clock.set(DUE)
     await sweep(admin)
-    clock.set(DUE + timedelta(hours=24))  # the new step escalates after one working day
+    clock.set(DUE + timedelta(hours=24))  # the new follow-up escalates after one working day
     result = await sweep(admin)
     assert (result["reminders"], result["escalated"]) == (0, 1)
-    old = (await steps(admin, interview_id=before["id"]))["debrief_call"]
+    old = (await follow_ups(admin, interview_id=before["id"]))["debrief_call"]
     assert (old["reminders_sent"], old["escalated_at"]) == (0, None)

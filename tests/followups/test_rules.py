@@ -134,7 +134,7 @@ def test_final_round_prep_without_a_final_scheduled_is_two_working_days_after_th
     assert due.astimezone(LONDON) == london(2026, 3, 10, 15, 0)
 
 
-def test_a_step_is_never_due_before_the_interview_ends() -> None:
+def test_a_follow_up_is_never_due_before_the_interview_ends() -> None:
     end = london(2026, 3, 13, 10, 0)
     due = due_at(
         "final_round_prep",
@@ -158,7 +158,7 @@ def test_policy_numbers_change_the_deadlines() -> None:
     assert due.astimezone(LONDON) == london(2026, 3, 9, 10, 0)  # Friday is not a working day
 
 
-def test_which_steps_an_interview_calls_for() -> None:
+def test_which_follow_ups_an_interview_calls_for() -> None:
     end = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
     assert kinds_for(facts(end), ended=False) == []
     assert kinds_for(facts(end), ended=True) == [
@@ -244,7 +244,7 @@ def test_adding_working_time_is_monotonic_in_the_start(calendar, a, b, amount) -
     kind=st.sampled_from(["debrief_call", "thank_you_note", "employer_follow_up"]),
     decision_in=st.none() | st.integers(min_value=-5, max_value=60),
 )
-def test_no_step_is_due_before_the_interview_ends(end, kind, decision_in) -> None:  # type: ignore[no-untyped-def]
+def test_no_follow_up_is_due_before_the_interview_ends(end, kind, decision_in) -> None:  # type: ignore[no-untyped-def]
     decided = None if decision_in is None else (end + timedelta(days=decision_in)).date()
     assert due_at(kind, InterviewFacts(ends_at=end, decision_expected_by=decided), POLICY) >= end
 

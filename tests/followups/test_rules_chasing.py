@@ -36,7 +36,8 @@ def utc(*args: int) -> datetime:
 
 
 def test_overdue_friday_afternoon_is_reminded_tuesday_thursday_monday_then_escalated() -> None:
-    """The issue's case: reminders two working days apart, at the time the step went overdue."""
+    """The issue's case: reminders two working days apart, at the time the follow-up went
+    overdue."""
     assert notice_times(FRIDAY_7_NOV_1600, interval_days=2, max_reminders=3, policy=POLICY) == [
         utc(2025, 11, 11, 16, 0),  # Tuesday
         utc(2025, 11, 13, 16, 0),  # Thursday
@@ -52,7 +53,7 @@ def test_reminders_skip_christmas_boxing_day_and_the_weekend() -> None:
     )
 
 
-def test_a_step_flagged_on_a_saturday_night_is_reminded_in_office_hours() -> None:
+def test_a_follow_up_flagged_on_a_saturday_night_is_reminded_in_office_hours() -> None:
     # A thank-you note falls due in plain hours, at any time; its reminder waits for the
     # office: two working days from Monday's opening is Tuesday's close.
     reminder = first_notice_at(utc(2025, 11, 8, 22, 0), interval_days=2, policy=POLICY)

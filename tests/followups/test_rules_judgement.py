@@ -109,7 +109,7 @@ def test_a_waiver_undone_reopens_unless_erased_or_history() -> None:
     assert reopens("debrief_call", "interview_untracked", back, now=later, policy=POLICY)
 
 
-def test_a_finals_preparation_reopens_only_if_no_other_step_stands_for_it() -> None:
+def test_a_finals_preparation_reopens_only_if_no_other_follow_up_stands_for_it() -> None:
     final = _final(london(2026, 3, 16, 10, 0))
     assert reopens("final_round_prep", "interview_cancelled", final, now=T0, policy=POLICY)
     covered = _final(london(2026, 3, 16, 10, 0), final_prep_elsewhere=True)
@@ -243,13 +243,13 @@ any_facts = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(f=any_facts, ended=st.booleans(), now=moments)
-def test_no_step_is_opened_that_a_change_closed(f, ended, now) -> None:  # type: ignore[no-untyped-def]
+def test_no_follow_up_is_opened_that_a_change_closed(f, ended, now) -> None:  # type: ignore[no-untyped-def]
     assert not set(kinds_for(f, ended=ended, now=now)) & set(kinds_closed(f))
 
 
 @settings(max_examples=300, deadline=None)
 @given(f=any_facts)
-def test_every_closed_step_names_a_reason_in_force_that_closes_it(f) -> None:  # type: ignore[no-untyped-def]
+def test_every_closed_follow_up_names_a_reason_in_force_that_closes_it(f) -> None:  # type: ignore[no-untyped-def]
     for kind, reason in kinds_closed(f).items():
         assert reason in reasons_in_force(f)
         assert kind in CLOSES[reason]

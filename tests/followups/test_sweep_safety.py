@@ -21,7 +21,7 @@ from app.db.engine import Database
 from app.followups import jobs, repository
 from app.sweep.jobs import sweep
 from tests.cli.test_commands import TEST_SECRET
-from tests.followups.seed import count_events, overdue_state, seed_past_due_steps
+from tests.followups.seed import count_events, overdue_state, seed_past_due_follow_ups
 from tests.postgres import wait_until_running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,11 +48,11 @@ def _sweep_process(database_url: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.postgres
-async def test_four_processes_sweeping_at_once_flag_each_step_once(
+async def test_four_processes_sweeping_at_once_flag_each_follow_up_once(
     api: FastAPI, database_url: str
 ) -> None:
     db: Database = api.state.db
-    await seed_past_due_steps(db, count=3000, now=datetime.now(UTC))
+    await seed_past_due_follow_ups(db, count=3000, now=datetime.now(UTC))
     processes = [_sweep_process(database_url) for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in processes]
     counts = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
@@ -65,10 +65,10 @@ async def test_four_processes_sweeping_at_once_flag_each_step_once(
 
 
 async def test_flagging_races_without_the_lock_still_flag_once(api: FastAPI) -> None:
-    """Even sweepers that bypass the leader lock cannot flag a step twice."""
+    """Even sweepers that bypass the leader lock cannot flag a follow-up twice."""
     db: Database = api.state.db
     now = datetime.now(UTC)
-    await seed_past_due_steps(db, count=500, now=now)
+    await seed_past_due_follow_ups(db, count=500, now=now)
     results = await asyncio.gather(
         *(jobs.flag_overdue(db, now) for _ in range(4)), return_exceptions=True
     )
@@ -86,11 +86,13 @@ async def test_a_sweep_failing_halfway_leaves_nothing_half_done(
 ) -> None:
     db: Database = api.state.db
     now = datetime.now(UTC)
-    await seed_past_due_steps(db, count=200, now=now)
+    await seed_past_due_follow_ups(db, count=200, now=now)
 
     def dies_after(original: Any) -> Any:
         async def flag_then_die(*args: Any, **kwargs: Any) -> Any:
-            await original(*args, **kwargs)  # the steps are flagged (and on PostgreSQL, evented)
+            await original(
+                *args, **kwargs
+            )  # the follow-ups are flagged (and on PostgreSQL, evented)
             raise ConnectionResetError("the process died before COMMIT")
 
         return flag_then_die
@@ -110,7 +112,7 @@ async def test_a_sweep_failing_halfway_leaves_nothing_half_done(
 
 async def test_a_sweep_killed_mid_way_loses_nothing(api: FastAPI, database_url: str) -> None:
     db: Database = api.state.db
-    await seed_past_due_steps(db, count=20000, now=datetime.now(UTC))
+    await seed_past_due_follow_ups(db, count=20000, now=datetime.now(UTC))
     process = _sweep_process(database_url)
     if db.is_sqlite:
         await asyncio.sleep(1.0)

@@ -95,7 +95,7 @@ async def test_imported_interviews_go_through_the_interview_service(
     admin: httpx.AsyncClient,
 ) -> None:
     """An interview imported gets exactly what the same one created through the API gets:
-    its events and its follow-up steps (the policy decides which, for both)."""
+    its events and its follow-ups (the policy decides which, for both)."""
     candidate = await create_candidate(admin, external_id="crm-1")
     client = await create_client(admin, external_id="emp-1")
     fields = {
@@ -125,12 +125,12 @@ async def test_imported_interviews_go_through_the_interview_service(
     assert interview["point_of_contact"] == {"name": "Tom Reid", "email": "tom@acme.co.uk"}
     assert interview["status"] == twin.json()["status"]
 
-    async def steps(interview_id: str) -> list[tuple[str, str, str]]:
+    async def follow_ups(interview_id: str) -> list[tuple[str, str, str]]:
         found = await _items(admin, "/v1/follow-ups", interview_id=interview_id)
         return sorted((s["kind"], s["status"], s["due_at"]) for s in found)
 
-    assert await steps(interview["id"]) == await steps(twin.json()["id"])
-    assert await steps(interview["id"])  # it ended yesterday: its steps are open
+    assert await follow_ups(interview["id"]) == await follow_ups(twin.json()["id"])
+    assert await follow_ups(interview["id"])  # it ended yesterday: its follow-ups are open
     scheduled = await all_events(admin, "interview.scheduled")
     assert sorted(e["data"]["interview"]["external_id"] or "" for e in scheduled) == ["", "int-1"]
 

@@ -1,5 +1,5 @@
 """History is not overdue: an interview recorded long after it ended, or sent with
-`track_follow_ups: false`, opens no steps, and says so; `true` tracks it whatever its age.
+`track_follow_ups: false`, opens no follow-ups, and says so; `true` tracks it whatever its age.
 One recorded with its outcome decided opens only what that outcome calls for."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from tests.cli.test_commands import debrief
 from tests.conftest import T0
 from tests.factories import create_candidate, create_client, create_interview, patch_current
-from tests.followups.helpers import all_events, steps, sweep
+from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.test_conventions import assert_problem
 
 SIXTY_DAYS_AGO = T0 - timedelta(days=60)
@@ -25,14 +25,14 @@ async def test_an_interview_recorded_sixty_days_after_it_ended_opens_nothing(
 ) -> None:
     interview = await create_interview(admin, starts_at=SIXTY_DAYS_AGO, outcome="offer")
     assert interview["follow_ups_tracked"] is False
-    assert await steps(admin, interview_id=interview["id"]) == {}
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}
     got = (await admin.get(f"/v1/interviews/{interview['id']}")).json()
     assert (got["status"], got["follow_ups_tracked"]) == ("completed", False)
     counts = await sweep(admin)
     assert (counts["overdue"], counts["reminders"]) == (0, 0)
     clock.advance(timedelta(days=30))
     assert (await sweep(admin))["overdue"] == 0
-    assert await steps(admin, interview_id=interview["id"]) == {}
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}
     assert [e["type"] for e in await all_events(admin) if e["type"].startswith("follow_up.")] == []
 
 
@@ -45,13 +45,13 @@ async def test_history_begins_five_working_days_after_the_end(admin: httpx.Async
         ends_at="2026-02-25T09:59:59Z",
     )
     assert last_tracked["follow_ups_tracked"] is True
-    assert set(await steps(admin, interview_id=last_tracked["id"])) == {
+    assert set(await follow_ups(admin, interview_id=last_tracked["id"])) == {
         "debrief_call",
         "thank_you_note",
         "employer_follow_up",
     }
     assert first_untracked["follow_ups_tracked"] is False
-    assert await steps(admin, interview_id=first_untracked["id"]) == {}
+    assert await follow_ups(admin, interview_id=first_untracked["id"]) == {}
 
 
 async def test_the_history_window_is_the_policys(admin: httpx.AsyncClient) -> None:
@@ -72,7 +72,7 @@ async def test_track_follow_ups_true_back_fills_an_old_interview(admin: httpx.As
         admin, starts_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC), track_follow_ups=True
     )
     assert interview["follow_ups_tracked"] is True
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert {k: s["due_at"] for k, s in found.items()} == {
         "debrief_call": "2026-01-06T10:30:00Z",
         "thank_you_note": "2026-01-06T11:00:00Z",
@@ -81,17 +81,17 @@ async def test_track_follow_ups_true_back_fills_an_old_interview(admin: httpx.As
     assert (await sweep(admin))["overdue"] == 3
 
 
-async def test_track_follow_ups_false_never_opens_steps(
+async def test_track_follow_ups_false_never_opens_follow_ups(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(
         admin, starts_at=T0 + timedelta(days=1), stage="final", track_follow_ups=False
     )
     assert interview["follow_ups_tracked"] is False
-    assert await steps(admin, interview_id=interview["id"]) == {}  # not even the final's prep
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}  # not even the final's prep
     clock.advance(timedelta(days=2))
     await sweep(admin)
-    assert await steps(admin, interview_id=interview["id"]) == {}
+    assert await follow_ups(admin, interview_id=interview["id"]) == {}
     assert (await admin.get(f"/v1/interviews/{interview['id']}")).json()["status"] == "completed"
 
 
@@ -102,18 +102,18 @@ async def test_tracking_stopped_and_started_again(
     url = f"/v1/interviews/{interview['id']}"
     stopped = await patch_current(admin, url, {"track_follow_ups": False})
     assert stopped.json()["follow_ups_tracked"] is False
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert {(s["status"], s["waived_reason"]) for s in found.values()} == {
         ("waived", "interview_untracked")
     }
     # null is no instruction on an existing interview: nothing changes.
     same = await patch_current(admin, url, {"track_follow_ups": None})
     assert (same.status_code, same.json()["version"]) == (200, stopped.json()["version"])
-    # Asked to track again a month on: whatever its age, the steps are open again.
+    # Asked to track again a month on: whatever its age, the follow-ups are open again.
     clock.advance(timedelta(days=30))
     started = await patch_current(admin, url, {"track_follow_ups": True})
     assert started.json()["follow_ups_tracked"] is True
-    found = await steps(admin, interview_id=interview["id"])
+    found = await follow_ups(admin, interview_id=interview["id"])
     assert {k: (s["status"], s["due_at"]) for k, s in found.items()} == {
         "debrief_call": ("pending", "2026-03-04T17:00:00Z"),
         "thank_you_note": ("pending", "2026-03-05T08:00:00Z"),
@@ -122,11 +122,13 @@ async def test_tracking_stopped_and_started_again(
     assert_problem(await patch_current(admin, url, {"track_follow_ups": "sometimes"}), 422)
 
 
-async def test_an_old_interview_tracked_later_opens_its_steps(admin: httpx.AsyncClient) -> None:
+async def test_an_old_interview_tracked_later_opens_its_follow_ups(
+    admin: httpx.AsyncClient,
+) -> None:
     interview = await create_interview(admin, starts_at=SIXTY_DAYS_AGO)
     url = f"/v1/interviews/{interview['id']}"
     await patch_current(admin, url, {"track_follow_ups": True})
-    assert set(await steps(admin, interview_id=interview["id"])) == {
+    assert set(await follow_ups(admin, interview_id=interview["id"])) == {
         "debrief_call",
         "thank_you_note",
         "employer_follow_up",
@@ -141,7 +143,7 @@ async def test_an_interview_recorded_with_its_outcome_opens_what_the_outcome_cal
 
     async def due(**fields: Any) -> dict[str, str]:
         interview = await create_interview(admin, starts_at=starts, **fields)
-        found = await steps(admin, interview_id=interview["id"])
+        found = await follow_ups(admin, interview_id=interview["id"])
         return {k: s["due_at"] for k, s in found.items()}
 
     note = "2026-03-05T08:00:00Z"
@@ -186,9 +188,9 @@ async def test_a_crm_sync_decides_once_and_its_repeat_changes_nothing(
     assert tracked == {"old": False, "new": True, "kept": True}
     assert all(i["client_id"] == employer["id"] for i in listed["items"])
     ids = {r["index"]: r["id"] for r in first.json()["results"]}
-    assert await steps(admin, interview_id=ids[0]) == {}
-    assert len(await steps(admin, interview_id=ids[1])) == 3
-    assert len(await steps(admin, interview_id=ids[2])) == 3
+    assert await follow_ups(admin, interview_id=ids[0]) == {}
+    assert len(await follow_ups(admin, interview_id=ids[1])) == 3
+    assert len(await follow_ups(admin, interview_id=ids[2])) == 3
     again = await integration.post("/v1/interviews/bulk", json={"items": items})
     assert [r["status"] for r in again.json()["results"]] == ["unchanged"] * 3
 
@@ -215,7 +217,7 @@ async def test_a_spreadsheet_of_past_interviews_opens_nothing(
         "int-2": True,
         "int-3": False,
     }
-    by_interview = {i["external_id"]: await steps(admin, interview_id=i["id"]) for i in listed}
+    by_interview = {i["external_id"]: await follow_ups(admin, interview_id=i["id"]) for i in listed}
     assert {k: sorted(v) for k, v in by_interview.items()} == {
         "int-1": [],
         "int-2": ["debrief_call", "employer_follow_up", "thank_you_note"],

@@ -113,7 +113,9 @@ async def test_the_digest_comes_at_nine_on_working_days_only(
         date(2026, 4, 6): 0,  # Easter Monday
         date(2026, 4, 7): 1,
     }
-    assert digests[date(2026, 4, 7)] == ["Tuesday 7 April: 1 late debrief call, 0 steps due today"]
+    assert digests[date(2026, 4, 7)] == [
+        "Tuesday 7 April: 1 late debrief call, 0 follow-ups due today"
+    ]
     first, last = await notifications(office, kind="staff_digest")
     assert first["send_after"] == "2026-04-02T08:00:00Z"
     assert "- 16:30 The debrief call: Jon Bell, Payroll Lead" in first["body_text"]
@@ -131,7 +133,7 @@ async def test_an_empty_digest_is_not_sent(
     assert smtp.received == []
 
 
-async def test_steps_due_today_are_in_the_digest(
+async def test_follow_ups_due_today_are_in_the_digest(
     office: httpx.AsyncClient, sender: Sender, smtp: MailServer, clock: FrozenClock
 ) -> None:
     owner = await rosa(office)
@@ -141,7 +143,10 @@ async def test_steps_due_today_are_in_the_digest(
     await send_all(sender)
     (digest,) = smtp.to("rosa@agency.co.uk")
     # The call (8 working hours: Thursday 15:30) and the note (24 hours: 16:00).
-    assert digest.message["Subject"] == "Thursday 5 March: 0 late debrief calls, 2 steps due today"
+    assert (
+        digest.message["Subject"]
+        == "Thursday 5 March: 0 late debrief calls, 2 follow-ups due today"
+    )
     assert "15:30 The debrief call: Jon Bell, Payroll Lead at" in digest.text
     assert "16:00 The thank-you note: Jon Bell" in digest.text
 

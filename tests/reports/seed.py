@@ -1,5 +1,5 @@
 """Hand-made agency history for the reports, written straight to the database so that every
-time (debrief received, outcome recorded, step flagged) is exactly what the test says, then
+time (debrief received, outcome recorded, follow-up flagged) is exactly what the test says, then
 the overdue queue's rows written again from it."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Agency:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     interviews: list[dict[str, Any]] = field(default_factory=list)
     debriefs: list[dict[str, Any]] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
     _candidate_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     _ends: dict[uuid.UUID, datetime] = field(default_factory=dict)
 
@@ -126,7 +126,7 @@ class Agency:
             | self._stamp()
         )
 
-    def step(
+    def follow_up(
         self,
         interview_id: uuid.UUID,
         kind: str = "debrief_call",
@@ -137,7 +137,7 @@ class Agency:
         escalated_after: timedelta | None = None,
     ) -> None:
         ends = self._ends[interview_id]
-        self.steps.append(
+        self.follow_ups.append(
             {
                 "id": uuid7(),
                 "interview_id": interview_id,
@@ -164,7 +164,7 @@ class Agency:
                 (Candidate, self.candidates),
                 (Interview, self.interviews),
                 (Debrief, self.debriefs),
-                (FollowUp, self.steps),
+                (FollowUp, self.follow_ups),
             ):
                 if rows:
                     await conn.execute(insert(model.__table__), rows)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from app.clock import FrozenClock
 from app.db.engine import Database
+from tests.conftest import T0
+from tests.debriefs.test_employer_links import answer, make_link
+from tests.factories import create_client, create_interview
 from tests.reports.seed import Agency
 
 FEB = {"from": "2026-02-01", "to": "2026-02-28"}
@@ -80,6 +84,8 @@ async def test_per_client_and_overall(recruiter: httpx.AsyncClient, db: Database
         "decided_by_promised_date_share": 0.3333,
         "median_days_late": 2.5,
         "awaiting_past_promised_date": 1,
+        "decided_via_link": 0,
+        "median_hours_link_to_answer": None,
     }
     assert initech == {
         "client": {"id": str(ids["initech"]), "name": "Initech"},
@@ -93,6 +99,8 @@ async def test_per_client_and_overall(recruiter: httpx.AsyncClient, db: Database
         "decided_by_promised_date_share": None,
         "median_days_late": None,
         "awaiting_past_promised_date": 0,
+        "decided_via_link": 0,
+        "median_hours_link_to_answer": None,
     }
     # Overall: 0.25, 3.5, 4.5, 10 days.
     assert body["overall"] == {
@@ -106,6 +114,8 @@ async def test_per_client_and_overall(recruiter: httpx.AsyncClient, db: Database
         "decided_by_promised_date_share": 0.3333,
         "median_days_late": 2.5,
         "awaiting_past_promised_date": 1,
+        "decided_via_link": 0,
+        "median_hours_link_to_answer": None,
     }
 
 
@@ -128,3 +138,39 @@ async def test_erased_candidates_still_count(
     response = await recruiter.get("/v1/reports/employer-decisions", params=FEB)
     assert response.json() == before
     assert all(c["id"] not in response.text for c in candidates)
+
+
+async def test_decisions_through_the_clients_link_and_how_soon_they_came(
+    admin: httpx.AsyncClient, anonymous: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """Two of Globex's decisions come through its links, 6 and 30 hours after each link was
+    made; one by phone. Initech answers "still deciding" only: no decision."""
+    globex = await create_client(admin, name="Globex")
+    initech = await create_client(admin, name="Initech")
+    for hours in (6, 30):
+        _, _, token = await make_link(admin, client_id=globex["id"])
+        clock.advance(timedelta(hours=hours))
+        assert (await answer(anonymous, token, answer="offer")).status_code == 200
+        clock.set(T0)
+    by_phone = await create_interview(
+        admin, starts_at=T0 - timedelta(hours=3), client_id=globex["id"]
+    )
+    await admin.post(
+        f"/v1/interviews/{by_phone['id']}/employer-feedback", json={"outcome": "rejected"}
+    )
+    _, _, token = await make_link(admin, client_id=initech["id"])
+    await answer(anonymous, token, answer="still_deciding", decision_expected_by="2026-03-20")
+    clock.set(T0 + timedelta(days=3))
+    body = (
+        await admin.get(
+            "/v1/reports/employer-decisions", params={"from": "2026-03-01", "to": "2026-03-31"}
+        )
+    ).json()
+    by_name = {c["client"]["name"]: c for c in body["clients"]}
+    assert (by_name["Globex"]["decided"], by_name["Globex"]["decided_via_link"]) == (3, 2)
+    assert by_name["Globex"]["median_hours_link_to_answer"] == 18.0
+    assert (
+        by_name["Initech"]["decided_via_link"],
+        by_name["Initech"]["median_hours_link_to_answer"],
+    ) == (0, None)
+    assert body["overall"]["decided_via_link"] == 2

@@ -28,7 +28,7 @@ async def seed(db: Database) -> dict[str, Any]:
     """Ann: 4 held (3 debriefs: 1 h, 2 h, 10 h; the 10 h one late and escalated; one missing
     and still overdue). Bob: 2 held (0.5 h, 1.5 h; the first logged after 20 h), one candidate
     later erased. No owner: 1
-    held, debriefed after 10 minutes before its steps were opened. Plus what must not count."""
+    held, debriefed after 10 minutes before its follow-ups were opened. Plus what must not count."""
     agency = Agency()
     ann, bob = agency.recruiter("Ann Archer"), agency.recruiter("Bob Baker")
     acme = agency.client("Acme Ltd")
@@ -38,16 +38,16 @@ async def seed(db: Database) -> dict[str, Any]:
 
     a1 = agency.interview(anns, acme, ends_at=feb(2))
     agency.debrief(a1, after=h(1))
-    agency.step(a1)
+    agency.follow_up(a1)
     a2 = agency.interview(anns, acme, ends_at=feb(3))
     agency.debrief(a2, after=h(2))
-    agency.step(a2)
+    agency.follow_up(a2)
     a3 = agency.interview(anns, acme, ends_at=feb(4))
     agency.debrief(a3, after=h(10))
-    agency.step(a3, overdue_after=h(8), escalated_after=h(9.5))
+    agency.follow_up(a3, overdue_after=h(8), escalated_after=h(9.5))
     a4 = agency.interview(anns, acme, ends_at=feb(5))
-    agency.step(a4, status="overdue", overdue_after=h(8))
-    agency.step(a4, "thank_you_note", due_after=h(24))
+    agency.follow_up(a4, status="overdue", overdue_after=h(8))
+    agency.follow_up(a4, "thank_you_note", due_after=h(24))
     # Not held: cancelled, a no-show; out of the period: started 31 January.
     agency.interview(anns, acme, ends_at=feb(6), status="cancelled")
     agency.interview(anns, acme, ends_at=feb(7), status="no_show")
@@ -56,10 +56,10 @@ async def seed(db: Database) -> dict[str, Any]:
 
     b1 = agency.interview(bobs, acme, ends_at=feb(10))
     agency.debrief(b1, after=h(0.5), logged_after=h(20))  # logged late: on time by the call
-    agency.step(b1)
+    agency.follow_up(b1)
     b2 = agency.interview(erased, acme, ends_at=feb(11))
     agency.debrief(b2, after=h(1.5), questions=["Why does Zephyrine want to move?"])
-    agency.step(b2)
+    agency.follow_up(b2)
 
     # Still "scheduled" (the sweep has not run) but over: held.
     n1 = agency.interview(nobody, acme, ends_at=feb(12), status="scheduled")
@@ -117,7 +117,7 @@ async def test_per_recruiter_and_overall(recruiter: httpx.AsyncClient, db: Datab
         "debrief_calls_still_overdue": 0,
         "debrief_calls_escalated": 0,
     }
-    # No step yet when the debrief came: on time.
+    # No follow-up yet when the debrief came: on time.
     assert rows[None]["interviews_held"] == 1
     assert rows[None]["debriefs_on_time"] == 1
     assert rows[None]["median_seconds_to_debrief"] == 600.0
