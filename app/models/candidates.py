@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -26,6 +26,16 @@ class Candidate(Versioned):
     job_search_active: Mapped[bool] = mapped_column(default=True)
     # Set when the person was erased: the row stays, without anything personal, for counts.
     erased_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # The sweep's retention policy: candidates not yet erased, by their last change.
+        Index(
+            "ix_candidates_retention",
+            "updated_at",
+            postgresql_where=text("erased_at IS NULL"),
+            sqlite_where=text("erased_at IS NULL"),
+        ),
+    )
 
 
 class ErasedIdentity(Base):

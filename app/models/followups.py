@@ -68,6 +68,13 @@ class FollowUp(Versioned):
             postgresql_where=text("next_notice_at IS NOT NULL"),
             sqlite_where=text("next_notice_at IS NOT NULL"),
         ),
+        # The sweep's client chase emails: the employer chases flagged overdue lately.
+        Index(
+            "ix_follow_ups_employer_chases",
+            "overdue_at",
+            postgresql_where=text("kind = 'employer_follow_up' AND status = 'overdue'"),
+            sqlite_where=text("kind = 'employer_follow_up' AND status = 'overdue'"),
+        ),
         # A manager's board: the open follow-ups escalated to them.
         Index(
             "ix_follow_ups_escalated_to",
