@@ -75,6 +75,13 @@ class FollowUp(Versioned):
             postgresql_where=text("kind = 'employer_follow_up' AND status = 'overdue'"),
             sqlite_where=text("kind = 'employer_follow_up' AND status = 'overdue'"),
         ),
+        # The sweep's nudges: the debrief calls flagged late lately.
+        Index(
+            "ix_follow_ups_late_calls",
+            "overdue_at",
+            postgresql_where=text("kind = 'debrief_call' AND status = 'overdue'"),
+            sqlite_where=text("kind = 'debrief_call' AND status = 'overdue'"),
+        ),
         # A manager's board: the open follow-ups escalated to them.
         Index(
             "ix_follow_ups_escalated_to",

@@ -279,8 +279,11 @@ async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
     return {s.id: s for s in rows.scalars()}
 
 
-async def late_calls_awaiting_nudge(session: AsyncSession, *, limit: int) -> list[RowMapping]:
-    """Overdue debrief calls whose link email went and that have had no nudge yet."""
+async def late_calls_awaiting_nudge(
+    session: AsyncSession, *, since: datetime, limit: int
+) -> list[RowMapping]:
+    """Debrief calls flagged overdue since `since`, still overdue, whose link email went and
+    that have had no nudge yet."""
     first = Notification.__table__.alias("first")
     nudge = Notification.__table__.alias("nudge")
     stmt = (
@@ -299,6 +302,7 @@ async def late_calls_awaiting_nudge(session: AsyncSession, *, limit: int) -> lis
         .where(
             FollowUp.status == "overdue",
             FollowUp.kind == "debrief_call",
+            FollowUp.overdue_at >= since,
             ~exists().where(
                 nudge.c.interview_id == FollowUp.interview_id, nudge.c.kind == "candidate_nudge"
             ),

@@ -61,6 +61,9 @@ NUDGE_BATCH = 200
 CHASE_BATCH = 200
 # A chase flagged longer ago than this is not emailed any more (it was, or could not be).
 CHASE_LOOKBACK = timedelta(days=14)
+# Nor is a debrief call that went late longer ago than this nudged: it was, or a nudge weeks
+# after the interview (the policy turned nudges on later, say) would only nag.
+NUDGE_LOOKBACK = timedelta(days=14)
 
 
 # ---------------------------------------------------------------------------- people
@@ -507,7 +510,9 @@ async def plan_nudges(session: AsyncSession, *, settings: Settings, now: datetim
     policy = await followups.get_policy(session)
     if policy.candidate_nudges < 1:
         return 0
-    late = await repository.late_calls_awaiting_nudge(session, limit=NUDGE_BATCH)
+    late = await repository.late_calls_awaiting_nudge(
+        session, since=now - NUDGE_LOOKBACK, limit=NUDGE_BATCH
+    )
     if not late:
         return 0
     facts = {

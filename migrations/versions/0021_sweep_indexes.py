@@ -3,6 +3,9 @@
 - `ix_follow_ups_employer_chases` holds the overdue employer chases by the time they went
   overdue: the search for chases awaiting their client email (flagged in the last 14 days)
   is a range of it, not every overdue follow-up's entry.
+- `ix_follow_ups_late_calls` holds the overdue debrief calls by the time they went overdue:
+  the search for late calls awaiting their nudge (flagged in the last 14 days) is a range of
+  it, not every overdue call that ever had a link email.
 - `ix_candidates_retention` holds the candidates not yet erased by their last change: the
   retention policy's search for the inactive is a range of it, not a scan of every candidate.
 
@@ -25,13 +28,16 @@ depends_on: str | Sequence[str] | None = None
 
 _CHASES = "kind = 'employer_follow_up' AND status = 'overdue'"
 _NOT_ERASED = "erased_at IS NULL"
+_LATE_CALLS = "kind = 'debrief_call' AND status = 'overdue'"
 
 
 def upgrade() -> None:
     op.create_index('ix_follow_ups_employer_chases', 'follow_ups', ['overdue_at'], unique=False, postgresql_where=sa.text(_CHASES), sqlite_where=sa.text(_CHASES))
+    op.create_index('ix_follow_ups_late_calls', 'follow_ups', ['overdue_at'], unique=False, postgresql_where=sa.text(_LATE_CALLS), sqlite_where=sa.text(_LATE_CALLS))
     op.create_index('ix_candidates_retention', 'candidates', ['updated_at'], unique=False, postgresql_where=sa.text(_NOT_ERASED), sqlite_where=sa.text(_NOT_ERASED))
 
 
 def downgrade() -> None:
     op.drop_index('ix_candidates_retention', table_name='candidates', postgresql_where=sa.text(_NOT_ERASED), sqlite_where=sa.text(_NOT_ERASED))
+    op.drop_index('ix_follow_ups_late_calls', table_name='follow_ups', postgresql_where=sa.text(_LATE_CALLS), sqlite_where=sa.text(_LATE_CALLS))
     op.drop_index('ix_follow_ups_employer_chases', table_name='follow_ups', postgresql_where=sa.text(_CHASES), sqlite_where=sa.text(_CHASES))

@@ -350,3 +350,30 @@ async def test_no_nudge_once_the_candidate_has_answered(
     assert len(smtp.to("amira.okafor@example.com")) == 1
     (nudge,) = await notifications(office, kind="candidate_nudge")
     assert (nudge["status"], nudge["status_reason"]) == ("cancelled", "the debrief is already in")
+
+
+async def test_a_call_late_for_weeks_is_not_nudged_when_nudges_are_turned_on_later(
+    office: httpx.AsyncClient, sender: Sender, smtp: MailServer, clock: FrozenClock
+) -> None:
+    """Nudges are for calls gone late in the last 14 days: turning them on does not send one
+    weeks after an interview."""
+    policy = "/v1/settings/follow-up-policy"
+    assert (await office.put(policy, json={"candidate_nudges": 0})).status_code == 200
+    candidate = await amira(office)
+    weeks_ago = await interview_for(office, candidate, ends_at=T0)  # Wednesday 4 March
+    lately = await interview_for(office, candidate, ends_at=datetime(2026, 3, 17, 10, tzinfo=UTC))
+    clock.set(T0 + timedelta(minutes=30))
+    await send_all(sender)
+    clock.set(datetime(2026, 3, 5, 9, 31, tzinfo=UTC))
+    await sweep(office)  # the first call is late; nudges are off
+    clock.set(datetime(2026, 3, 17, 10, 1, tzinfo=UTC))
+    await sweep(office)  # the second interview ended: its call opens, its link email is planned
+    clock.set(datetime(2026, 3, 17, 10, 30, tzinfo=UTC))
+    await send_all(sender)
+    assert len(smtp.to("amira.okafor@example.com")) == 2  # both link emails
+    clock.set(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
+    assert (await office.put(policy, json={})).status_code == 200  # nudges on (the default)
+    await sweep(office)
+    nudges = await notifications(office, kind="candidate_nudge")
+    assert [n["interview_id"] for n in nudges] == [lately["id"]]
+    assert weeks_ago["id"] != lately["id"]
