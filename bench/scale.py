@@ -138,10 +138,11 @@ SELECT v.id, 'interview.scheduled', v.starts_at - interval '7 days',
  ORDER BY v.id
 """
 QUEUE = """
-INSERT INTO debrief_queue (follow_up_id, due_at, reminders_sent, candidate_id, full_name, phone,
-    owner_id, interview_id, job_title, ends_at, client_id, client_name)
-SELECT f.id, f.due_at, f.reminders_sent, c.id, c.full_name, c.phone, c.owner_id, v.id,
-       v.job_title, v.ends_at, k.id, k.name
+INSERT INTO debrief_queue (follow_up_id, due_at, reminders_sent, max_reminders, next_notice_at,
+    candidate_id, full_name, phone, owner_id, interview_id, job_title, ends_at, client_id,
+    client_name)
+SELECT f.id, f.due_at, f.reminders_sent, f.max_reminders, f.next_notice_at, c.id, c.full_name,
+       c.phone, c.owner_id, v.id, v.job_title, v.ends_at, k.id, k.name
   FROM follow_ups AS f
   JOIN interviews AS v ON v.id = f.interview_id
   JOIN candidates AS c ON c.id = f.candidate_id

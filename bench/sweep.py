@@ -62,9 +62,11 @@ RETURNING *
 """
 # The queue rows of the calls just flagged (app/debrief_queue writes them the same way).
 FLOOR_QUEUE_SQL = """
-INSERT INTO debrief_queue
-SELECT f.id, f.due_at, f.reminders_sent, c.id, c.full_name, c.phone, c.owner_id,
-       i.id, i.job_title, i.ends_at, cl.id, cl.name
+INSERT INTO debrief_queue (follow_up_id, due_at, reminders_sent, max_reminders, next_notice_at,
+    candidate_id, full_name, phone, owner_id, interview_id, job_title, ends_at, client_id,
+    client_name)
+SELECT f.id, f.due_at, f.reminders_sent, f.max_reminders, f.next_notice_at, c.id, c.full_name,
+       c.phone, c.owner_id, i.id, i.job_title, i.ends_at, cl.id, cl.name
   FROM follow_ups f
   JOIN interviews i ON i.id = f.interview_id
   JOIN candidates c ON c.id = f.candidate_id

@@ -26,6 +26,8 @@ async def joined_rows(db: Database) -> list[tuple[Any, ...]]:
             FollowUp.id,
             FollowUp.due_at,
             FollowUp.reminders_sent,
+            FollowUp.max_reminders,
+            FollowUp.next_notice_at,
             Candidate.id,
             Candidate.full_name,
             Candidate.phone,

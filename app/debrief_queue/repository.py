@@ -42,6 +42,8 @@ def _joined() -> AnySelect:
             FollowUp.id,
             FollowUp.due_at,
             FollowUp.reminders_sent,
+            FollowUp.max_reminders,
+            FollowUp.next_notice_at,
             Candidate.id,
             Candidate.full_name,
             Candidate.phone,
@@ -134,14 +136,14 @@ async def rebuild(session: AsyncSession) -> int:
 
 
 def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
-    """The recruiters' queue: overdue debrief calls with who to call and about what; the
-    follow-up itself gives when its next reminder goes (its primary key, one lookup a row)."""
+    """The recruiters' queue: overdue debrief calls with who to call, about what, and what
+    gives when the next reminder goes; one table, read in its index order."""
     stmt = select(
         uuid_text(q.follow_up_id).label("follow_up_id"),
         q.due_at,
         q.reminders_sent,
-        FollowUp.max_reminders,
-        FollowUp.next_notice_at,
+        q.max_reminders,
+        q.next_notice_at,
         uuid_text(q.candidate_id).label("candidate_id"),
         q.full_name,
         q.phone,
@@ -151,7 +153,7 @@ def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
         q.ends_at,
         uuid_text(q.client_id).label("client_id"),
         q.client_name,
-    ).join(FollowUp, FollowUp.id == q.follow_up_id)
+    )
     return where_equal(stmt, (q.owner_id, owner_id), (q.client_id, client_id))
 
 

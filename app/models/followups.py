@@ -125,6 +125,9 @@ class DebriefQueueEntry(Base):
     follow_up_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     due_at: Mapped[datetime]
     reminders_sent: Mapped[int]
+    # With these two, when the next reminder goes (`rules.next_reminder_at`).
+    max_reminders: Mapped[int]
+    next_notice_at: Mapped[datetime | None]
     candidate_id: Mapped[uuid.UUID]
     full_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))
