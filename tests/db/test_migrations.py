@@ -24,7 +24,14 @@ from app.db.migrations import alembic_config, upgrade
 from app.db.sealed import Sealer
 from app.followups.service import read_policy
 from app.main import create_app
-from app.models import Debrief, FollowUp, IdempotencyRecord, Interview, Setting
+from app.models import (
+    Debrief,
+    DebriefQueueEntry,
+    FollowUp,
+    IdempotencyRecord,
+    Interview,
+    Setting,
+)
 from app.sweep import jobs
 from tests.conftest import make_settings, new_postgres_database, on_postgres
 from tests.followups.seed import seed_past_due_follow_ups
@@ -63,7 +70,8 @@ async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
     scratch_url: str,
 ) -> None:
     """0007 fills the table and its triggers keep it; 0017 drops them (the application
-    writes the rows) and writes every row again; its downgrade brings the triggers back."""
+    writes the rows) and writes every row again; its downgrade brings the triggers back.
+    0022 adds the reminder columns, filled from the follow-ups."""
     await upgrade(scratch_url)
     db = Database(scratch_url)
     try:
@@ -77,18 +85,38 @@ async def test_the_queue_table_is_filled_from_the_overdue_calls_already_there(
         db = Database(scratch_url)
         # 0007's triggers are back: a rename in SQL reaches the queue.
         await _rename_all(db, "Renamed")
-        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
-        assert await queue_rows(db) == await joined_rows(db)
+        assert {row.full_name for row in await _rows_before_0022(db)} == {"Renamed"}
+        assert await _rows_before_0022(db) == [_before_0022(r) for r in await joined_rows(db)]
         await db.dispose()
         await downgrade(scratch_url, "0006")
-        await upgrade(scratch_url)
+        await upgrade(scratch_url, "0021")
+        db = Database(scratch_url)
+        assert await _rows_before_0022(db) == [_before_0022(r) for r in await joined_rows(db)]
+        await db.dispose()
+        await upgrade(scratch_url)  # 0022 fills the reminder columns from the follow-ups
         db = Database(scratch_url)
         assert await queue_rows(db) == await joined_rows(db)
         # No trigger any more: only the application writes the rows.
         await _rename_all(db, "Changed In SQL")
-        assert {row[4] for row in await queue_rows(db)} == {"Renamed"}
+        assert {row[6] for row in await queue_rows(db)} == {"Renamed"}
     finally:
         await db.dispose()
+
+
+_NEW_IN_0022 = ("max_reminders", "next_notice_at")
+_COLUMNS_BEFORE_0022 = [c for c in DebriefQueueEntry.__table__.c if c.name not in _NEW_IN_0022]
+
+
+async def _rows_before_0022(db: Database) -> list[Any]:
+    """The queue's rows in the columns it had before 0022."""
+    async with db.read_engine.connect() as conn:
+        stmt = sa.select(*_COLUMNS_BEFORE_0022).order_by(_COLUMNS_BEFORE_0022[0])
+        return list(await conn.execute(stmt))
+
+
+def _before_0022(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A live-join row (`joined_rows`) without the columns 0022 added."""
+    return row[:3] + row[5:]
 
 
 async def _rename_all(db: Database, name: str) -> None:
@@ -191,7 +219,7 @@ async def test_debriefs_stored_before_0014_were_called_when_they_were_received(
     del agency.debriefs[0]["called_at"]  # not a column yet
     db = Database(scratch_url)
     try:
-        await agency.save(db)
+        await agency.save(db, rebuild_queue=False)  # 0007's triggers keep the queue here
     finally:
         await db.dispose()
     for _ in range(2):

@@ -156,7 +156,9 @@ class Agency:
             | self._stamp()
         )
 
-    async def save(self, db: Database) -> None:
+    async def save(self, db: Database, *, rebuild_queue: bool = True) -> None:
+        """Insert every row; then the queue's rows written again (not at a revision before
+        the queue's present shape: `rebuild_queue=False`; 0007's triggers kept it then)."""
         async with db.engine.begin() as conn:
             for model, rows in (
                 (Staff, self.staff),
@@ -170,5 +172,7 @@ class Agency:
                     await conn.execute(insert(model.__table__), rows)
         # Written past the service, as a change made in SQL: the queue's rows written again
         # as `debrief rebuild-queue` does.
+        if not rebuild_queue:
+            return
         async with transaction(db) as session:
             await debrief_queue.rebuild(session)
