@@ -459,7 +459,8 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
     # due again is flagged again, and may be emailed again (up to the policy's number).
     keys = {f"client_chase:{row['id']}:{row['overdue_at'].isoformat()}": row for row in due}
     taken = await repository.taken_dedupe_keys(session, keys)
-    by_interview = {row["interview_id"]: row for key, row in keys.items() if key not in taken}
+    # Each interview's chase awaiting its email, by its dedupe key.
+    by_interview = {row["interview_id"]: key for key, row in keys.items() if key not in taken}
     plan = Plan(settings, now)
     for row in await repository.chase_facts(session, by_interview):
         if not row["auto_chase"] or row["outcome"] != "pending":
@@ -487,7 +488,6 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             "link_url": f"{base_url(plan.settings)}/e/{PERSONAL_LINK}",
             "link_days": employer_links.DEFAULT_DAYS,
         }
-        follow_up = by_interview[row["interview_id"]]
         plan.add(
             kind="client_chase",
             channel="email",
@@ -495,7 +495,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             recipient_name=name,
             rendered=render("client_chase", context),
             send_after=chase_at(plan.now, earlier, policy, row["client_timezone"]),
-            dedupe_key=f"client_chase:{follow_up['id']}:{follow_up['overdue_at'].isoformat()}",
+            dedupe_key=by_interview[row["interview_id"]],
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],
         )
