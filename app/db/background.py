@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from app.db.engine import Database
+from app.db.unit_of_work import Notifier
 
 
 class BackgroundLoop:
@@ -43,8 +44,12 @@ class BackgroundLoop:
     def wake(self) -> None:
         self._wake.set()
 
+    def woken_by(self) -> Notifier:
+        """The commits that may have given the loop work: by default, those that wrote events."""
+        return self.db.events_committed
+
     def start(self) -> None:
-        self._stop_listening = self.db.events_committed.subscribe(self.wake)
+        self._stop_listening = self.woken_by().subscribe(self.wake)
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self, *, grace_seconds: float) -> None:

@@ -65,7 +65,13 @@ def open_unit_of_work(
     """Give a session just opened on `db` its unit of work."""
     return bind(
         session,
-        UnitOfWork(db.events_committed, now=now, actor=actor, event_observers=db.event_observers),
+        UnitOfWork(
+            db.events_committed,
+            db.notifications_committed,
+            now=now,
+            actor=actor,
+            event_observers=db.event_observers,
+        ),
     )
 
 

@@ -49,18 +49,24 @@ class UnitOfWork:
     """One transaction's actor, time, pending events and hooks around its commit.
 
     `now` is when the audit log says its changes were made (the app's clock); `actor` is who
-    made them. `events_committed` is told after a commit that wrote events."""
+    made them. `events_committed` is told after a commit that wrote events,
+    `notifications_committed` after one that wrote messages to send."""
 
     events_committed: Notifier
+    notifications_committed: Notifier = field(default_factory=Notifier)
     now: datetime | None = None
     actor: str = SYSTEM
     events: list[dict[str, Any]] = field(default_factory=list)
     pre_commit: list[PreCommitHook] = field(default_factory=list)
     post_commit: list[PostCommitHook] = field(default_factory=list)
     event_observers: list[EventObserver] = field(default_factory=list)
+    # What the transaction reads once and uses often (the follow-up policy), by name; whoever
+    # changes such a thing in the transaction puts the new value here.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def discard(self) -> None:
         """Forget the pending work of a transaction rolled back."""
+        self.memo.clear()
         self.events.clear()
         self.pre_commit.clear()
         self.post_commit.clear()

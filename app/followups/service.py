@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
+from app.db.unit_of_work import unit_of_work
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
 from app.errors import CandidateErased, Conflict, NotFound, ValidationFailed
@@ -36,8 +37,17 @@ MarkCompleted = Callable[[AsyncSession, Interview, datetime], Awaitable[None]]
 # ---------------------------------------------------------------------------- policy
 
 
+_POLICY = "follow_up_policy"
+
+
 async def get_policy(session: AsyncSession) -> FollowUpPolicy:
-    policy, _ = await repository.load_policy(session)
+    """The policy, read once per transaction: a debrief's follow-ups and the messages it
+    calls for each need it."""
+    memo = unit_of_work(session).memo
+    policy: FollowUpPolicy | None = memo.get(_POLICY)
+    if policy is None:
+        policy, _ = await repository.load_policy(session)
+        memo[_POLICY] = policy
     return policy
 
 
@@ -65,6 +75,7 @@ async def replace_policy(
         row.version += 1
         row.updated_at = now
     await session.flush()
+    unit_of_work(session).memo[_POLICY] = policy
     return policy, row
 
 

@@ -11,6 +11,7 @@ from app.config import Settings
 from app.db.background import BackgroundLoop
 from app.db.engine import Database
 from app.db.transaction import transaction
+from app.db.unit_of_work import Notifier
 from app.notifications import service
 from app.notifications.delivery import Sender
 
@@ -25,6 +26,9 @@ class SendingLoop(BackgroundLoop):
     def __init__(self, sender: Sender, *, poll_seconds: float) -> None:
         super().__init__(sender.db, poll_seconds=poll_seconds)
         self.sender = sender
+
+    def woken_by(self) -> Notifier:
+        return self.db.notifications_committed  # not every commit with events: few plan mail
 
     async def round(self) -> int:
         return await self.sender.round()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,18 +46,19 @@ async def add_notifications(
     """Write messages, skipping any whose dedupe key is taken; returns the ids written."""
     if not rows:
         return []
+    # The rows as parameters (one statement, its SQL compiled once and cached), never
+    # written into the statement with `.values(rows)`, which compiles it on every call.
     stmt = (
         _insert(session, Notification.__table__)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Notification.__table__.c.id)
     )
-    written = list((await session.execute(stmt)).scalars())
+    written = list((await session.execute(stmt, rows)).scalars())
     pairs = [
         {"notification_id": n, "candidate_id": c} for n in written for c in subjects.get(n, ())
     ]
     if pairs:
-        await session.execute(_insert(session, NotificationSubject.__table__).values(pairs))
+        await session.execute(insert(NotificationSubject), pairs)
     return written
 
 

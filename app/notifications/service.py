@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.transaction import add_post_commit_hook
 from app.db.unit_of_work import unit_of_work
 from app.debriefs import employer_links
 from app.debriefs import service as debriefs
@@ -208,7 +209,16 @@ class Plan:
             )
 
     async def write(self, session: AsyncSession) -> int:
-        return len(await repository.add_notifications(session, self.rows, self.subjects))
+        written = await repository.add_notifications(session, self.rows, self.subjects)
+        if written:
+            send_after_commit(session)
+        return len(written)
+
+
+def send_after_commit(session: AsyncSession) -> None:
+    """This process's sending loop looks for messages due as soon as the transaction that
+    wrote them commits, not at its next poll."""
+    add_post_commit_hook(session, unit_of_work(session).notifications_committed.notify)
 
 
 def install(db: Database, settings: Settings) -> None:
@@ -709,6 +719,7 @@ async def relay_feedback(
         interview_id=row["interview_id"],
     )
     (written,) = await repository.add_notifications(session, plan.rows, plan.subjects)
+    send_after_commit(session)
     return feedback, await get_notification(session, written)
 
 
@@ -759,6 +770,7 @@ async def resend(
     await session.flush()
     subjects = await repository.subjects_of(session, original.id)
     await repository.add_subjects(session, again.id, subjects)
+    send_after_commit(session)
     return again
 
 

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from app.clock import FrozenClock
 from app.main import create_app
 from app.notifications.delivery import RETRY_SCHEDULE, Sender
-from tests.conftest import T0, ClientMaker
-from tests.factories import create_candidate, create_interview
+from tests.conftest import T0, ClientMaker, KeyMaker, client_of, replica
+from tests.factories import create_candidate, create_interview, create_staff
 from tests.notifications.conftest import mail_settings, notifications, send_all
 from tests.notifications.servers import MailServer
 
@@ -281,3 +281,31 @@ async def test_an_unknown_template_is_a_problem(admin: httpx.AsyncClient) -> Non
     response = await admin.get("/v1/notifications/templates/newsletter/preview")
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_message_a_request_plans_goes_when_it_commits_not_at_the_next_poll(
+    api: FastAPI, database_url: str, smtp: MailServer, make_key: KeyMaker
+) -> None:
+    """The commit that wrote the owner's alert wakes the replica's sending loop, whose poll is
+    a minute away: the recruiter hears within moments."""
+    settings = mail_settings(
+        database_url, smtp, notification_delivery_enabled=True, notification_poll_seconds=60
+    )
+    async with replica(api, settings) as app, client_of(app, await make_key("admin")) as office:
+        owner = await create_staff(office, full_name="Rosa Patel", email="rosa@agency.co.uk")
+        candidate = await create_candidate(office, full_name="Jon Bell", owner_id=owner["id"])
+        interview = await create_interview(
+            office, starts_at=T0 - timedelta(hours=1), candidate_id=candidate["id"]
+        )
+        await asyncio.sleep(0.2)  # the loop's first round is over: it waits for a wake-up
+        recorded = await office.post(
+            f"/v1/interviews/{interview['id']}/debrief",
+            json={"channel": "phone", "still_interested": "no"},
+        )
+        assert recorded.status_code == 201
+        for _ in range(100):
+            if smtp.to("rosa@agency.co.uk"):
+                break
+            await asyncio.sleep(0.05)
+    [mail] = smtp.to("rosa@agency.co.uk")
+    assert "no longer interested" in mail.message["Subject"]
