@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import orjson
 from starlette.responses import Response
@@ -14,6 +15,10 @@ from app.api.responses import JSON_MEDIA_TYPE
 from app.db.engine import Database
 from app.debrief_queue import service as debrief_queue
 from app.followups import rules
+
+
+def _values(row: Any) -> Any:
+    return row.values()  # an asyncpg record's or a dict's, in the query's column order
 
 
 async def overdue_queue(
@@ -29,33 +34,47 @@ async def overdue_queue(
         db, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
     )
     # Plain JSON (`OverdueDebrief` documents it): a recruiter's queue is refreshed all day,
-    # and 50 validated models per page cost more than the query. Times come from the
-    # database as UTC datetimes, which orjson writes as `iso()` does (2026-03-04T10:00:00Z).
-    # Ids come as text on PostgreSQL (`uuid_text`), where `str()` returns them unchanged.
-    items = [
-        {
-            "follow_up_id": str(r["follow_up_id"]),
-            "candidate": {
-                "id": str(r["candidate_id"]),
-                "full_name": r["full_name"],
-                "phone": r["phone"],
-            },
-            "owner_id": None if r["owner_id"] is None else str(r["owner_id"]),
-            "interview_id": str(r["interview_id"]),
-            "client": {"id": str(r["client_id"]), "name": r["client_name"]},
-            "job_title": r["job_title"],
-            "ends_at": r["ends_at"],
-            "due_at": r["due_at"],
-            "overdue_seconds": max(int((now - r["due_at"]).total_seconds()), 0),
-            "reminders_sent": r["reminders_sent"],
-            "next_reminder_at": rules.next_reminder_at(
-                status="overdue",
-                reminders_sent=r["reminders_sent"],
-                max_reminders=r["max_reminders"],
-                next_notice_at=r["next_notice_at"],
-            ),
-        }
-        for r in rows
-    ]
+    # and 50 validated models per page cost more than the query. Each row is unpacked in the
+    # page query's column order (`select_overdue_debriefs`) rather than read name by name.
+    # Times come from the database as UTC datetimes, which orjson writes as `iso()` does
+    # (2026-03-04T10:00:00Z); ids come as text on PostgreSQL (`uuid_text`) and as UUIDs on
+    # SQLite, which orjson writes in the same form.
+    items = []
+    for (
+        follow_up_id,
+        due_at,
+        reminders_sent,
+        max_reminders,
+        next_notice_at,
+        candidate_id,
+        full_name,
+        phone,
+        owner_id,
+        interview_id,
+        job_title,
+        ends_at,
+        client_id,
+        client_name,
+    ) in map(_values, rows):
+        items.append(
+            {
+                "follow_up_id": follow_up_id,
+                "candidate": {"id": candidate_id, "full_name": full_name, "phone": phone},
+                "owner_id": owner_id,
+                "interview_id": interview_id,
+                "client": {"id": client_id, "name": client_name},
+                "job_title": job_title,
+                "ends_at": ends_at,
+                "due_at": due_at,
+                "overdue_seconds": max(int((now - due_at).total_seconds()), 0),
+                "reminders_sent": reminders_sent,
+                "next_reminder_at": rules.next_reminder_at(
+                    status="overdue",
+                    reminders_sent=reminders_sent,
+                    max_reminders=max_reminders,
+                    next_notice_at=next_notice_at,
+                ),
+            }
+        )
     body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
     return Response(body, media_type=JSON_MEDIA_TYPE)

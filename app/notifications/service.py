@@ -252,15 +252,16 @@ async def plan_from_events(
     if not (opened or received or escalated or answered):
         return 0
     now: datetime = events[0]["occurred_at"]
-    policy = await followups.get_policy(session)
     plan = Plan(settings, now)
+    # The policy is read where needed (once per transaction): a debrief's alerts need none.
     if opened:
-        await _plan_link_emails(session, plan, opened, policy)
+        await _plan_link_emails(session, plan, opened, await followups.get_policy(session))
     for debrief in received:
         await _plan_alerts(session, plan, debrief)
     for data in escalated:
-        await _plan_escalation(session, plan, data, policy)
+        await _plan_escalation(session, plan, data, await followups.get_policy(session))
     if answered:
+        policy = await followups.get_policy(session)
         await _plan_client_answer(session, plan, uuid.UUID(answered), policy)
     return await plan.write(session)
 
