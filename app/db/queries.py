@@ -61,7 +61,7 @@ class uuid_text(FunctionElement[Any]):
     """A UUID column of a `Prepared` page, read as text on PostgreSQL: the server writes the
     36 characters, which costs less than turning hundreds of UUID objects a page into
     strings in Python. Elsewhere it is the column itself (SQLite gives `uuid.UUID`s through
-    SQLAlchemy), so a caller writes `str(value)`, which returns a string unchanged."""
+    SQLAlchemy), which orjson writes in the same 36 characters."""
 
     type = Uuid()
     inherit_cache = True

@@ -28,8 +28,8 @@ _KEY = "unit_of_work"
 
 
 class Notifier:
-    """Listeners called after something happened (a commit that wrote events); owned by one
-    `Database`, so two apps in one process do not hear each other."""
+    """Listeners called after something happened (a commit that wrote events, or messages);
+    owned by one `Database`, so two apps in one process do not hear each other."""
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
@@ -53,7 +53,7 @@ class UnitOfWork:
     `notifications_committed` after one that wrote messages to send."""
 
     events_committed: Notifier
-    notifications_committed: Notifier = field(default_factory=Notifier)
+    notifications_committed: Notifier
     now: datetime | None = None
     actor: str = SYSTEM
     events: list[dict[str, Any]] = field(default_factory=list)

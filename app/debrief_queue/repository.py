@@ -137,7 +137,8 @@ async def rebuild(session: AsyncSession) -> int:
 
 def select_overdue_debriefs(*, owner_id: Any, client_id: Any) -> AnySelect:
     """The recruiters' queue: overdue debrief calls with who to call, about what, and what
-    gives when the next reminder goes; one table, read in its index order."""
+    gives when the next reminder goes; one table, read in its index order. `app/followups/
+    queue.py` unpacks each row in this column order: change both together."""
     stmt = select(
         uuid_text(q.follow_up_id).label("follow_up_id"),
         q.due_at,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.followups import repository, rules
+from app.followups.policy import FollowUpPolicy
 from app.staff import service as staff
 
 
@@ -31,11 +32,12 @@ class Escalation:
         }
 
 
-async def escalation_for(session: AsyncSession, candidate_id: uuid.UUID) -> Escalation:
-    """Whom a follow-up about this candidate is escalated to now."""
+async def escalation_for(
+    session: AsyncSession, candidate_id: uuid.UUID, *, policy: FollowUpPolicy
+) -> Escalation:
+    """Whom a follow-up about this candidate is escalated to now, under `policy`."""
     owner = await repository.owner_of(session, candidate_id)
     managers = await staff.managers_above(session, owner) if owner else []
-    policy, _ = await repository.load_policy(session)
     contact_id = policy.escalation_contact_id
     contact = (
         (contact_id, await staff.active_staff_exists(session, contact_id)) if contact_id else None

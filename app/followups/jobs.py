@@ -101,7 +101,9 @@ async def send_notices(db: Database, now: datetime) -> tuple[int, int]:
                         follow_up.reminders_sent += 1
                     else:
                         follow_up.escalated_at = now
-                        escalation = await escalation_for(session, follow_up.candidate_id)
+                        escalation = await escalation_for(
+                            session, follow_up.candidate_id, policy=policy
+                        )
                         follow_up.escalated_to = escalation.staff_id
                         escalations[follow_up.id] = escalation
                     notices.append((follow_up, notice))
