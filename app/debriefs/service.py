@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.candidates.erased import refuse_if_candidate_erased
@@ -64,8 +64,11 @@ def _debrief_values(data: DebriefIn) -> dict[str, Any]:
     return values
 
 
+_DEBRIEF_OF = select(Debrief).where(Debrief.interview_id == bindparam("interview_id"))
+
+
 async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
-    result = await session.execute(select(Debrief).where(Debrief.interview_id == interview_id))
+    result = await session.execute(_DEBRIEF_OF, {"interview_id": interview_id})
     return result.scalar_one_or_none()
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -45,10 +45,20 @@ async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | Non
     return FollowUpPolicy.model_validate(row["value"]), row["version"], row["updated_at"]
 
 
+# The statements a debrief or an interview change runs, built once (bench/statements.py).
+_KINDS_OPENED = select(FollowUp.kind).where(FollowUp.interview_id == bindparam("interview_id"))
+_OF_INTERVIEW = select(FollowUp).where(
+    FollowUp.interview_id == bindparam("interview_id"),
+    FollowUp.status.in_(bindparam("statuses", expanding=True)),
+)
+_OF_INTERVIEW_BY_KIND = _OF_INTERVIEW.where(
+    FollowUp.kind.in_(bindparam("kinds", expanding=True))
+).order_by(FollowUp.id)
+_OF_INTERVIEW = _OF_INTERVIEW.order_by(FollowUp.id)
+
+
 async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[str]:
-    result = await session.execute(
-        select(FollowUp.kind).where(FollowUp.interview_id == interview_id)
-    )
+    result = await session.execute(_KINDS_OPENED, {"interview_id": interview_id})
     return set(result.scalars())
 
 
@@ -59,12 +69,11 @@ async def follow_ups_of(
     statuses: tuple[str, ...],
     kinds: tuple[str, ...] | None = None,
 ) -> list[FollowUp]:
-    stmt = select(FollowUp).where(
-        FollowUp.interview_id == interview_id, FollowUp.status.in_(statuses)
-    )
+    params: dict[str, object] = {"interview_id": interview_id, "statuses": list(statuses)}
+    stmt = _OF_INTERVIEW
     if kinds is not None:
-        stmt = stmt.where(FollowUp.kind.in_(kinds))
-    return list((await session.execute(stmt.order_by(FollowUp.id))).scalars())
+        stmt, params["kinds"] = _OF_INTERVIEW_BY_KIND, list(kinds)
+    return list((await session.execute(stmt, params)).scalars())
 
 
 async def employer_follow_ups(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:

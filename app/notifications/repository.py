@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,24 +139,28 @@ async def link_email_facts(
     return list((await session.execute(stmt)).mappings().all())
 
 
-async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> RowMapping | None:
-    """The candidate, their owner and the client of one interview, for a message to staff."""
-    stmt = (
-        select(
-            Interview.id.label("interview_id"),
-            Interview.job_title,
-            Candidate.id.label("candidate_id"),
-            Candidate.full_name,
-            Candidate.phone,
-            Candidate.owner_id,
-            Candidate.erased_at,
-            Client.name.label("client"),
-        )
-        .join(Candidate, Candidate.id == Interview.candidate_id)
-        .join(Client, Client.id == Interview.client_id)
-        .where(Interview.id == interview_id)
+_INTERVIEW_FACTS = (
+    select(
+        Interview.id.label("interview_id"),
+        Interview.job_title,
+        Candidate.id.label("candidate_id"),
+        Candidate.full_name,
+        Candidate.phone,
+        Candidate.owner_id,
+        Candidate.erased_at,
+        Client.name.label("client"),
     )
-    return (await session.execute(stmt)).mappings().first()
+    .join(Candidate, Candidate.id == Interview.candidate_id)
+    .join(Client, Client.id == Interview.client_id)
+    .where(Interview.id == bindparam("interview_id"))
+)
+
+
+async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> RowMapping | None:
+    """The candidate, their owner and the client of one interview, for a message to staff
+    (built once: a debrief that cools a candidate asks)."""
+    result = await session.execute(_INTERVIEW_FACTS, {"interview_id": interview_id})
+    return result.mappings().first()
 
 
 async def client_answer_facts(session: AsyncSession, link_id: uuid.UUID) -> RowMapping | None:
@@ -272,11 +276,14 @@ async def client_chases(session: AsyncSession, interview_id: uuid.UUID) -> list[
     return list((await session.execute(stmt)).scalars())
 
 
+_STAFF_MEMBERS = select(Staff).where(Staff.id.in_(bindparam("ids", expanding=True)))
+
+
 async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Staff]:
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = await session.execute(select(Staff).where(Staff.id.in_(wanted)))
+    rows = await session.execute(_STAFF_MEMBERS, {"ids": wanted})
     return {s.id: s for s in rows.scalars()}
 
 
