@@ -47,14 +47,15 @@ async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | Non
 
 # The statements a debrief or an interview change runs, built once (bench/statements.py).
 _KINDS_OPENED = select(FollowUp.kind).where(FollowUp.interview_id == bindparam("interview_id"))
-_OF_INTERVIEW = select(FollowUp).where(
-    FollowUp.interview_id == bindparam("interview_id"),
-    FollowUp.status.in_(bindparam("statuses", expanding=True)),
+_OF_INTERVIEW = (
+    select(FollowUp)
+    .where(
+        FollowUp.interview_id == bindparam("interview_id"),
+        FollowUp.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .order_by(FollowUp.id)
 )
-_OF_INTERVIEW_BY_KIND = _OF_INTERVIEW.where(
-    FollowUp.kind.in_(bindparam("kinds", expanding=True))
-).order_by(FollowUp.id)
-_OF_INTERVIEW = _OF_INTERVIEW.order_by(FollowUp.id)
+_OF_INTERVIEW_BY_KIND = _OF_INTERVIEW.where(FollowUp.kind.in_(bindparam("kinds", expanding=True)))
 
 
 async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[str]:
