@@ -1625,7 +1625,11 @@ async def main() -> None:
     parser.add_argument(
         "--max-error-rate", type=float, default=0.001, help="fail above this share of non-2xx"
     )
-    parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
+    parser.add_argument(
+        "--no-readme",
+        action="store_true",
+        help="leave bench/README.md and bench/results/ alone (results go to the scratch directory)",
+    )
     parser.add_argument(
         "--render", type=Path, help="only redo the tables, plot and README from this http.json"
     )
@@ -1715,7 +1719,7 @@ async def main() -> None:
     report["code_end"] = code_state()
     report["minutes"] = round((time.perf_counter() - clock) / 60, 1)
     report["summary"] = summarise(report["runs"], endpoints)
-    out = RESULTS if not args.quick else SCRATCH
+    out = SCRATCH if args.quick or args.no_readme else RESULTS  # a trial leaves results/ alone
     out.mkdir(parents=True, exist_ok=True)
     (out / "http.json").write_text(json.dumps(report, indent=2) + "\n")
     write_report(report, out, readme=not args.quick and not args.no_readme)
