@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Uuid, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Select, Uuid, bindparam, literal_column, select, tuple_
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -204,8 +204,22 @@ async def get_for_update(
     transaction insert rows that refer to the object meanwhile (a foreign key's check), so
     one holding a follow-up it re-dated, which this one waits for to write the follow-up's queue row
     (app/debrief_queue), can still open a follow-up of the same candidate."""
-    row = await session.get(model, object_id, with_for_update={"key_share": True})
+    result = await session.execute(_locked_by_id(model), {"object_id": object_id})
+    row: M | None = result.scalar_one_or_none()
     return found(row, label, object_id)
+
+
+_LOCKED_BY_ID: dict[type[Any], Select[Any]] = {}
+
+
+def _locked_by_id(model: type[Any]) -> Select[Any]:
+    """`get_for_update`'s statement for `model`, built once: it runs at the start of most
+    writes, and `session.get` builds its SELECT anew each time."""
+    stmt = _LOCKED_BY_ID.get(model)
+    if stmt is None:
+        stmt = select(model).where(model.id == bindparam("object_id"))
+        stmt = _LOCKED_BY_ID[model] = stmt.with_for_update(key_share=True)
+    return stmt
 
 
 def found(row: R | None, label: str, object_id: object) -> R:
