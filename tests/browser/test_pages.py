@@ -143,6 +143,31 @@ async def test_a_recruiter_signs_in_records_the_call_and_the_candidate_leaves_th
             client_id=acme["id"],
             job_title="Senior Accountant",
         )
+    # A rejection the client allowed to be passed on, given a week earlier: its relay is
+    # overdue, so the board (and its screenshot in the docs) shows the button that sends it.
+    clock.set(T0 - timedelta(days=9))
+    chloe = await create_candidate(
+        admin, full_name="Chloe Martin", email="chloe.martin@mail.example", owner_id=rosa["id"]
+    )
+    declined = await create_interview(
+        admin,
+        starts_at=T0 - timedelta(days=9, hours=2),
+        candidate_id=chloe["id"],
+        client_id=acme["id"],
+        job_title="Payroll Manager",
+    )
+    called = await admin.post(f"/v1/interviews/{declined['id']}/debrief", json={"channel": "phone"})
+    assert called.status_code == 201, called.text
+    feedback = await admin.post(
+        f"/v1/interviews/{declined['id']}/employer-feedback",
+        json={
+            "outcome": "rejected",
+            "strengths": "Clear on month-end close",
+            "improvements": "More hands-on payroll software",
+            "relay_allowed": True,
+        },
+    )
+    assert feedback.status_code == 201, feedback.text
     clock.set(datetime(2026, 3, 5, 9, 30, tzinfo=UTC))
     await sweep(admin)
     key = await make_key("recruiter", staff_id=uuid.UUID(rosa["id"]))
@@ -163,6 +188,11 @@ async def test_a_recruiter_signs_in_records_the_call_and_the_candidate_leaves_th
     await expect(row.get_by_role("link", name="+447911123456")).to_have_attribute(
         "href", "tel:+447911123456"
     )
+    relay = page.get_by_role(
+        "button",
+        name="Send Northwind Accounting's feedback to Chloe Martin by email, word for word",
+    )
+    await expect(relay).to_have_text("Send feedback to Chloe")
     await page.screenshot(path=str(DOCS / "board.png"), full_page=True)
 
     await row.get_by_text("Record call").click()  # click 1 opens the form
