@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import bindparam, event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app.db.engine import Database
+from app.db.statements import Statement
 from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.ids import request_id, uuid7
 from app.models import (
@@ -49,6 +50,18 @@ AUDITED: dict[type[Any], str] = {
     ImportJob: "import",
 }
 _BOOKKEEPING = {"updated_at", "version", "created_at"}
+_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "fields",
+    "request_id",
+)
+# Built once, run on the transaction's own connection (app/db/statements.py).
+_INSERT = Statement(insert(AuditEntry).values({c: bindparam(c) for c in _COLUMNS}).inline())
 
 
 def _when(work: UnitOfWork) -> datetime:
@@ -98,8 +111,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         kind = AUDITED.get(type(obj))
         if kind is not None:
             rows.append(_row(session, "delete", kind, _identity(obj), []))
-    if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+    _INSERT.executemany_sync(session, rows)
 
 
 async def record(
@@ -112,8 +124,7 @@ async def record(
     rows = [
         _row(session.sync_session, action, AUDITED[model], oid, fields) for oid, fields in changes
     ]
-    if rows:
-        await session.execute(insert(AuditEntry), rows)
+    await _INSERT.executemany(session, rows)
 
 
 def install(db: Database) -> None:

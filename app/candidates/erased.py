@@ -15,13 +15,15 @@ import uuid
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.statements import Statement
 from app.errors import CandidateErased
 from app.models import Candidate
 
-# Built once: every write about a candidate asks, and building a statement costs more than
-# SQLAlchemy's run of one already built (bench/statements.py).
-_ERASED = select(Candidate.id, Candidate.erased_at).where(Candidate.id == bindparam("candidate_id"))
-_ERASED_LOCKED = _ERASED.with_for_update(read=True)
+# Built once and run on the transaction's own connection (app/db/statements.py): every write
+# about a candidate asks.
+_SELECT = select(Candidate.erased_at).where(Candidate.id == bindparam("candidate_id"))
+_ERASED = Statement(_SELECT)
+_ERASED_LOCKED = Statement(_SELECT.with_for_update(read=True))
 
 
 async def refuse_if_candidate_erased(
@@ -30,12 +32,13 @@ async def refuse_if_candidate_erased(
     """Raise CandidateErased if this candidate was erased; False if there is no such
     candidate. `wait` share-locks the row first (for callers that hold no interview)."""
     stmt = _ERASED_LOCKED if wait else _ERASED
-    row = (await session.execute(stmt, {"candidate_id": candidate_id})).one_or_none()
-    if row is None:
+    rows = await stmt.fetch(session, candidate_id=candidate_id)
+    if not rows:
         return False
-    if row.erased_at is not None:
+    erased_at = rows[0][0]
+    if erased_at is not None:
         raise CandidateErased(
-            f"Candidate {candidate_id} was erased on {row.erased_at:%Y-%m-%d}; nothing more "
+            f"Candidate {candidate_id} was erased on {erased_at:%Y-%m-%d}; nothing more "
             "is recorded about an erased person."
         )
     return True

@@ -65,13 +65,17 @@ def _insert_from(rows: AnySelect) -> Insert:
     return insert(_queue).from_select([c.name for c in _queue.c], rows)
 
 
+# Built once: every change of a debrief call's step deletes its row.
+_DELETE_ROWS = delete(_queue).where(q.follow_up_id.in_(bindparam("ids", expanding=True)))
+
+
 async def write_rows(
     session: AsyncSession, dropped: Collection[uuid.UUID], written: Collection[uuid.UUID]
 ) -> None:
     """Delete the rows of the follow-ups `dropped`, then write those of `written` (a subset) that
     are overdue debrief calls, from the live join."""
     if dropped:
-        await session.execute(delete(_queue).where(q.follow_up_id.in_(list(dropped))))
+        await session.execute(_DELETE_ROWS, {"ids": list(dropped)})
     if written:
         await session.execute(_insert_from(_joined().where(FollowUp.id.in_(list(written)))))
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
+from app.db.statements import Statement
 from app.db.versions import require_if_match
 from app.debriefs.schemas import (
     DebriefIn,
@@ -65,9 +66,17 @@ def _debrief_values(data: DebriefIn) -> dict[str, Any]:
 
 
 _DEBRIEF_OF = select(Debrief).where(Debrief.interview_id == bindparam("interview_id"))
+_HAS_DEBRIEF = Statement(
+    select(Debrief.id).where(Debrief.interview_id == bindparam("interview_id"))
+)
 
 
 async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
+    """The interview's debrief, loaded for change. Most calls find none (the first debrief),
+    so they ask on the driver first (app/db/statements.py) and load through the ORM only
+    what exists. A debrief is flushed as soon as it is added, so the database sees it."""
+    if not await _HAS_DEBRIEF.fetch(session, interview_id=interview_id):
+        return None
     result = await session.execute(_DEBRIEF_OF, {"interview_id": interview_id})
     return result.scalar_one_or_none()
 

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.statements import Statement
 from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
 from app.db.unit_of_work import unit_of_work
 from app.ids import uuid7
@@ -84,10 +85,16 @@ def record_many(
     return count
 
 
+_ORDER_LOCK = Statement(text("SELECT pg_advisory_xact_lock(:key)"))
+_COLUMNS = ("id", "type", "occurred_at", "data", "candidate_id")
+# `inline`: no RETURNING of the `seq` nobody reads.
+_INSERT = Statement(insert(Event).values({c: bindparam(c) for c in _COLUMNS}).inline())
+
+
 async def take_order_lock(session: AsyncSession) -> None:
     """Serialise event writers until commit, so `seq` order is commit order (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_ORDER_LOCK})
+        await _ORDER_LOCK.fetch(session, key=EVENT_ORDER_LOCK)
 
 
 async def _write_pending(session: AsyncSession) -> None:
@@ -98,7 +105,7 @@ async def _write_pending(session: AsyncSession) -> None:
     for observe in work.event_observers:
         await observe(session, pending)
     await take_order_lock(session)
-    await session.execute(insert(Event), pending)
+    await _INSERT.executemany(session, pending)
     # Wakes the webhook sender of the app that wrote them.
     add_post_commit_hook(session, work.events_committed.notify)
 

@@ -1,0 +1,119 @@
+"""The write path's statements, built once and run in the session's own transaction.
+
+Running a statement through SQLAlchemy costs the process 0.2-0.4 ms of CPU (building it,
+its cache key, the execution context, the result); the same SQL on the driver costs about
+0.06 ms (`bench/statements.py`). A write request runs ten or more of them, so the ones that
+need nothing from the ORM are `Statement`s: the event and audit rows, the erased-candidate
+check, the queue's rows.
+
+On PostgreSQL a `Statement` is compiled once to SQL text with SQLAlchemy's conversions of
+its parameters (a JSON column's serialiser, a TypeDecorator's checks) and run on the asyncpg
+connection of the session's transaction, the one SQLAlchemy's own statements use: the same
+transaction, locks and savepoints, and asyncpg keeps it prepared. Its rows come back as
+asyncpg records (read by position or name). An integrity error is raised as SQLAlchemy's
+`IntegrityError`, as it would be through the session (answered 409); any other database
+error as asyncpg raised it (answered 503, or 422 for a value the database refused).
+
+On SQLite it runs through the session: the process's one write connection is already taken
+in turn (`app.db.writer`), and its statements cost less.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import await_only
+
+
+class _Compiled:
+    """A statement's SQL text for one dialect, its parameters in order and their conversions."""
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, stmt.compile(dialect=dialect))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a Statement takes no expanding or literal parameters")
+        self.sql = str(compiled)
+        self.names: list[str] = list(compiled.positiontup or [])
+        self.defaults: dict[str, Any] = compiled.params
+        self.required = {name for name in self.names if compiled.binds[name].required}
+        processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+        self.processors = [processors.get(name) for name in self.names]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            if name in params:
+                value = params[name]
+            elif name in self.required:  # as SQLAlchemy refuses it
+                raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
+            else:
+                value = self.defaults[name]
+            values.append(value if process is None or value is None else process(value))
+        return values
+
+
+def _driver(connection: Connection) -> asyncpg.Connection:
+    """The asyncpg connection under SQLAlchemy's, its transaction begun (SQLAlchemy's adapter
+    sends BEGIN only before its own first statement)."""
+    adapted: Any = connection.connection.dbapi_connection
+    if adapted._transaction is None:
+        await_only(adapted._start_transaction())
+    return cast(asyncpg.Connection, adapted._connection)
+
+
+class Statement:
+    """A Core statement (no ORM entities) built once with named parameters (`bindparam`),
+    run in the session's transaction: see the module's docstring."""
+
+    def __init__(self, stmt: Executable) -> None:
+        self.stmt = stmt
+        self._compiled: _Compiled | None = None
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        if self._compiled is None:
+            self._compiled = _Compiled(cast(ClauseElement, self.stmt), dialect)
+        return self._compiled
+
+    async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
+        """Run it once; its rows (by position, or by column name)."""
+        return await session.run_sync(self.fetch_sync, params)
+
+    async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run it once per row of parameters (one round trip on PostgreSQL)."""
+        await session.run_sync(self.executemany_sync, list(rows))
+
+    def fetch_sync(self, session: Session, params: Mapping[str, Any]) -> Sequence[Any]:
+        """`fetch` for code that holds the synchronous session (inside a flush)."""
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self.stmt, dict(params)).all()
+        compiled = self._for(connection.dialect)
+        args = compiled.args(params)
+        try:
+            return cast(Sequence[Any], await_only(_driver(connection).fetch(compiled.sql, *args)))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(compiled.sql, args, error) from error
+
+    def executemany_sync(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        """`executemany` for code that holds the synchronous session (inside a flush)."""
+        if not rows:
+            return
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            connection.execute(self.stmt, [dict(row) for row in rows])
+            return
+        compiled = self._for(connection.dialect)
+        batch = [compiled.args(row) for row in rows]
+        try:
+            await_only(_driver(connection).executemany(compiled.sql, batch))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(compiled.sql, batch, error) from error

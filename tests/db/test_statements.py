@@ -1,0 +1,100 @@
+"""Statements run on the transaction's own connection (app/db/statements.py) belong to that
+transaction, convert their values as SQLAlchemy would, and fail as SQLAlchemy would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.db.engine import Database
+from app.db.statements import Statement
+from app.db.transaction import transaction
+from app.ids import uuid7
+from app.models import AuditEntry
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+_COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "fields")
+_INSERT = Statement(insert(AuditEntry).values({c: bindparam(c) for c in _COLUMNS}).inline())
+_READ = Statement(
+    select(AuditEntry.occurred_at, AuditEntry.fields).where(AuditEntry.id == bindparam("id"))
+)
+
+
+def _entry(**values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": uuid7(),
+        "occurred_at": NOW,
+        "actor": "system",
+        "action": "create",
+        "object_type": "candidate",
+        "object_id": "test",
+        "fields": ["full_name", "phone"],
+    }
+    return row | values
+
+
+async def _count(db: Database, object_id: str) -> int:
+    async with db.reading() as conn:
+        stmt = select(func.count()).where(AuditEntry.object_id == object_id)
+        return int((await conn.execute(stmt)).scalar_one())
+
+
+async def test_a_statement_first_in_its_transaction_is_undone_by_a_rollback(db: Database) -> None:
+    """The driver's connection sends no BEGIN of its own; the statement must not run outside
+    the transaction when nothing went through SQLAlchemy before it."""
+    object_id = f"rolled-back-{uuid7()}"
+
+    class Undo(Exception):
+        pass
+
+    async def write_then_fail() -> None:
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [_entry(object_id=object_id)])
+            assert await _count(db, object_id) == 0  # not visible before commit either
+            raise Undo
+
+    with pytest.raises(Undo):
+        await write_then_fail()
+    assert await _count(db, object_id) == 0
+
+
+async def test_rows_written_and_read_in_a_transaction_keep_their_values(db: Database) -> None:
+    entry = _entry(object_id=f"kept-{uuid7()}", fields=["notes", "channel"])
+    async with transaction(db, now=NOW) as session:
+        await _INSERT.executemany(session, [entry, _entry(object_id=entry["object_id"])])
+        (row,) = await _READ.fetch(session, id=entry["id"])
+        assert row[0] == NOW
+        assert row[0].tzinfo is not None
+        assert row[1] == ["notes", "channel"]  # JSON in and out
+    assert await _count(db, str(entry["object_id"])) == 2
+
+
+async def test_a_duplicate_key_is_sqlalchemys_integrity_error(db: Database) -> None:
+    """Answered 409 by the API, as a duplicate written through the session is."""
+    entry = _entry(object_id=f"twice-{uuid7()}")
+
+    async def write_twice() -> None:
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [entry])
+            await _INSERT.executemany(session, [entry])
+
+    with pytest.raises(IntegrityError):
+        await write_twice()
+    assert await _count(db, str(entry["object_id"])) == 0
+
+
+async def test_a_naive_time_is_refused_as_the_column_type_refuses_it(db: Database) -> None:
+    with pytest.raises((ValueError, SQLAlchemyError), match="naive"):
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [_entry(occurred_at=datetime(2026, 3, 2, 9))])
+
+
+async def test_a_missing_parameter_is_an_error_not_a_null(db: Database) -> None:
+    entry = _entry()
+    del entry["actor"]
+    with pytest.raises(SQLAlchemyError, match="value is required for bind parameter 'actor'"):
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [entry])
