@@ -51,6 +51,13 @@ async def create_interview(
     return _ok(await client.post("/v1/interviews", json=body))
 
 
+async def create_employer_feedback(
+    client: httpx.AsyncClient, interview_id: str, **fields: Any
+) -> dict[str, Any]:
+    """What the employer said about an interview, recorded as a recruiter would."""
+    return _ok(await client.post(f"/v1/interviews/{interview_id}/employer-feedback", json=fields))
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat()
 

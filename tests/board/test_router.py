@@ -26,7 +26,13 @@ from app.db.base import Base
 from app.db.engine import Database
 from app.models import ApiKey, BoardSession
 from tests.conftest import T0, KeyMaker
-from tests.factories import create_candidate, create_client, create_interview, create_staff
+from tests.factories import (
+    create_candidate,
+    create_client,
+    create_employer_feedback,
+    create_interview,
+    create_staff,
+)
 from tests.followups.helpers import follow_ups, sweep
 
 STARTS = T0 - timedelta(hours=3)
@@ -433,16 +439,14 @@ async def test_staff_send_the_employers_feedback_to_the_candidate_from_the_board
     interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
     kept = await create_interview(admin, starts_at=STARTS, job_title="Kept to the agency")
     for each, allowed in ((interview, True), (kept, False)):
-        given = await admin.post(
-            f"/v1/interviews/{each['id']}/employer-feedback",
-            json={
-                "outcome": "rejected",
-                "strengths": "Calm under pressure",
-                "improvements": "More payroll software depth",
-                "relay_allowed": allowed,
-            },
+        await create_employer_feedback(
+            admin,
+            each["id"],
+            outcome="rejected",
+            strengths="Calm under pressure",
+            improvements="More payroll software depth",
+            relay_allowed=allowed,
         )
-        assert given.status_code == 201, given.text
     relay = (await follow_ups(admin, interview_id=interview["id"]))["employer_feedback"]
     clock.set(datetime.fromisoformat(relay["due_at"]) + timedelta(hours=1))
     await sweep(admin)

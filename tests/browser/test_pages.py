@@ -11,7 +11,13 @@ from playwright.async_api import Browser, Page, expect
 
 from app.clock import FrozenClock
 from tests.conftest import T0, KeyMaker
-from tests.factories import create_candidate, create_client, create_interview, create_staff
+from tests.factories import (
+    create_candidate,
+    create_client,
+    create_employer_feedback,
+    create_interview,
+    create_staff,
+)
 from tests.followups.helpers import sweep
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -158,16 +164,14 @@ async def test_a_recruiter_signs_in_records_the_call_and_the_candidate_leaves_th
     )
     called = await admin.post(f"/v1/interviews/{declined['id']}/debrief", json={"channel": "phone"})
     assert called.status_code == 201, called.text
-    feedback = await admin.post(
-        f"/v1/interviews/{declined['id']}/employer-feedback",
-        json={
-            "outcome": "rejected",
-            "strengths": "Clear on month-end close",
-            "improvements": "More hands-on payroll software",
-            "relay_allowed": True,
-        },
+    await create_employer_feedback(
+        admin,
+        declined["id"],
+        outcome="rejected",
+        strengths="Clear on month-end close",
+        improvements="More hands-on payroll software",
+        relay_allowed=True,
     )
-    assert feedback.status_code == 201, feedback.text
     clock.set(datetime(2026, 3, 5, 9, 30, tzinfo=UTC))
     await sweep(admin)
     key = await make_key("recruiter", staff_id=uuid.UUID(rosa["id"]))

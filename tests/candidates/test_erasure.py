@@ -21,7 +21,7 @@ from app.db.engine import Database
 from app.db.transaction import transaction
 from app.models import Candidate, ErasedIdentity
 from tests.conftest import T0, ClientMaker
-from tests.factories import create_interview, patch_current
+from tests.factories import create_employer_feedback, create_interview, patch_current
 from tests.followups.helpers import all_events, sweep
 from tests.test_conventions import assert_problem
 
@@ -61,9 +61,8 @@ async def _a_full_history(admin: httpx.AsyncClient, clock: FrozenClock) -> dict[
             "salary_expectation": {"amount": "61000", "currency": "GBP"},
         },
     )
-    await admin.post(
-        f"/v1/interviews/{interview['id']}/employer-feedback",
-        json={"outcome": "rejected", "improvements": f"{NAME} lacked IFRS depth"},
+    await create_employer_feedback(
+        admin, interview["id"], outcome="rejected", improvements=f"{NAME} lacked IFRS depth"
     )
     await admin.post(f"/v1/interviews/{interview['id']}/debrief-links")
     clock.advance(timedelta(days=2))

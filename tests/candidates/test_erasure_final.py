@@ -24,7 +24,13 @@ from app.db.engine import Database
 from app.webhooks.delivery import Deliverer
 from tests.conftest import T0, KeyMaker, client_of
 from tests.debriefs.test_links import csrf_of
-from tests.factories import create_client, create_interview, create_staff, patch_current
+from tests.factories import (
+    create_client,
+    create_employer_feedback,
+    create_interview,
+    create_staff,
+    patch_current,
+)
 from tests.followups.helpers import all_events, follow_ups, sweep
 from tests.imports.helpers import finished, upload
 from tests.test_conventions import assert_problem
@@ -353,11 +359,7 @@ async def test_every_write_about_an_erased_person_is_refused(
         client_id=employer["id"],
         external_id="iv-erased-1",
     )
-    feedback = _ok(
-        await admin.post(
-            f"/v1/interviews/{interview['id']}/employer-feedback", json={"outcome": "pending"}
-        )
-    )
+    feedback = await create_employer_feedback(admin, interview["id"], outcome="pending")
     _ok(await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "phone"}))
     open_follow_ups = await follow_ups(admin, interview_id=interview["id"])
     open_follow_up = next(

@@ -11,6 +11,7 @@ from tests.conftest import T0
 from tests.factories import (
     create_candidate,
     create_client,
+    create_employer_feedback,
     create_interview,
     create_staff,
     patch_current,
@@ -274,17 +275,15 @@ async def test_a_rejection_opens_employer_feedback_and_relaying_it_completes_it(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
     interview = await create_interview(admin, starts_at=STARTS)
-    feedback = await admin.post(
-        f"/v1/interviews/{interview['id']}/employer-feedback",
-        json={"outcome": "rejected", "improvements": "Needs deeper IFRS 16 knowledge"},
+    feedback = await create_employer_feedback(
+        admin, interview["id"], outcome="rejected", improvements="Needs deeper IFRS 16 knowledge"
     )
-    assert feedback.status_code == 201
     found = await follow_ups(admin, interview_id=interview["id"])
     assert found["employer_feedback"]["due_at"] == "2026-03-11T10:00:00Z"  # 5 working days
     assert found["employer_follow_up"]["status"] == "done"  # the employer has decided
     clock.advance(timedelta(hours=2))
     await admin.patch(
-        f"/v1/interviews/{interview['id']}/employer-feedback/{feedback.json()['id']}",
+        f"/v1/interviews/{interview['id']}/employer-feedback/{feedback['id']}",
         json={"relayed_to_candidate_at": "2026-03-04T11:45:00Z"},
         headers={"If-Match": '"1"'},
     )

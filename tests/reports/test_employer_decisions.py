@@ -11,7 +11,7 @@ from app.clock import FrozenClock
 from app.db.engine import Database
 from tests.conftest import T0
 from tests.debriefs.test_employer_links import answer, make_link
-from tests.factories import create_client, create_interview
+from tests.factories import create_client, create_employer_feedback, create_interview
 from tests.reports.seed import Agency
 
 FEB = {"from": "2026-02-01", "to": "2026-02-28"}
@@ -155,9 +155,7 @@ async def test_decisions_through_the_clients_link_and_how_soon_they_came(
     by_phone = await create_interview(
         admin, starts_at=T0 - timedelta(hours=3), client_id=globex["id"]
     )
-    await admin.post(
-        f"/v1/interviews/{by_phone['id']}/employer-feedback", json={"outcome": "rejected"}
-    )
+    await create_employer_feedback(admin, by_phone["id"], outcome="rejected")
     _, _, token = await make_link(admin, client_id=initech["id"])
     await answer(anonymous, token, answer="still_deciding", decision_expected_by="2026-03-20")
     clock.set(T0 + timedelta(days=3))
