@@ -208,11 +208,13 @@ class Plan:
                 interview_id=interview_id,
             )
 
-    async def write(self, session: AsyncSession) -> int:
+    async def write(self, session: AsyncSession) -> list[uuid.UUID]:
+        """Store the planned messages but those whose dedupe key is taken, and wake this
+        process's sending loop when the transaction commits; the ids written."""
         written = await repository.add_notifications(session, self.rows, self.subjects)
         if written:
             send_after_commit(session)
-        return len(written)
+        return written
 
 
 def send_after_commit(session: AsyncSession) -> None:
@@ -263,7 +265,7 @@ async def plan_from_events(
     if answered:
         policy = await followups.get_policy(session)
         await _plan_client_answer(session, plan, uuid.UUID(answered), policy)
-    return await plan.write(session)
+    return len(await plan.write(session))
 
 
 def _candidate_context(row: Any, policy: FollowUpPolicy, settings: Settings) -> dict[str, Any]:
@@ -510,7 +512,7 @@ async def plan_client_chases(session: AsyncSession, *, settings: Settings, now: 
             about=[row["candidate_id"]],
             interview_id=row["interview_id"],
         )
-    return await plan.write(session)
+    return len(await plan.write(session))
 
 
 # ---------------------------------------------------------------------------- the sweep's
@@ -564,7 +566,7 @@ async def plan_nudges(session: AsyncSession, *, settings: Settings, now: datetim
             status=status,
             status_reason=reason,
         )
-    return await plan.write(session)
+    return len(await plan.write(session))
 
 
 async def plan_digests(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
@@ -614,7 +616,7 @@ async def plan_digests(session: AsyncSession, *, settings: Settings, now: dateti
             dedupe_key=f"staff_digest:{staff.id}:{day.isoformat()}",
             about={r["candidate_id"] for r in (*late, *today)},
         )
-    return await plan.write(session)
+    return len(await plan.write(session))
 
 
 # ---------------------------------------------------------------------------- as it goes
@@ -719,8 +721,7 @@ async def relay_feedback(
         candidate_id=row["candidate_id"],
         interview_id=row["interview_id"],
     )
-    (written,) = await repository.add_notifications(session, plan.rows, plan.subjects)
-    send_after_commit(session)
+    (written,) = await plan.write(session)
     return feedback, await get_notification(session, written)
 
 
