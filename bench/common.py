@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 
 from app.auth.service import issue_key
 from app.clock import FrozenClock
@@ -60,11 +61,15 @@ async def timed(work: Callable[[], Awaitable[Any]]) -> float:
 
 
 async def app_client(
-    database_url: str, now: datetime, staff_id: uuid.UUID | None = None
+    database_url: str,
+    now: datetime,
+    staff_id: uuid.UUID | None = None,
+    prepare: Callable[[FastAPI], None] | None = None,
 ) -> tuple[httpx.AsyncClient, AbstractAsyncContextManager[Any]]:
     """The app in process (ASGI, no network), its clock frozen at `now`, no scheduler or
     webhook delivery, and a client holding a key: a recruiter's of `staff_id`, else an
-    admin's. The caller leaves the lifespan (`__aexit__`) and closes the client."""
+    admin's. `prepare` is given the app before it starts (to add a route). The caller leaves
+    the lifespan (`__aexit__`) and closes the client."""
     settings = Settings(
         database_url=database_url,
         scheduler_enabled=False,
@@ -73,6 +78,8 @@ async def app_client(
         secret_key=SECRET_KEY,
     )
     app = create_app(settings, clock=FrozenClock(now))
+    if prepare is not None:
+        prepare(app)
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
     role = "recruiter" if staff_id else "admin"
