@@ -41,14 +41,21 @@ CLIENT_FIELDS = frozenset({"name"})
 # ---------------------------------------------------------------------------- writing
 
 
-async def follow_ups_changed(session: AsyncSession, follow_ups: Iterable[FollowUp]) -> None:
+async def follow_ups_changed(
+    session: AsyncSession,
+    follow_ups: Iterable[FollowUp],
+    *,
+    were_overdue: Collection[uuid.UUID] | None = None,
+) -> None:
     """After closing, re-dating or reminding these follow-ups (flushed, so this transaction
-    holds their rows): their rows deleted, and written again for those still overdue."""
+    holds their rows): their rows deleted, and written again for those still overdue.
+    `were_overdue`, from a caller that knows it, holds which of them were overdue before the
+    change: only those have a row (rule 1), so a call closed on time costs no statement."""
     calls = [follow_up for follow_up in follow_ups if follow_up.kind == "debrief_call"]
     await repository.write_rows(
         session,
-        dropped=[follow_up.id for follow_up in calls],
-        written=[follow_up.id for follow_up in calls if follow_up.status == "overdue"],
+        dropped=[c.id for c in calls if were_overdue is None or c.id in were_overdue],
+        written=[c.id for c in calls if c.status == "overdue"],
     )
 
 

@@ -315,6 +315,7 @@ async def _finish(
     reason: str | None = None,
 ) -> None:
     """Close follow-ups as done, waived or cancelled, and record their events."""
+    were_overdue = {follow_up.id for follow_up in follow_ups if follow_up.status == "overdue"}
     for follow_up in follow_ups:
         follow_up.status = status
         follow_up.completed_at = at
@@ -324,7 +325,7 @@ async def _finish(
         follow_up.waived_reason = reason
         follow_up.updated_at = now
     await session.flush()  # bumps versions, so the events carry the new ones
-    await debrief_queue.follow_ups_changed(session, follow_ups)
+    await debrief_queue.follow_ups_changed(session, follow_ups, were_overdue=were_overdue)
     if status in ("done", "waived"):
         event = "follow_up.completed" if status == "done" else "follow_up.waived"
         for follow_up in follow_ups:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
+from sqlalchemy import select, text
 
+from app.db.engine import Database
+from app.db.transaction import transaction
+from app.db.unit_of_work import unit_of_work
+from app.events import service as events
+from app.ids import uuid7
+from app.models import Event
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_candidate, create_interview, patch_current
 from tests.followups.helpers import all_events
@@ -109,3 +117,34 @@ async def test_a_poller_following_the_cursor_misses_nothing_while_writers_commit
     everything = [e["id"] for e in await all_events(poller)]
     assert len(everything) == 100
     assert seen == everything
+
+
+@pytest.mark.postgres
+async def test_events_are_written_under_the_feed_order_lock_in_the_order_recorded(
+    db: Database,
+) -> None:
+    """The lock that keeps `seq` in commit order is held from the rows' insert to COMMIT, and
+    a transaction's events take their `seq` in the order they were recorded."""
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = 0 AND objid = :key AND objsubid = 1"
+    )
+    recorded = []
+    async with transaction(db, now=now) as session:
+        for n in range(3):
+            data = {"candidate_id": str(uuid7()), "n": n}
+            recorded.append(events.record(session, "candidate.updated", data, now=now))
+        work = unit_of_work(session)
+        for hook in work.pre_commit:  # what COMMIT runs first: the rows are written
+            await hook(session)
+        work.pre_commit.clear()
+        async with db.reading() as other:
+            lock = await other.execute(held, {"key": events.EVENT_ORDER_LOCK})
+            assert lock.scalar_one() == 1
+    async with db.reading() as other:
+        assert (await other.execute(held, {"key": events.EVENT_ORDER_LOCK})).scalar_one() == 0
+        rows = await other.execute(
+            select(Event.id, Event.data).where(Event.id.in_(recorded)).order_by(Event.seq)
+        )
+        assert [(r.id, r.data["n"]) for r in rows] == list(zip(recorded, range(3), strict=True))
