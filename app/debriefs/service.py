@@ -73,9 +73,11 @@ _HAS_DEBRIEF = Statement(
 
 async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
     """The interview's debrief, loaded for change. Most calls find none (the first debrief),
-    so they ask on the driver first (app/db/statements.py) and load through the ORM only
-    what exists. A debrief is flushed as soon as it is added, so the database sees it."""
-    if not await _HAS_DEBRIEF.fetch(session, interview_id=interview_id):
+    so on PostgreSQL they ask on the driver first (app/db/statements.py) and load through
+    the ORM only what exists; a debrief is flushed as soon as it is added, so the database
+    sees it. On SQLite each statement is a hop to the driver's thread: one load is cheaper."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and not await _HAS_DEBRIEF.fetch(session, interview_id=interview_id):
         return None
     result = await session.execute(_DEBRIEF_OF, {"interview_id": interview_id})
     return result.scalar_one_or_none()
