@@ -4,7 +4,7 @@ Running a statement through SQLAlchemy costs the process 0.2-0.4 ms of CPU (buil
 its cache key, the execution context, the result); the same SQL on the driver costs about
 0.06 ms (`bench/statements.py`). A write request runs ten or more of them, so the ones that
 need nothing from the ORM are `Statement`s: the event and audit rows, the erased-candidate
-check, the queue's rows.
+check, whether an interview has a debrief.
 
 On PostgreSQL a `Statement` is compiled once to SQL text with SQLAlchemy's conversions of
 its parameters (a JSON column's serialiser, a TypeDecorator's checks) and run on the asyncpg
@@ -63,7 +63,8 @@ class _Compiled:
 
 def _driver(connection: Connection) -> asyncpg.Connection:
     """The asyncpg connection under SQLAlchemy's, its transaction begun (SQLAlchemy's adapter
-    sends BEGIN only before its own first statement)."""
+    sends BEGIN only before its own first statement). This reads the adapter's own attributes:
+    `tests/db/test_statements.py` fails if a SQLAlchemy release changes them."""
     adapted: Any = connection.connection.dbapi_connection
     if adapted._transaction is None:
         await_only(adapted._start_transaction())

@@ -62,6 +62,8 @@ def record(
 ) -> uuid.UUID:
     """Queue an event for this transaction; `data` must be JSON-ready."""
     assert event_type in EVENT_TYPES, event_type
+    if now.tzinfo is None:  # as `UTCDateTime` refuses it: the rows skip its check on PostgreSQL
+        raise ValueError("naive datetimes are not stored; give a time zone")
     event_id = uuid7()
     unit_of_work(session).events.append(
         {
