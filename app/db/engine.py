@@ -68,7 +68,8 @@ def _sqlite_file(url: str) -> str | None:
     return parsed.database
 
 
-def _dump_json(value: Any) -> str:
+def dump_json(value: Any) -> str:
+    """A JSON column's value as the engines store it (statements run on the driver use it too)."""
     return orjson.dumps(value).decode()
 
 
@@ -85,7 +86,7 @@ class Database:
             "max_overflow": 0,
             "pool_timeout": POOL_TIMEOUT,
         }
-        options.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
+        options.update(json_serializer=dump_json, json_deserializer=orjson.loads)
         # SQLite: one write connection, its writers served in turn (`app.db.writer`).
         writer: dict[str, Any] = {}
         sqlite_file = _sqlite_file(url) if self.is_sqlite else None

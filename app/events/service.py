@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.engine import dump_json
 from app.db.statements import Statement
 from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
 from app.db.unit_of_work import unit_of_work
@@ -125,7 +125,7 @@ async def _write_pending(session: AsyncSession) -> None:
             ids=[e["id"] for e in pending],
             types=[e["type"] for e in pending],
             times=[e["occurred_at"] for e in pending],
-            data=[orjson.dumps(e["data"]).decode() for e in pending],
+            data=[dump_json(e["data"]) for e in pending],
             candidates=[e["candidate_id"] for e in pending],
         )
     # Wakes the webhook sender of the app that wrote them.
