@@ -1,8 +1,11 @@
-"""The audit log, written by the ORM as it flushes: every create, change and delete of the
-objects people manage, with who did it and which fields. Never the values.
+"""The audit log: every create, change and delete of the objects people manage, with who did
+it and which fields. Never the values.
 
-Rows written in bulk without the ORM (bulk upserts) are recorded with `record`. The sweep's
-automatic changes are not audited: each of them writes an event instead.
+Its rows are taken as the ORM flushes and queued on the transaction's unit of work; the
+outbox writes them with the transaction's events just before COMMIT
+(`app.events.service.write_pending`). Rows written in bulk without the ORM (bulk upserts)
+are recorded with `record`. The sweep's automatic changes are not audited: each of them
+writes an event instead.
 """
 
 from __future__ import annotations
@@ -11,17 +14,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app.db.engine import Database
-from app.db.statements import Statement
+from app.db.transaction import add_pre_commit_hook
 from app.db.unit_of_work import UnitOfWork, unit_of_work
+from app.events.service import write_pending
 from app.ids import request_id, uuid7
 from app.models import (
     ApiKey,
-    AuditEntry,
     Candidate,
     Client,
     Debrief,
@@ -50,18 +53,6 @@ AUDITED: dict[type[Any], str] = {
     ImportJob: "import",
 }
 _BOOKKEEPING = {"updated_at", "version", "created_at"}
-_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "fields",
-    "request_id",
-)
-# Built once, run on the transaction's own connection (app/db/statements.py).
-_INSERT = Statement(insert(AuditEntry).values({c: bindparam(c) for c in _COLUMNS}).inline())
 
 
 def _when(work: UnitOfWork) -> datetime:
@@ -111,20 +102,24 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         kind = AUDITED.get(type(obj))
         if kind is not None:
             rows.append(_row(session, "delete", kind, _identity(obj), []))
-    _INSERT.executemany_sync(session, rows)
+    _queue(session, rows)
 
 
-async def record(
+def _queue(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        unit_of_work(session).audit.extend(rows)
+        add_pre_commit_hook(session, write_pending)
+
+
+def record(
     session: AsyncSession,
     model: type[Any],
     action: str,
     changes: Iterable[tuple[Any, Iterable[str]]],
 ) -> None:
     """Audit rows for objects written without the ORM (the bulk upserts' new rows)."""
-    rows = [
-        _row(session.sync_session, action, AUDITED[model], oid, fields) for oid, fields in changes
-    ]
-    await _INSERT.executemany(session, rows)
+    sync = session.sync_session
+    _queue(sync, [_row(sync, action, AUDITED[model], oid, fields) for oid, fields in changes])
 
 
 def install(db: Database) -> None:

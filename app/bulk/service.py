@@ -145,7 +145,7 @@ async def upsert(
         outcome.raise_if_any_failed()
     if created:  # one multi-row INSERT, without building an ORM object per row
         await session.execute(insert(model.__table__), created)
-        await audit.record(session, model, "create", ((v["id"], v) for v in created))
+        audit.record(session, model, "create", ((v["id"], v) for v in created))
     await session.flush()
     if events_as is not None:
         prefix, payload = events_as

@@ -216,7 +216,7 @@ async def _erase(
     await session.flush()
     # Nobody is chased about them any more: their open follow-ups are waived (`candidate_erased`).
     await followups.candidate_changed(session, candidate.id, now=now)
-    await audit.record(session, Candidate, "erase", [(candidate.id, [])])
+    audit.record(session, Candidate, "erase", [(candidate.id, [])])
     events.record(session, "candidate.erased", {"candidate": {"id": str(candidate.id)}}, now=now)
 
 

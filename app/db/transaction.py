@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import (
-    AsyncSession,
-)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.db.engine import Database
 from app.db.unit_of_work import (
@@ -25,7 +24,7 @@ from app.db.unit_of_work import (
 )
 
 
-def add_pre_commit_hook(session: AsyncSession, hook: PreCommitHook) -> None:
+def add_pre_commit_hook(session: AsyncSession | Session, hook: PreCommitHook) -> None:
     """Run `hook` once, just before this session's transaction commits."""
     hooks = unit_of_work(session).pre_commit
     if hook not in hooks:
@@ -41,11 +40,21 @@ def add_post_commit_hook(session: AsyncSession, hook: PostCommitHook) -> None:
 
 
 async def commit(session: AsyncSession) -> None:
-    """The one place a transaction commits: pre-commit hooks (the event outbox), then COMMIT."""
+    """The one place a transaction commits: the last flush, the pre-commit hooks (the outbox
+    of events and audit rows), then COMMIT.
+
+    A flush queues its audit rows for the outbox, so changes are flushed before the hooks run,
+    and again after any hook that changed objects, until nothing is left to flush: COMMIT's
+    own flush then finds nothing, and no audit row is left unwritten."""
     work = unit_of_work(session)
-    hooks, work.pre_commit = work.pre_commit, []
-    for hook in hooks:
-        await hook(session)
+    while True:
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
+        if not work.pre_commit:
+            break
+        hooks, work.pre_commit = work.pre_commit, []
+        for hook in hooks:
+            await hook(session)
     after, work.post_commit = work.post_commit, []
     await session.commit()
     for done in after:

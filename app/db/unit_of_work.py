@@ -49,14 +49,17 @@ class UnitOfWork:
     """One transaction's actor, time, pending events and hooks around its commit.
 
     `now` is when the audit log says its changes were made (the app's clock); `actor` is who
-    made them. `events_committed` is told after a commit that wrote events,
-    `notifications_committed` after one that wrote messages to send."""
+    made them. `events` and `audit` are the rows the transaction appends to the event feed and
+    the audit log, written together just before COMMIT (app/events/service.py).
+    `events_committed` is told after a commit that wrote events, `notifications_committed`
+    after one that wrote messages to send."""
 
     events_committed: Notifier
     notifications_committed: Notifier
     now: datetime | None = None
     actor: str = SYSTEM
     events: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
     pre_commit: list[PreCommitHook] = field(default_factory=list)
     post_commit: list[PostCommitHook] = field(default_factory=list)
     event_observers: list[EventObserver] = field(default_factory=list)
@@ -68,8 +71,18 @@ class UnitOfWork:
         """Forget the pending work of a transaction rolled back."""
         self.memo.clear()
         self.events.clear()
+        self.audit.clear()
         self.pre_commit.clear()
         self.post_commit.clear()
+
+    def mark(self) -> tuple[int, int]:
+        """How many events and audit rows are pending now, for `rewind`."""
+        return len(self.events), len(self.audit)
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        """Drop the events and audit rows pending since `mark` (a savepoint rolled back)."""
+        del self.events[mark[0] :]
+        del self.audit[mark[1] :]
 
 
 def bind(session: AsyncSession, work: UnitOfWork) -> UnitOfWork:

@@ -1,8 +1,10 @@
-"""Recording events: rows in the outbox, written in the transaction that caused them.
+"""Recording events, and the outbox that writes them in the transaction that caused them.
 
-Events are queued on the session and inserted just before COMMIT under a transaction-level
-lock (PostgreSQL), so their `seq` numbers follow commit order: a reader paging by `seq`
-never finds a gap filled in later, and a rolled-back change leaves no event.
+Events are queued on the unit of work and inserted just before COMMIT under a
+transaction-level lock (PostgreSQL), so their `seq` numbers follow commit order: a reader
+paging by `seq` never finds a gap filled in later, and a rolled-back change leaves no event.
+The transaction's audit rows (app/audit/service.py queues them as it flushes) go out with
+them, in the same statement on PostgreSQL: one round trip for both.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.db.statements import Statement
 from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
 from app.db.unit_of_work import unit_of_work
 from app.ids import uuid7
-from app.models import Event
+from app.models import AuditEntry, Event
 
 # pg_advisory_xact_lock key serialising event writers from their insert to their commit.
 EVENT_ORDER_LOCK = 0x44_45_42_52  # "DEBR"
@@ -74,7 +76,7 @@ def record(
             "candidate_id": subject_of(data),
         }
     )
-    add_pre_commit_hook(session, _write_pending)
+    add_pre_commit_hook(session, write_pending)
     return event_id
 
 
@@ -89,14 +91,35 @@ def record_many(
 
 
 _COLUMNS = ("id", "type", "occurred_at", "data", "candidate_id")
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "fields",
+    "request_id",
+)
 # SQLite: one writer at a time already; `inline`: no RETURNING of the `seq` nobody reads.
 _INSERT = Statement(insert(Event).values({c: bindparam(c) for c in _COLUMNS}).inline())
-# PostgreSQL: the feed's order lock and the rows in one statement, one round trip. The lock
-# is taken before the first row draws its `seq`: every row comes out of a join with the CTE
-# that takes it, which runs once, on the first row's way out; the rows keep their order.
+_INSERT_AUDIT = Statement(
+    insert(AuditEntry).values({c: bindparam(c) for c in _AUDIT_COLUMNS}).inline()
+)
+# PostgreSQL: the feed's order lock, the audit rows and the events in one statement, one
+# round trip. The lock is taken before the first event draws its `seq`: every event comes out
+# of a join with the CTE that takes it, which runs once, on the first row's way out; the
+# events keep their order. A data-modifying CTE runs whether or not it is read.
+_AUDITED = (
+    "audited AS (INSERT INTO audit_entries "
+    "(id, occurred_at, actor, action, object_type, object_id, fields, request_id) "
+    "SELECT * FROM unnest(CAST(:audit_ids AS uuid[]), CAST(:audit_times AS timestamptz[]), "
+    "CAST(:actors AS varchar[]), CAST(:actions AS varchar[]), CAST(:object_types AS varchar[]), "
+    "CAST(:object_ids AS varchar[]), CAST(:fields AS jsonb[]), CAST(:request_ids AS varchar[])))"
+)
 _LOCKED_INSERT = Statement(
     text(
-        "WITH ordered AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key)) "
+        f"WITH ordered AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key)), {_AUDITED} "  # noqa: S608 (constants only)
         "INSERT INTO events (id, type, occurred_at, data, candidate_id) "
         "SELECT e.id, e.type, e.occurred_at, e.data, e.candidate_id FROM ordered, "
         "unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[]), "
@@ -104,21 +127,41 @@ _LOCKED_INSERT = Statement(
         "WITH ORDINALITY AS e(id, type, occurred_at, data, candidate_id, n) ORDER BY e.n"
     )
 )
+# PostgreSQL, a transaction with audit rows and no events: no lock to take.
+_AUDIT_ONLY = Statement(text(f"WITH {_AUDITED} SELECT 1"))
 
 
-async def _write_pending(session: AsyncSession) -> None:
-    """The transaction's events, in the order they were recorded, just before COMMIT; on
-    PostgreSQL under the feed's order lock (`EVENT_ORDER_LOCK`), so `seq` order is commit
-    order."""
+def _audit_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        "audit_ids": [r["id"] for r in rows],
+        "audit_times": [r["occurred_at"] for r in rows],
+        "actors": [r["actor"] for r in rows],
+        "actions": [r["action"] for r in rows],
+        "object_types": [r["object_type"] for r in rows],
+        "object_ids": [r["object_id"] for r in rows],
+        "fields": [dump_json(r["fields"]) for r in rows],
+        "request_ids": [r["request_id"] for r in rows],
+    }
+
+
+async def write_pending(session: AsyncSession) -> None:
+    """The outbox: the transaction's events, in the order they were recorded, and its audit
+    rows, just before COMMIT (`app.db.transaction.commit` runs it after the last flush). On
+    PostgreSQL the events go under the feed's order lock (`EVENT_ORDER_LOCK`), so `seq` order
+    is commit order."""
     work = unit_of_work(session)
     pending, work.events = work.events, []
-    if not pending:
-        return
-    for observe in work.event_observers:
+    for observe in work.event_observers if pending else ():
         await observe(session, pending)
+    audit, work.audit = work.audit, []
+    if not (pending or audit):
+        return
     if session.get_bind().dialect.name != "postgresql":
-        await _INSERT.executemany(session, pending)
-    else:
+        if audit:
+            await _INSERT_AUDIT.executemany(session, audit)
+        if pending:
+            await _INSERT.executemany(session, pending)
+    elif pending:
         await _LOCKED_INSERT.fetch(
             session,
             key=EVENT_ORDER_LOCK,
@@ -127,15 +170,9 @@ async def _write_pending(session: AsyncSession) -> None:
             times=[e["occurred_at"] for e in pending],
             data=[dump_json(e["data"]) for e in pending],
             candidates=[e["candidate_id"] for e in pending],
+            **_audit_arrays(audit),
         )
-    # Wakes the webhook sender of the app that wrote them.
-    add_post_commit_hook(session, work.events_committed.notify)
-
-
-def checkpoint(session: AsyncSession) -> int:
-    """How many events are queued now; `rewind` drops those queued after (a savepoint undone)."""
-    return len(unit_of_work(session).events)
-
-
-def rewind(session: AsyncSession, checkpoint: int) -> None:
-    del unit_of_work(session).events[checkpoint:]
+    else:
+        await _AUDIT_ONLY.fetch(session, **_audit_arrays(audit))
+    if pending:  # wakes the webhook sender of the app that wrote them
+        add_post_commit_hook(session, work.events_committed.notify)

@@ -17,6 +17,7 @@ from app.candidates.erasure import erased_external_ids
 from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
+from app.db.unit_of_work import unit_of_work
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
 from app.errors import (
@@ -264,8 +265,9 @@ async def upsert_interviews(
         if i.candidate_external_id and i.candidate_external_id not in candidates
     ]
     erased = set(await erased_external_ids(session, settings, unknown))
+    work = unit_of_work(session)
     for index, item in valid:
-        mark = events.checkpoint(session)
+        mark = work.mark()
         try:
             async with session.begin_nested():
                 status, interview = await _upsert_one(
@@ -279,7 +281,7 @@ async def upsert_interviews(
                     now=now,
                 )
         except AppError as exc:
-            events.rewind(session, mark)
+            work.rewind(mark)  # the savepoint's events and audit rows are undone with it
             outcome.fail(index, exc.detail, exc.errors or [])
             continue
         outcome.done(index, status, interview.id)
