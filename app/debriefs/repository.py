@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
+from app.db.statements import Statement
 from app.models import Debrief, EmployerFeedback, EmployerLink, Interview
 
 
 async def read_debrief(db: Database, interview_id: uuid.UUID) -> RowMapping | None:
     return await read_one(db, select(Debrief.__table__).where(Debrief.interview_id == interview_id))
+
+
+DEBRIEF_COLUMNS = tuple(c.name for c in Debrief.__table__.c)
+# A first debrief is one row written as it is, without the ORM's flush (app/db/statements.py).
+_INSERT_DEBRIEF = Statement(insert(Debrief).values({c: bindparam(c) for c in DEBRIEF_COLUMNS}))
+
+
+async def insert_debrief(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Store a new debrief; `row` gives every column."""
+    await _INSERT_DEBRIEF.executemany(session, [row])
 
 
 async def interview_exists(db: Database, interview_id: uuid.UUID) -> bool:

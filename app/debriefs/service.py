@@ -9,11 +9,13 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import get_for_update
 from app.db.statements import Statement
 from app.db.versions import require_if_match
+from app.debriefs import repository
 from app.debriefs.schemas import (
     DebriefIn,
     DebriefOut,
@@ -26,6 +28,7 @@ from app.events import service as events
 from app.followups import rules
 from app.followups import service as followups
 from app.followups.rules import Kind
+from app.ids import uuid7
 from app.interviews.service import record_interview_change
 from app.models import Debrief, EmployerFeedback, Interview
 
@@ -117,16 +120,7 @@ async def record_debrief(
         if "channel" not in values:
             raise ValidationFailed.field("channel", "say how the debrief was given")
         values.setdefault("called_at", now)
-        debrief = Debrief(
-            interview_id=interview_id,
-            received_at=now,
-            received_via=via,
-            created_at=now,
-            updated_at=now,
-            **values,
-        )
-        session.add(debrief)
-        await session.flush()
+        debrief = await _add_debrief(session, interview_id, values, via=via, now=now)
         changed, created = sorted(values), True
     else:
         if fill_only_empty:
@@ -148,6 +142,36 @@ async def record_debrief(
         still_interested=debrief.still_interested if "still_interested" in changed else None,
     )
     return debrief, created, changed
+
+
+async def _add_debrief(
+    session: AsyncSession,
+    interview_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    via: ReceivedVia,
+    now: datetime,
+) -> Debrief:
+    """A first debrief, written with one statement and audited as the ORM would audit it
+    (the fields it holds); the `Debrief` returned holds what was stored and is not in the
+    session (the ORM loads its own should the transaction ask for it again)."""
+    row: dict[str, Any] = dict.fromkeys(repository.DEBRIEF_COLUMNS)
+    row.update(
+        id=uuid7(),
+        interview_id=interview_id,
+        challenging_questions=[],
+        received_at=now,
+        received_via=via,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    row.update(values)
+    await repository.insert_debrief(session, row)
+    audit.record(
+        session, Debrief, "create", [(row["id"], [k for k, v in row.items() if v is not None])]
+    )
+    return Debrief(**row)
 
 
 def _debrief_event(debrief: Debrief, interview: Interview, created: bool) -> dict[str, Any]:
