@@ -82,7 +82,10 @@ def _identity(obj: Any) -> Any:
 
 
 def _changed_fields(obj: Any) -> list[str]:
-    return [attr.key for attr in inspect(obj).attrs if attr.history.has_changes()]
+    """The attributes whose value changed: only those set since the load have a history
+    (`committed_state`), so only they are compared (the models have columns only)."""
+    state = inspect(obj)
+    return [key for key in state.committed_state if state.attrs[key].history.has_changes()]
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
@@ -94,10 +97,8 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             rows.append(_row(session, "create", kind, _identity(obj), fields))
     for obj in session.dirty:
         kind = AUDITED.get(type(obj))
-        if kind is not None and session.is_modified(obj, include_collections=False):
-            fields = _changed_fields(obj)
-            if set(fields) - _BOOKKEEPING:
-                rows.append(_row(session, "update", kind, _identity(obj), fields))
+        if kind is not None and set(fields := _changed_fields(obj)) - _BOOKKEEPING:
+            rows.append(_row(session, "update", kind, _identity(obj), fields))
     for obj in session.deleted:
         kind = AUDITED.get(type(obj))
         if kind is not None:
