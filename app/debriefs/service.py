@@ -134,6 +134,7 @@ async def record_debrief(
     await followups.debrief_recorded(
         session,
         interview,
+        first=created,
         called_at=debrief.called_at,
         thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
         corrected={_FOLLOW_UP_TIMES[f]: was for f, was in earlier.items() if f in changed},

@@ -536,6 +536,7 @@ async def debrief_recorded(
     session: AsyncSession,
     interview: Interview,
     *,
+    first: bool,
     called_at: datetime,
     thank_you_sent_at: datetime | None,
     corrected: Mapping[Kind, datetime] | None = None,
@@ -543,11 +544,15 @@ async def debrief_recorded(
     now: datetime,
     still_interested: str | None = None,
 ) -> None:
-    """A debrief completes the debrief call when the call took place (late or not); a
-    thank-you note completes its follow-up when it was sent; a candidate no longer (surely)
+    """The `first` debrief completes the debrief call when the call took place (late or not);
+    a thank-you note completes its follow-up when it was sent; a candidate no longer (surely)
     interested gets a call from their owner. `corrected` holds, by kind, the times the debrief
-    said before and now corrects: a follow-up done at the old time is re-timed."""
-    await complete_kind(session, interview.id, "debrief_call", at=called_at, by=actor, now=now)
+    said before and now corrects: a follow-up done at the old time is re-timed.
+
+    An amendment looks for no open call: none is open once the interview has a debrief (one
+    opened or reopened later is done at once, `_already_done`)."""
+    if first:
+        await complete_kind(session, interview.id, "debrief_call", at=called_at, by=actor, now=now)
     new_times: dict[Kind, datetime | None] = {
         "debrief_call": called_at,
         "thank_you_note": thank_you_sent_at,

@@ -210,6 +210,33 @@ async def test_a_debrief_before_the_end_completes_the_call_when_it_opens(
     assert (call["status"], call["late"], call["completed_by"]) == ("done", False, "system")
 
 
+async def test_a_call_reopened_after_the_debrief_is_done_at_once_and_amendments_leave_it(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """No debrief call is open while its interview has a debrief: one waived before the
+    debrief and opened again after it is done at once, at the call's time; an amendment then
+    finds nothing to complete and changes nothing."""
+    candidate = await create_candidate(admin)
+    interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
+    await patch_current(admin, f"/v1/candidates/{candidate['id']}", {"status": "withdrawn"})
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
+    assert (call["status"], call["waived_reason"]) == ("waived", "candidate_withdrawn")
+    debrief = f"/v1/interviews/{interview['id']}/debrief"
+    called = {"channel": "phone", "called_at": "2026-03-04T09:30:00Z"}
+    assert (await admin.post(debrief, json=called)).status_code == 201
+    clock.set(T0 + timedelta(hours=1))
+    await patch_current(admin, f"/v1/candidates/{candidate['id']}", {"status": "active"})
+    done = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
+    assert (done["status"], done["completed_at"], done["completed_by"]) == (
+        "done",
+        "2026-03-04T09:30:00Z",
+        "system",
+    )
+    amended = await admin.post(debrief, json={"notes": "Keen on the role."})
+    assert amended.status_code == 200
+    assert (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"] == done
+
+
 async def test_rescheduling_re_dates_open_follow_ups(
     admin: httpx.AsyncClient, clock: FrozenClock
 ) -> None:
