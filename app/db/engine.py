@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from app.db.fair_pool import FairAsyncPool
 from app.db.hot_read_pool import HotReadPool
 from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
@@ -87,11 +88,10 @@ class Database:
             "pool_timeout": POOL_TIMEOUT,
         }
         options.update(json_serializer=dump_json, json_deserializer=orjson.loads)
-        # SQLite: one write connection, its writers served in turn (`app.db.writer`).
-        writer: dict[str, Any] = {}
+        # Writers served in turn: on SQLite by its one write connection (`app.db.writer`),
+        # on PostgreSQL by the pool (`app.db.fair_pool`).
         sqlite_file = _sqlite_file(url) if self.is_sqlite else None
-        if self.is_sqlite:
-            writer["poolclass"] = WriterQueue
+        writer: dict[str, Any] = {"poolclass": WriterQueue if self.is_sqlite else FairAsyncPool}
         self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None
