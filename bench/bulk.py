@@ -39,6 +39,7 @@ from app.config import Settings
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.main import create_app
+from app.schemas.fields import phones_read_in
 from bench.common import SECRET_KEY, drop_database, fresh_database, median, timed
 
 RESULTS = Path(__file__).parent / "results"
@@ -154,8 +155,9 @@ async def main() -> None:
                     if label == "floor":  # what validation alone costs, on rows never seen before
                         fresh = people(f"v{number}", owners)
                         started = time.perf_counter()
-                        for item in fresh:
-                            adapter.validate_python(item)
+                        with phones_read_in(settings.default_phone_region):  # as a request is
+                            for item in fresh:
+                                adapter.validate_python(item)
                         validate_ms.append(round((time.perf_counter() - started) * 1000, 2))
                     if label == "bulk":  # the CRM sends the same batch again: nothing changes
                         again = await timed(lambda items=items: send(items, "unchanged"))

@@ -67,3 +67,6 @@ class FairAsyncPool(AsyncAdaptedQueuePool):
     """`AsyncAdaptedQueuePool` whose waiting checkouts are served in the order they came."""
 
     _queue_class = _FairQueue
+    # Logs as SQLAlchemy's own pools do, under its logger (WARNING unless configured), not at
+    # the app's INFO on every dispose.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.FairAsyncPool"

@@ -25,6 +25,9 @@ class WriterQueue(AsyncAdaptedQueuePool):
     connection is back. Reads use the read engine's connections and never wait here.
     """
 
+    # Logs under SQLAlchemy's logger, as its own pools do (app/db/fair_pool.py).
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.WriterQueue"
+
     def __init__(self, creator: Any, **kw: Any) -> None:
         kw.update(pool_size=1, max_overflow=0)
         super().__init__(creator, **kw)

@@ -6,6 +6,7 @@ is lost on the way. The queue is the driver's, so these run on the suite's datab
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -96,3 +97,17 @@ def test_the_app_writes_through_it_on_postgresql(db: Database) -> None:
     """On SQLite the one write connection has its own line (`app.db.writer`)."""
     pool = db.engine.sync_engine.pool
     assert isinstance(pool, WriterQueue if db.is_sqlite else FairAsyncPool)
+
+
+async def test_the_pools_log_as_sqlalchemy_s_own(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under SQLAlchemy's logger (WARNING by default), not the app's INFO: a dispose is not a
+    line in the service's log."""
+    caplog.set_level(logging.INFO)
+    for poolclass in (FairAsyncPool, WriterQueue):
+        engine = create_async_engine(database_url, poolclass=poolclass, pool_size=1)
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        await engine.dispose()
+    assert [r.getMessage() for r in caplog.records if "Pool" in r.getMessage()] == []
