@@ -58,6 +58,8 @@ _BOOKKEEPING = {"updated_at", "version", "created_at"}
 def _when(work: UnitOfWork) -> datetime:
     if work.now is None:  # the clock is the only source of "now": a unit of work carries it
         raise RuntimeError("an audited change needs its transaction's time (transaction(now=))")
+    if work.now.tzinfo is None:  # as `UTCDateTime` refuses it: the rows skip its check
+        raise ValueError("naive datetimes are not stored; give a time zone")
     return work.now
 
 

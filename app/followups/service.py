@@ -364,7 +364,7 @@ async def redate(
     if not follow_ups:
         return
     facts = await facts_for(session, interview)
-    moved = []
+    moved, back = [], []
     for follow_up in follow_ups:
         due = await _due_again(session, follow_up, facts, policy)
         ideal = rules.ideal_by(follow_up.kind, facts, policy)  # type: ignore[arg-type]
@@ -372,6 +372,8 @@ async def redate(
         if due == follow_up.due_at and ideal == follow_up.ideal_by and not reopened:
             continue
         moved.append(follow_up)
+        if reopened:
+            back.append(follow_up)
         follow_up.due_at = due
         follow_up.ideal_by = ideal
         follow_up.updated_at = now
@@ -387,6 +389,10 @@ async def redate(
             follow_up.completed_by = None
     await session.flush()
     await debrief_queue.follow_ups_changed(session, moved)
+    for follow_up in back:  # as `_reopen` does: one already done is done at once
+        done_at = await _already_done(session, follow_up.kind, facts, interview)
+        if done_at is not None:
+            await _finish(session, [follow_up], status="done", at=done_at, by=SYSTEM, now=now)
 
 
 async def _reopen(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import update
 
 from app.clock import FrozenClock
+from app.db.engine import Database
+from app.models import FollowUp
 from tests.conftest import T0
 from tests.factories import (
     create_candidate,
@@ -235,6 +239,35 @@ async def test_a_call_reopened_after_the_debrief_is_done_at_once_and_amendments_
     amended = await admin.post(debrief, json={"notes": "Keen on the role."})
     assert amended.status_code == 200
     assert (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"] == done
+
+
+async def test_a_call_cancelled_by_an_older_release_comes_back_done_after_a_debrief(
+    admin: httpx.AsyncClient, db: Database
+) -> None:
+    """Follow-ups an older release cancelled (status `cancelled`, before waivers had reasons)
+    come back when the interview is put back; a call the debrief did meanwhile comes back
+    done at the call's time, not open (it would be chased)."""
+    interview = await create_interview(admin, starts_at=STARTS)
+    path = f"/v1/interviews/{interview['id']}"
+    await patch_current(admin, path, {"status": "no_show"})
+    async with db.engine.begin() as conn:  # as the older release left it
+        await conn.execute(
+            update(FollowUp)
+            .where(
+                FollowUp.interview_id == uuid.UUID(interview["id"]),
+                FollowUp.kind == "debrief_call",
+            )
+            .values(status="cancelled", waived_reason=None)
+        )
+    called = {"channel": "phone", "called_at": "2026-03-04T09:30:00Z"}
+    assert (await admin.post(f"{path}/debrief", json=called)).status_code == 201
+    await patch_current(admin, path, {"status": "completed"})
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
+    assert (call["status"], call["completed_at"], call["completed_by"]) == (
+        "done",
+        "2026-03-04T09:30:00Z",
+        "system",
+    )
 
 
 async def test_rescheduling_re_dates_open_follow_ups(
