@@ -4,13 +4,14 @@ import contextlib
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 from starlette.responses import Response
 
 from app.api.dependencies import DB
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
+from app.api.routing import APIRouter
 from app.audit import repository
 from app.auth.dependencies import AdminKey
 from app.db.engine import Database

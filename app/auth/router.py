@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
+from app.api.routing import APIRouter
 from app.auth import repository, revocations, service
 from app.auth.dependencies import AdminKey
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.html_pages import html_responses, message, page
 from app.api.ratelimit import RateLimiter, connection_bucket
+from app.api.routing import APIRouter
 from app.auth import service as keys
 from app.auth.keys import hash_key
 from app.board import repository, session

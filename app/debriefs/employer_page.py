@@ -10,12 +10,13 @@ import secrets
 from datetime import date, datetime
 from typing import cast, get_args
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import HTMLResponse, Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.html_pages import html_responses, message, page
 from app.api.ratelimit import RateLimiter
+from app.api.routing import APIRouter
 from app.config import Settings
 from app.debriefs import employer_links
 from app.debriefs.public_router import csrf_token, forged, secure, too_many

@@ -10,13 +10,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.html_pages import html_responses, message, page
 from app.api.ratelimit import RateLimiter, connection_bucket
+from app.api.routing import APIRouter
 from app.config import Settings
 from app.db.engine import Database
 from app.debriefs import links, local_times

@@ -5,13 +5,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AnyKey
 from app.db.queries import read_page
 from app.debriefs import employer_links, links, repository, service

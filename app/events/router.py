@@ -4,13 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 from starlette.responses import Response
 
 from app.api.dependencies import DB
 from app.api.problems import problem_responses
 from app.api.responses import Limit, SeqCursor, json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminOrIntegration
 from app.errors import ValidationFailed
 from app.events import repository

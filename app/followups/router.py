@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import IfMatch, Limit, Page, TimeCursor, json_response, object_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import found, read_one, read_page_by_time
 from app.db.versions import etag_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import PlainTextResponse, Response
@@ -13,6 +13,7 @@ from app.api.bearer import secret_of
 from app.api.dependencies import DB, AppSettings
 from app.api.problems import problem_responses
 from app.api.responses import json_response
+from app.api.routing import APIRouter
 from app.db.migrations import schema_is_current
 from app.errors import NotFound, ServiceUnavailable, Unauthorized
 from app.webhooks.service import outbox_backlog

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import Depends, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminKey
 from app.db.queries import read_page
 from app.errors import NotFound, UnsupportedMediaType

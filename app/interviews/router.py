@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminOrIntegration, AnyKey
 from app.bulk.schemas import Atomic, BulkIn, BulkOut
 from app.db.queries import found, read_one, read_page

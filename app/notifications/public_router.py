@@ -4,11 +4,12 @@ straight from the mail client's own unsubscribe, suppresses the address."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from starlette.responses import HTMLResponse
 
 from app.api.dependencies import AppSettings, Now, Session
 from app.api.html_pages import html_responses, message, page
+from app.api.routing import APIRouter
 from app.errors import NotFound
 from app.notifications import service, tokens
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, Limit, Page, json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import StaffKey
 from app.db.queries import read_all, read_one, read_page
 from app.debriefs.schemas import EmployerFeedbackOut

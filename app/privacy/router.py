@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now
 from app.api.problems import problem_responses
 from app.api.responses import json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminKey
 from app.privacy import export
 from app.privacy.schemas import CandidateExport

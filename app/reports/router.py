@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from app.api.dependencies import DB, Now
 from app.api.problems import problem_responses
 from app.api.responses import json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import StaffKey
 from app.reports import service
 from app.reports.params import Bucket, OptionalRange, ReportRange

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, object_response
+from app.api.routing import APIRouter
 from app.auth import revocations
 from app.auth.dependencies import AdminKey, AnyKey
 from app.db.queries import found, read_one, read_page

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from app.api.problems import problem_responses
 from app.api.responses import json_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminKey
 from app.errors import Conflict
 from app.sweep import jobs

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from app.api.dependencies import DB, AppSettings, Now, Session
 from app.api.idempotency import NOT_REPLAYABLE
 from app.api.problems import problem_responses
 from app.api.responses import Cursor, IfMatch, Limit, Page, json_response, object_response
+from app.api.routing import APIRouter
 from app.auth.dependencies import AdminOrIntegration
 from app.db.queries import found, read_all, read_page
 from app.errors import NotFound
