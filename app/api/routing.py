@@ -5,7 +5,8 @@ route's check is not cheap (its own scope bookkeeping, then the path's regex), a
 for the debrief POST passed some forty routes of other routers first. This router first asks
 whether the path could be one of its routes' at all: every route's path starts with the
 static part they share (up to the first `{`), so a path that does not is turned away at once.
-What matches, and in which order, is as before.
+What matches, and in which order, is as before. (The app includes these routers without a
+prefix of its own, which their paths would not show: `tests/api/test_routing.py` holds that.)
 """
 
 from __future__ import annotations
