@@ -91,16 +91,7 @@ def record_many(
 
 
 _COLUMNS = ("id", "type", "occurred_at", "data", "candidate_id")
-_AUDIT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "fields",
-    "request_id",
-)
+_AUDIT_COLUMNS = tuple(c.name for c in AuditEntry.__table__.c)  # an audit row gives each
 # SQLite: one writer at a time already; `inline`: no RETURNING of the `seq` nobody reads.
 _INSERT = Statement(insert(Event).values({c: bindparam(c) for c in _COLUMNS}).inline())
 _INSERT_AUDIT = Statement(
