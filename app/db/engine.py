@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.db.fair_pool import FairAsyncPool
 from app.db.hot_read_pool import HotReadPool
+from app.db.page_cache import PageCache
 from app.db.sqlite_reads import SQLiteReads
 from app.db.turns import POOL_TIMEOUT, Turns
 from app.db.unit_of_work import EventObserver, Notifier
@@ -111,6 +112,8 @@ class Database:
         )
         # Told after each commit that wrote events (wakes this app's webhook sender), and
         # after each that wrote notifications (wakes its notification sender).
+        # Pages of read models this process answers again while their stamps hold.
+        self.pages = PageCache()
         self.events_committed = Notifier()
         self.notifications_committed = Notifier()
         # Told each transaction's events before they are written (`install`ed at start-up).

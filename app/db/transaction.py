@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db.engine import Database
+from app.db.stamps import write_stamps
 from app.db.unit_of_work import (
     SYSTEM,
     PostCommitHook,
@@ -41,7 +42,7 @@ def add_post_commit_hook(session: AsyncSession, hook: PostCommitHook) -> None:
 
 async def commit(session: AsyncSession) -> None:
     """The one place a transaction commits: the last flush, the pre-commit hooks (the outbox
-    of events and audit rows), then COMMIT.
+    of events and audit rows), the stamps of the read models it changed, then COMMIT.
 
     A flush queues its audit rows for the outbox, so changes are flushed before the hooks run,
     and again after any hook that changed objects, until nothing is left to flush: COMMIT's
@@ -55,6 +56,9 @@ async def commit(session: AsyncSession) -> None:
         hooks, work.pre_commit = work.pre_commit, []
         for hook in hooks:
             await hook(session)
+    if work.touched:  # last: a stamp's row stays locked only until COMMIT
+        touched, work.touched = work.touched, set()
+        await write_stamps(session, touched)
     after, work.post_commit = work.post_commit, []
     await session.commit()
     for done in after:

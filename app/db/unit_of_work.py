@@ -63,6 +63,9 @@ class UnitOfWork:
     pre_commit: list[PreCommitHook] = field(default_factory=list)
     post_commit: list[PostCommitHook] = field(default_factory=list)
     event_observers: list[EventObserver] = field(default_factory=list)
+    # The read models whose tables the transaction changed: new stamps at commit
+    # (app/db/stamps.py), so the pages the processes keep of them are read again.
+    touched: set[str] = field(default_factory=set)
     # What the transaction reads once and uses often (the follow-up policy), by name; whoever
     # changes such a thing in the transaction puts the new value here.
     memo: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +75,7 @@ class UnitOfWork:
         self.memo.clear()
         self.events.clear()
         self.audit.clear()
+        self.touched.clear()
         self.pre_commit.clear()
         self.post_commit.clear()
 

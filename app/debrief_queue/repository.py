@@ -24,10 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.queries import AnySelect, Prepared, uuid_text, where_equal
+from app.db.stamps import touch
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
 
 _queue: Table = DebriefQueueEntry.__table__  # type: ignore[assignment]
 q = _queue.c
+# The read model's name for its stamp: a statement that changes rows touches it, and the
+# processes' kept pages of the queue are read again (app/db/stamps.py).
+STAMP = "debrief_queue"
 # Written into the SQL, not bound: a cached generic plan with `status = $1` cannot use the
 # partial indexes of overdue follow-ups.
 _CALL: ColumnElement[str] = literal_column("'debrief_call'")
@@ -74,10 +78,18 @@ async def write_rows(
 ) -> None:
     """Delete the rows of the follow-ups `dropped`, then write those of `written` (a subset) that
     are overdue debrief calls, from the live join."""
+    changed = 0
     if dropped:
-        await session.execute(_DELETE_ROWS, {"ids": list(dropped)})
+        changed += _count(await session.execute(_DELETE_ROWS, {"ids": list(dropped)}))
     if written:
-        await session.execute(_insert_from(_joined().where(FollowUp.id.in_(list(written)))))
+        stmt = _insert_from(_joined().where(FollowUp.id.in_(list(written))))
+        changed += _count(await session.execute(stmt))
+    if changed:
+        touch(session, STAMP)
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount)
 
 
 _MISSING = ~exists().where(q.follow_up_id == FollowUp.id)
@@ -85,7 +97,11 @@ _MISSING = ~exists().where(q.follow_up_id == FollowUp.id)
 
 async def insert_flagged(session: AsyncSession, now: datetime) -> None:
     """The rows of the debrief calls flagged overdue at `now` that have none yet."""
-    await session.execute(_insert_from(_joined().where(FollowUp.overdue_at == now, _MISSING)))
+    result = await session.execute(
+        _insert_from(_joined().where(FollowUp.overdue_at == now, _MISSING))
+    )
+    if _count(result):
+        touch(session, STAMP)
 
 
 async def lock_interviews(session: AsyncSession, which: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -133,6 +149,7 @@ async def rebuild(session: AsyncSession) -> int:
     call opened meanwhile); how many there are."""
     await session.execute(delete(_queue))
     await session.execute(_insert_from(_joined().where(_MISSING)))
+    touch(session, STAMP)
     return int((await session.execute(select(func.count()).select_from(_queue))).scalar_one())
 
 

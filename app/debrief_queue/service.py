@@ -30,8 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import Row, parse_time_cursor, time_cursor
+from app.db.stamps import read_stamp
 from app.debrief_queue import repository
 from app.models import FollowUp
+
+STAMP = repository.STAMP  # the queue's name among the read models (app/db/stamps.py)
 
 # What the rows show of each object: a change to anything else leaves them alone.
 CANDIDATE_FIELDS = frozenset({"full_name", "phone", "owner_id"})
@@ -106,6 +109,12 @@ async def rebuild(session: AsyncSession) -> int:
 
 
 # ---------------------------------------------------------------------------- reading
+
+
+async def stamp(db: Database) -> int | None:
+    """The queue's stamp as committed now: a page read after it and kept may be answered
+    again while it holds (app/db/stamps.py); None when there is none to keep pages by."""
+    return await read_stamp(db, repository.STAMP)
 
 
 async def overdue_page(

@@ -5,6 +5,7 @@ overdue first, read from the queue's table (`app/debrief_queue`). The route's en
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,18 +22,31 @@ def _values(row: Any) -> Any:
     return row.values()  # an asyncpg record's or a dict's, in the query's column order
 
 
-async def overdue_queue(
-    db: Database,
-    now: datetime,
-    *,
-    owner_id: uuid.UUID | None,
-    client_id: uuid.UUID | None,
-    limit: int,
-    cursor: str | None,
-) -> Response:
-    rows, next_cursor = await debrief_queue.overdue_page(
-        db, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
-    )
+def _dump(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)
+
+
+class _Page:
+    """A page's JSON written once, less each row's `overdue_seconds`, which is written into it
+    from the time of each answer (a kept page is answered again while the queue is unchanged)."""
+
+    __slots__ = ("items", "next_cursor")
+
+    def __init__(self, items: list[tuple[datetime, bytes, bytes]], next_cursor: bytes) -> None:
+        self.items = items  # each row's due time, its JSON up to and after `overdue_seconds`
+        self.next_cursor = next_cursor
+
+    def body(self, now: datetime) -> bytes:
+        items = b",".join(
+            [
+                b"%b%d%b" % (head, max(int((now - due_at).total_seconds()), 0), tail)
+                for due_at, head, tail in self.items
+            ]
+        )
+        return b'{"items":[%b],"next_cursor":%b}' % (items, self.next_cursor)
+
+
+def _page(rows: Sequence[Any], next_cursor: str | None) -> _Page:
     # Plain JSON (`OverdueDebrief` documents it): a recruiter's queue is refreshed all day,
     # and 50 validated models per page cost more than the query. Each row is unpacked in the
     # page query's column order (`select_overdue_debriefs`) rather than read name by name.
@@ -56,7 +70,7 @@ async def overdue_queue(
         client_id,
         client_name,
     ) in map(_values, rows):
-        items.append(
+        head = _dump(
             {
                 "follow_up_id": follow_up_id,
                 "candidate": {"id": candidate_id, "full_name": full_name, "phone": phone},
@@ -66,7 +80,10 @@ async def overdue_queue(
                 "job_title": job_title,
                 "ends_at": ends_at,
                 "due_at": due_at,
-                "overdue_seconds": max(int((now - due_at).total_seconds()), 0),
+            }
+        )
+        tail = _dump(
+            {
                 "reminders_sent": reminders_sent,
                 "next_reminder_at": rules.next_reminder_at(
                     status="overdue",
@@ -76,5 +93,29 @@ async def overdue_queue(
                 ),
             }
         )
-    body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
-    return Response(body, media_type=JSON_MEDIA_TYPE)
+        items.append((due_at, head[:-1] + b',"overdue_seconds":', b"," + tail[1:]))
+    return _Page(items, _dump(next_cursor))
+
+
+async def overdue_queue(
+    db: Database,
+    now: datetime,
+    *,
+    owner_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> Response:
+    """The page as JSON. A page is kept in the process (`Database.pages`) and answered again
+    while the queue's stamp is the one read before its rows: a refresh with nothing changed
+    reads one row, not fifty (app/db/stamps.py)."""
+    stamp = await debrief_queue.stamp(db)
+    key = (owner_id, client_id, limit, cursor)
+    page: _Page | None = db.pages.get(debrief_queue.STAMP, key, stamp)
+    if page is None:
+        rows, next_cursor = await debrief_queue.overdue_page(
+            db, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
+        )
+        page = _page(rows, next_cursor)
+        db.pages.put(debrief_queue.STAMP, key, stamp, page)
+    return Response(page.body(now), media_type=JSON_MEDIA_TYPE)

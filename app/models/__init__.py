@@ -1,5 +1,6 @@
 """ORM tables. Importing this package registers every table on `Base.metadata`."""
 
+from app.db.stamps import ReadModelStamp
 from app.models.audit import AuditEntry
 from app.models.candidates import Candidate, Client, ErasedIdentity
 from app.models.events import Event
@@ -45,6 +46,7 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationSubject",
+    "ReadModelStamp",
     "Setting",
     "Staff",
     "Suppression",
