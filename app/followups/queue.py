@@ -36,6 +36,9 @@ class _Page:
         self.items = items  # each row's due time, its JSON up to and after `overdue_seconds`
         self.next_cursor = next_cursor
 
+    def size(self) -> int:
+        return sum(len(head) + len(tail) for _, head, tail in self.items) + len(self.next_cursor)
+
     def body(self, now: datetime) -> bytes:
         items = b",".join(
             [
@@ -117,5 +120,5 @@ async def overdue_queue(
             db, owner_id=owner_id, client_id=client_id, limit=limit, cursor=cursor
         )
         page = _page(rows, next_cursor)
-        db.pages.put(debrief_queue.STAMP, key, stamp, page)
+        db.pages.put(debrief_queue.STAMP, key, stamp, page, page.size())
     return Response(page.body(now), media_type=JSON_MEDIA_TYPE)

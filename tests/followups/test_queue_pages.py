@@ -131,24 +131,28 @@ async def test_a_queue_never_stamped_is_read_afresh(
 
 
 def test_the_page_cache_keeps_the_pages_of_the_last_stamp_seen() -> None:
-    cache = PageCache(size=2)
+    cache = PageCache(max_bytes=20)
     assert cache.get("queue", "a", 1) is None  # stamp 1 seen
-    cache.put("queue", "a", 1, "page a")
-    cache.put("queue", "b", 1, "page b")
+    cache.put("queue", "a", 1, "page a", 10)
+    cache.put("queue", "b", 1, "page b", 10)
     assert cache.get("queue", "a", 1) == "page a"  # a is now the most recently used
-    cache.put("queue", "c", 1, "page c")
+    cache.put("queue", "c", 1, "page c", 10)  # 30 bytes: the least recently used goes
     assert [cache.get("queue", k, 1) for k in "abc"] == ["page a", None, "page c"]
+    cache.put("queue", "c", 1, "page c again", 10)  # replaced, not counted twice
+    assert [cache.get("queue", k, 1) for k in "ac"] == ["page a", "page c again"]
+    cache.put("queue", "big", 1, "a page too big", 21)
+    assert cache.get("queue", "big", 1) is None
     assert cache.get("other", "a", 7) is None  # another model's stamp is its own
-    cache.put("other", "a", 7, "other page")
+    cache.put("other", "a", 7, "other page", 20)
     assert (cache.get("queue", "a", 1), cache.get("other", "a", 7)) == ("page a", "other page")
 
     # A new stamp drops every page kept under the old one; a page read under the old one is
     # no longer kept.
     assert cache.get("queue", "c", 2) is None
-    cache.put("queue", "a", 1, "late page a")
+    cache.put("queue", "a", 1, "late page a", 10)
     assert [cache.get("queue", k, 2) for k in "ac"] == [None, None]
     assert cache.get("queue", "a", 1) is None  # and back: nothing is kept under 1 either
     # No stamp: nothing is kept.
     assert cache.get("queue", "d", None) is None
-    cache.put("queue", "d", None, "page d")
+    cache.put("queue", "d", None, "page d", 10)
     assert cache.get("queue", "d", None) is None
