@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.db.queries import AnySelect, Prepared, where_equal
+from app.db.queries import AnySelect, Prepared, sql_text, where_equal
 from app.models import Candidate, FollowUp
 
 
@@ -38,7 +38,7 @@ def _overdue_kinds(candidate_id: Any) -> Any:
     """`debrief_call,thank_you_note`: the kinds of follow-up overdue for a candidate."""
     return (
         select(_joined(FollowUp.kind))
-        .where(FollowUp.candidate_id == candidate_id, FollowUp.status == "overdue")
+        .where(FollowUp.candidate_id == candidate_id, FollowUp.status == sql_text("overdue"))
         .scalar_subquery()
     )
 

@@ -24,14 +24,14 @@ import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, String, bindparam, literal_column, select
+from sqlalchemy import BigInteger, String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
-from app.db.queries import Prepared
+from app.db.queries import Prepared, sql_text
 from app.db.statements import Statement
 from app.db.unit_of_work import unit_of_work
 
@@ -78,8 +78,7 @@ async def write_stamps(session: AsyncSession, names: Iterable[str]) -> None:
 @functools.cache
 def _read(name: str) -> Prepared:
     """The stamp's query, with the name written into the SQL: one prepared statement a model."""
-    assert name.isidentifier(), name
-    return Prepared(select(_table.c.stamp).where(_table.c.name == literal_column(f"'{name}'")))
+    return Prepared(select(_table.c.stamp).where(_table.c.name == sql_text(name)))
 
 
 async def read_stamp(db: Database, name: str) -> int | None:

@@ -17,13 +17,12 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal_column,
     select,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.queries import AnySelect, Prepared, uuid_text, where_equal
+from app.db.queries import AnySelect, Prepared, sql_text, uuid_text, where_equal
 from app.db.stamps import touch
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
 
@@ -32,11 +31,10 @@ q = _queue.c
 # The read model's name for its stamp: a statement that changes rows touches it, and the
 # processes' kept pages of the queue are read again (app/db/stamps.py).
 STAMP = "debrief_queue"
-# Written into the SQL, not bound: a cached generic plan with `status = $1` cannot use the
-# partial indexes of overdue follow-ups.
-_CALL: ColumnElement[str] = literal_column("'debrief_call'")
-_OVERDUE: ColumnElement[str] = literal_column("'overdue'")
-_PENDING: ColumnElement[str] = literal_column("'pending'")
+# Written into the SQL, not bound (`sql_text` says why).
+_CALL = sql_text("debrief_call")
+_OVERDUE = sql_text("overdue")
+_PENDING = sql_text("pending")
 
 
 def _joined() -> AnySelect:
