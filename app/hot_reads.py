@@ -1,17 +1,20 @@
 """The hottest reads, answered before FastAPI's routing and dependency solving.
 
 `GET /v1/candidates/{id}` is what a CRM and the board ask most; `GET /v1/debriefs/overdue`
-is the queue every recruiter refreshes all day. For these two, solving the route's
+is the queue every recruiter refreshes all day; `GET /v1/events` is the feed a CRM polls.
+For these three, solving the route's
 dependencies costs more than the read itself, so this calls the route's own pieces
 directly: the route matches the path (and names the request in the access line and the
 metrics), its endpoint answers, with the very dependencies FastAPI would give it
-(`authenticate`: the key, its cache and its rate limit; the database; the clock), and an
+(`authenticate`: the key, its cache and its rate limit; the role check; the database; the
+clock), and an
 error is answered by the handler the app installed for it. What is left out is only
 FastAPI's generic machinery around them.
 
-A queue request whose query string `OverdueQuery` (the route's own parameters) refuses is
-left to the route, which answers the 422 with FastAPI's field errors; so is every other
-request.
+A queue or feed request whose query string its model (`OverdueQuery`, `EventsQuery`: the
+routes' own parameters) refuses is left to the route, which answers the 422 with FastAPI's
+field errors; so is a feed filtered by `type` (a list, which only the route reads from
+repeated keys), and every other request.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.dependencies import get_db, get_now
-from app.auth.dependencies import authenticate
+from app.auth.dependencies import admin_or_integration, authenticate
 from app.candidates import router as candidates
+from app.events import router as events
 from app.followups import router as followups
 from app.followups.schemas import OverdueQuery
 
@@ -54,6 +58,15 @@ async def _queue(request: Request) -> Response | None:
     )
 
 
+async def _feed(request: Request) -> Response | None:
+    try:  # a `type` filter (a list) is left to the route, as is a refused query
+        query = events.EventsQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        return None
+    principal = await admin_or_integration(await authenticate(request))
+    return await events.list_events(await get_db(request), principal, query)
+
+
 def _route(endpoint: Callable[..., Any], routes: list[Any]) -> APIRoute:
     return next(r for r in routes if isinstance(r, APIRoute) and r.endpoint is endpoint)
 
@@ -61,6 +74,7 @@ def _route(endpoint: Callable[..., Any], routes: list[Any]) -> APIRoute:
 HOT: tuple[tuple[APIRoute, Read], ...] = (
     (_route(candidates.get_candidate, candidates.router.routes), _candidate),
     (_route(followups.overdue_debriefs, followups.queue_router.routes), _queue),
+    (_route(events.list_events, events.router.routes), _feed),
 )
 
 

@@ -167,4 +167,6 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
 AnyKey = Annotated[Principal, Depends(authenticate)]
 AdminKey = Annotated[Principal, Depends(require_roles("admin"))]
 StaffKey = Annotated[Principal, Depends(require_roles("admin", "recruiter"))]
-AdminOrIntegration = Annotated[Principal, Depends(require_roles("admin", "integration"))]
+# The feed's check, called by its route and by its hot read (app/hot_reads.py).
+admin_or_integration = require_roles("admin", "integration")
+AdminOrIntegration = Annotated[Principal, Depends(admin_or_integration)]

@@ -7,7 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Uuid, bindparam, literal_column, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -74,6 +83,25 @@ def _uuid_column(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(uuid_text, "postgresql")
 def _uuid_as_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+class json_text(FunctionElement[str]):
+    """A JSON column read as its text, for a page that writes it out as it is
+    (`orjson.Fragment`) instead of decoding and encoding it again: PostgreSQL writes a `jsonb`
+    value as text (with a space after each `:` and `,`); SQLite gives the text stored."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(json_text)
+def _json_column(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(json_text, "postgresql")
+def _json_as_text(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
 
 

@@ -8,10 +8,18 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from app.db.engine import Database
-from app.db.queries import Prepared, Row, read_all
+from app.db.queries import Prepared, Row, json_text, read_all, uuid_text
 from app.models import Event
 
-_COLUMNS = (Event.seq, Event.id, Event.type, Event.occurred_at, Event.data)
+# The id as text on PostgreSQL and the data as the JSON text stored: a page writes them out
+# as they come (`app/events/router.py`).
+_COLUMNS = (
+    Event.seq,
+    uuid_text(Event.id).label("id"),
+    Event.type,
+    Event.occurred_at,
+    json_text(Event.data).label("data"),
+)
 # How a CRM polls (no filter): one statement compiled once.
 _PAGE = Prepared(select(*_COLUMNS).where(Event.seq > bindparam("after")).order_by(Event.seq))
 

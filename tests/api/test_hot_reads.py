@@ -1,5 +1,5 @@
-"""The hot reads (`GET /v1/candidates/{id}` and `GET /v1/debriefs/overdue`) answer exactly as
-the FastAPI routes do, and leave everything else to them."""
+"""The hot reads (`GET /v1/candidates/{id}`, `GET /v1/debriefs/overdue` and `GET /v1/events`)
+answer exactly as the FastAPI routes do, and leave everything else to them."""
 
 from __future__ import annotations
 
@@ -22,16 +22,18 @@ from tests.followups.helpers import sweep
 from tests.test_conventions import assert_problem
 
 QUEUE = "/v1/debriefs/overdue"
+FEED = "/v1/events"
 
 
 class Answered(list[bool]):
-    """Per GET of a candidate (or, in `queue`, of the queue) that the fast path tried:
-    whether it answered. With `route_only` set, it is not tried (not recorded): the route
-    answers, for a test that compares the two."""
+    """Per GET of a candidate (or, in `queue` and `feed`, of the queue and the feed) that the
+    fast path tried: whether it answered. With `route_only` set, it is not tried (not
+    recorded): the route answers, for a test that compares the two."""
 
     def __init__(self) -> None:
         super().__init__()
         self.queue: list[bool] = []
+        self.feed: list[bool] = []
         self.route_only = False
 
 
@@ -49,6 +51,8 @@ def fast(api: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Answered]:
         response = await original(self, scope)
         if scope["path"] == QUEUE:
             answered.queue.append(response is not None)
+        elif scope["path"] == FEED:
+            answered.feed.append(response is not None)
         elif scope["path"].startswith("/v1/candidates/"):
             answered.append(response is not None)
         return response
@@ -257,3 +261,77 @@ async def test_a_database_failure_on_the_fast_path_is_answered_503_once(
     assert response.headers["retry-after"] == "2"
     assert fast.queue == [True, True]
     assert reads == ["read"]
+
+
+async def test_the_fast_feed_is_the_routes_feed(fast: Answered, client_for: ClientMaker) -> None:
+    admin = await client_for("admin")
+    for name in ("Ada One", "Ben Two", "Cy Three"):
+        await create_candidate(admin, full_name=name)
+    crm = await client_for("integration")
+    first = (await crm.get(FEED, params={"limit": 2})).json()
+    assert first["has_more"] is True
+    variants: list[dict[str, Any]] = [
+        {},
+        {"limit": 2},
+        {"limit": 2, "cursor": first["next_cursor"]},
+        {"since": "2026-03-02T00:00:00+01:00"},
+        {"cursor": "999999"},  # past the end: an empty page that says where to poll from
+    ]
+    for params in variants:
+        fast.route_only = True
+        by_route = await crm.get(FEED, params=params)
+        fast.route_only = False
+        by_fast = await crm.get(FEED, params=params)
+        assert by_route.status_code == by_fast.status_code == 200
+        assert by_fast.content == by_route.content, params
+        assert by_fast.headers["content-type"] == by_route.headers["content-type"]
+    assert fast.feed == [True] * (1 + len(variants))
+    items = (await crm.get(FEED)).json()["items"]
+    assert [item["data"]["candidate"]["full_name"] for item in items] == [
+        "Ada One",
+        "Ben Two",
+        "Cy Three",
+    ]
+    assert items[0]["type"] == "candidate.created"
+    assert items[0]["occurred_at"] == "2026-03-04T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "answered"),
+    [
+        ("type=candidate.created", 200, False),  # a list: the route reads repeated keys
+        ("type=no.such", 422, False),
+        ("limit=0", 422, False),
+        ("cursor=abc", 422, False),
+        ("since=2026-03-02T09:00:00", 422, False),  # no offset
+        ("limit=1&colour=red", 200, True),
+    ],
+)
+async def test_a_feed_request_is_read_as_the_route_reads_it(
+    fast: Answered, client_for: ClientMaker, query: str, status: int, answered: bool
+) -> None:
+    admin = await client_for("admin")
+    await create_candidate(admin, full_name="Ada One")
+    crm = await client_for("integration")
+    fast.route_only = True
+    by_route = await crm.get(f"{FEED}?{query}")
+    fast.route_only = False
+    response = await crm.get(f"{FEED}?{query}")
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert_problem(response, status)
+    assert response.content == by_route.content
+    assert fast.feed == [answered]
+
+
+async def test_the_fast_feed_refuses_a_recruiter_as_the_route_does(
+    fast: Answered, client_for: ClientMaker
+) -> None:
+    recruiter = await client_for("recruiter")
+    fast.route_only = True
+    by_route = await recruiter.get(FEED)
+    fast.route_only = False
+    response = await recruiter.get(FEED)
+    assert_problem(response, 403)
+    assert response.content == by_route.content
+    assert fast.feed == [True]
