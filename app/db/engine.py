@@ -110,10 +110,10 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=self.session_class
         )
-        # Told after each commit that wrote events (wakes this app's webhook sender), and
-        # after each that wrote notifications (wakes its notification sender).
         # Pages of read models this process answers again while their stamps hold.
         self.pages = PageCache()
+        # Told after each commit that wrote events (wakes this app's webhook sender), and
+        # after each that wrote notifications (wakes its notification sender).
         self.events_committed = Notifier()
         self.notifications_committed = Notifier()
         # Told each transaction's events before they are written (`install`ed at start-up).
