@@ -2,14 +2,12 @@
 
 `GET /v1/candidates/{id}` is what a CRM and the board ask most; `GET /v1/debriefs/overdue`
 is the queue every recruiter refreshes all day; `GET /v1/events` is the feed a CRM polls.
-For these three, solving the route's
-dependencies costs more than the read itself, so this calls the route's own pieces
-directly: the route matches the path (and names the request in the access line and the
-metrics), its endpoint answers, with the very dependencies FastAPI would give it
-(`authenticate`: the key, its cache and its rate limit; the role check; the database; the
-clock), and an
-error is answered by the handler the app installed for it. What is left out is only
-FastAPI's generic machinery around them.
+For these three, solving the route's dependencies costs more than the read itself, so this
+calls the route's own pieces directly: the route matches the path (and names the request in
+the access line and the metrics), its endpoint answers, with the very dependencies FastAPI
+would give it (`authenticate`: the key, its cache and its rate limit; the role check; the
+database; the clock), and an error is answered by the handler the app installed for it. What
+is left out is only FastAPI's generic machinery around them.
 
 A queue or feed request whose query string its model (`OverdueQuery`, `EventsQuery`: the
 routes' own parameters) refuses is left to the route, which answers the 422 with FastAPI's
