@@ -161,9 +161,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     app.add_middleware(PhoneRegionMiddleware, region=settings.default_phone_region)
     app.add_middleware(TransactionMiddleware, authenticate=authenticate)
+    # The hot reads answer before routing, but after the checks every request passes.
+    app.add_middleware(HotReads)
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(HotReads)
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_https)
     if settings.trusted_proxies:
         # Outermost: the client address and scheme every layer below sees are the ones a

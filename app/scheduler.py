@@ -7,6 +7,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
+from app.debrief_queue import service as debrief_queue
 from app.sweep import jobs
 
 logger = logging.getLogger("debrief.scheduler")
@@ -21,6 +22,10 @@ def start_scheduler(app: FastAPI) -> AsyncIOScheduler:
         except Exception:
             # The next run retries; every batch is a whole transaction, so nothing is half-done.
             logger.exception("sweep failed")
+        try:
+            await debrief_queue.forget_changed_pages(app.state.db)
+        except Exception:  # the database is away: the next tick tries again
+            logger.exception("checking the kept queue pages failed")
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(

@@ -117,6 +117,13 @@ async def stamp(db: Database) -> int | None:
     return await read_stamp(db, repository.STAMP)
 
 
+async def forget_changed_pages(db: Database) -> None:
+    """Drop the queue pages this process keeps if the queue changed since (each process's
+    sweep tick calls it): a replica nobody asks for the queue does not keep what a change
+    replaced, such as an erased person's name, past the next minute."""
+    db.pages.check(STAMP, await stamp(db))
+
+
 async def overdue_page(
     db: Database,
     *,

@@ -335,3 +335,15 @@ async def test_the_fast_feed_refuses_a_recruiter_as_the_route_does(
     assert_problem(response, 403)
     assert response.content == by_route.content
     assert fast.feed == [True]
+
+
+async def test_a_nul_in_the_query_is_refused_before_the_hot_reads(
+    fast: Answered, client_for: ClientMaker
+) -> None:
+    """Every request passes the storable-text check first, the hot reads' included."""
+    crm = await client_for("integration")
+    response = await crm.get(f"{FEED}?limit=1&colour=%00")
+    assert_problem(response, 422)
+    queue = await crm.get(f"{QUEUE}?colour=%00")
+    assert_problem(queue, 422)
+    assert fast.feed == fast.queue == []

@@ -18,6 +18,7 @@ from app.db.engine import Database
 from app.db.page_cache import PageCache
 from app.db.stamps import read_stamp, touch
 from app.db.transaction import transaction
+from app.debrief_queue import service as debrief_queue
 from app.debrief_queue.repository import STAMP
 from tests.conftest import KeyMaker, client_of, make_settings, replica
 from tests.factories import create_candidate, patch_current
@@ -132,6 +133,7 @@ async def test_a_queue_never_stamped_is_read_afresh(
 
 def test_the_page_cache_keeps_the_pages_of_the_last_stamp_seen() -> None:
     cache = PageCache(max_bytes=20)
+    cache.PAGE_OVERHEAD = 0  # the sizes below are the pages' own
     assert cache.get("queue", "a", 1) is None  # stamp 1 seen
     cache.put("queue", "a", 1, "page a", 10)
     cache.put("queue", "b", 1, "page b", 10)
@@ -156,3 +158,41 @@ def test_the_page_cache_keeps_the_pages_of_the_last_stamp_seen() -> None:
     assert cache.get("queue", "d", None) is None
     cache.put("queue", "d", None, "page d", 10)
     assert cache.get("queue", "d", None) is None
+
+
+def test_the_page_cache_keeps_a_bounded_number_of_pages() -> None:
+    """A page is counted with its overhead, and there are at most `max_pages`: keys nobody
+    asked for twice (random filters) cannot fill the memory with empty pages."""
+    cache = PageCache(max_bytes=10 * PageCache.PAGE_OVERHEAD, max_pages=3)
+    cache.get("queue", "seen", 1)
+    for key in range(5):
+        cache.put("queue", key, 1, f"page {key}", 0)
+    assert cache.count("queue") == 3
+    assert [cache.get("queue", k, 1) for k in range(5)] == [
+        None,
+        None,
+        "page 2",
+        "page 3",
+        "page 4",
+    ]
+    big = PageCache(max_bytes=2 * PageCache.PAGE_OVERHEAD)
+    big.get("queue", "seen", 1)
+    for key in range(3):
+        big.put("queue", key, 1, f"page {key}", 1)  # each counts as its overhead and a byte
+    assert big.count("queue") == 1
+
+
+async def test_a_process_nobody_asks_drops_its_pages_once_the_queue_changed(
+    admin: httpx.AsyncClient, clock: FrozenClock, db: Database
+) -> None:
+    """The sweep tick of each process calls `forget_changed_pages`: what a change replaced (a
+    name erased, say) does not stay in a replica's memory until someone asks it for a page."""
+    person, _, _ = await overdue_call(admin, clock, full_name="Early Bird")
+    await page(admin)
+    assert db.pages.count(STAMP) == 1
+    await debrief_queue.forget_changed_pages(db)  # nothing changed: kept
+    assert db.pages.count(STAMP) == 1
+    erased = await admin.delete(f"/v1/candidates/{person['id']}")
+    assert erased.status_code in (200, 204), erased.text
+    await debrief_queue.forget_changed_pages(db)
+    assert db.pages.count(STAMP) == 0
