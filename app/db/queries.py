@@ -66,43 +66,40 @@ async def read_all(db: Database, stmt: AnySelect) -> list[RowMapping]:
         return list(result.mappings().all())
 
 
-class uuid_text(FunctionElement[Any]):
-    """A UUID column of a `Prepared` page, read as text on PostgreSQL: the server writes the
-    36 characters, which costs less than turning hundreds of UUID objects a page into
-    strings in Python. Elsewhere it is the column itself (SQLite gives `uuid.UUID`s through
-    SQLAlchemy), which orjson writes in the same 36 characters."""
+class _text_on_postgres(FunctionElement[Any]):
+    """A column of a `Prepared` page that PostgreSQL writes as text (`CAST(… AS TEXT)`), for
+    the page to write out as it comes; elsewhere the column itself. Its `type` says how
+    SQLite's value is read."""
+
+    inherit_cache = True
+
+
+@compiles(_text_on_postgres)
+def _the_column(element: _text_on_postgres, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_text_on_postgres, "postgresql")
+def _as_text(element: _text_on_postgres, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+class uuid_text(_text_on_postgres):
+    """A UUID column read as text on PostgreSQL: the server writes the 36 characters, which
+    costs less than turning hundreds of UUID objects a page into strings in Python. SQLite
+    gives `uuid.UUID`s through SQLAlchemy, which orjson writes in the same 36 characters."""
 
     type = Uuid()
     inherit_cache = True
 
 
-@compiles(uuid_text)
-def _uuid_column(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(uuid_text, "postgresql")
-def _uuid_as_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
-
-
-class json_text(FunctionElement[str]):
+class json_text(_text_on_postgres):
     """A JSON column read as its text, for a page that writes it out as it is
     (`orjson.Fragment`) instead of decoding and encoding it again: PostgreSQL writes a `jsonb`
     value as text (with a space after each `:` and `,`); SQLite gives the text stored."""
 
     type = String()
     inherit_cache = True
-
-
-@compiles(json_text)
-def _json_column(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(json_text, "postgresql")
-def _json_as_text(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
 
 
 def sql_text(value: str) -> ColumnElement[str]:
