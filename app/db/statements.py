@@ -27,7 +27,8 @@ import asyncpg
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -88,6 +89,13 @@ class Statement:
         """Run it once; its rows (by position, or by column name)."""
         return await session.run_sync(self.fetch_sync, params)
 
+    async def fetch_dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
+        """Run it once; its rows as dicts by column name (on both databases)."""
+        rows = await self.fetch(session, **params)
+        if rows and not isinstance(rows[0], asyncpg.Record):
+            return [dict(row._mapping) for row in rows]
+        return [dict(row) for row in rows]
+
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run it once per row of parameters (one round trip on PostgreSQL)."""
         await session.run_sync(self.executemany_sync, list(rows))
@@ -118,3 +126,26 @@ class Statement:
             await_only(_driver(connection).executemany(compiled.sql, batch))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(compiled.sql, batch, error) from error
+
+
+async def settle(session: AsyncSession) -> None:
+    """Flush the ORM's pending changes, as the session does before its own statements
+    (autoflush), so that a `Statement` reading after them sees them."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+
+
+def refresh_loaded(
+    session: AsyncSession, model: type[Any], rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """After a `Statement` changed these rows of `model`, give the objects of them the session
+    holds (loaded earlier in the transaction) their new values, as committed state: the ORM
+    then neither reads stale values nor writes them back."""
+    identities = session.sync_session.identity_map
+    for row in rows:
+        obj = identities.get(identity_key(model, row["id"]))
+        if obj is not None:
+            manager = attributes.manager_of_class(model)
+            for name, value in row.items():
+                if name in manager:
+                    attributes.set_committed_value(obj, name, value)

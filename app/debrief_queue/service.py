@@ -62,6 +62,11 @@ async def follow_ups_changed(
     )
 
 
+async def calls_closed(session: AsyncSession, overdue: Collection[uuid.UUID]) -> None:
+    """After closing debrief calls of which `overdue` were overdue: their rows deleted."""
+    await repository.write_rows(session, dropped=overdue, written=())
+
+
 async def follow_ups_flagged(session: AsyncSession, now: datetime) -> None:
     """After the sweep flagged follow-ups overdue at `now` (one statement for them all)."""
     await repository.insert_flagged(session, now)

@@ -22,12 +22,12 @@ from app.db.engine import Database
 from app.db.queries import get_for_update, read_one
 from app.db.unit_of_work import unit_of_work
 from app.debriefs import service as debriefs
-from app.debriefs.schemas import DebriefIn
+from app.debriefs.schemas import DebriefIn, DebriefOut
 from app.errors import Conflict, Gone, NotFound
 from app.followups import rules
 from app.followups import service as followups
 from app.followups.policy import FollowUpPolicy
-from app.models import Candidate, Client, Debrief, DebriefLink, Interview
+from app.models import Candidate, Client, DebriefLink, Interview
 from app.schemas.fields import local_zone
 
 State = Literal["open", "used", "expired"]
@@ -174,7 +174,7 @@ async def view(db: Database, settings: Settings, token: str, *, now: datetime) -
 
 async def submit(
     *, session: AsyncSession, settings: Settings, token: str, data: DebriefIn, now: datetime
-) -> tuple[Debrief, Interview]:
+) -> tuple[DebriefOut, Interview]:
     """Record the candidate's debrief as the API would, and use the link up. A debrief
     already recorded keeps its answers: the form only fills in what it left empty."""
     token_hash = link_token_hash(settings, token)
@@ -221,7 +221,7 @@ def _when(moment: datetime, tz: ZoneInfo) -> str:
 async def next_steps(
     session: AsyncSession,
     interview: Interview,
-    debrief: Debrief,
+    debrief: DebriefOut,
     client_name: str,
     *,
     now: datetime,

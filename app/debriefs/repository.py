@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
-from app.db.statements import Statement
+from app.db.statements import Statement, settle
 from app.models import Debrief, EmployerFeedback, EmployerLink, Interview
 
 
@@ -27,6 +27,29 @@ _INSERT_DEBRIEF = Statement(insert(Debrief).values({c: bindparam(c) for c in DEB
 async def insert_debrief(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store a new debrief; `row` gives every column."""
     await _INSERT_DEBRIEF.executemany(session, [row])
+
+
+# The interview a debrief is recorded for, locked as `get_for_update` locks it, read on the
+# driver: the columns the debrief and its follow-ups need (followups.DebriefedInterview).
+_INTERVIEW_LOCKED = Statement(
+    select(
+        Interview.id,
+        Interview.candidate_id,
+        Interview.status,
+        Interview.starts_at,
+        Interview.decision_expected_by,
+    )
+    .where(Interview.id == bindparam("interview_id"))
+    .with_for_update(key_share=True)
+)
+
+
+async def interview_for_debrief(
+    session: AsyncSession, interview_id: uuid.UUID
+) -> dict[str, Any] | None:
+    await settle(session)
+    rows = await _INTERVIEW_LOCKED.fetch_dicts(session, interview_id=interview_id)
+    return rows[0] if rows else None
 
 
 async def interview_exists(db: Database, interview_id: uuid.UUID) -> bool:

@@ -58,7 +58,7 @@ async def record_debrief(
         now=now,
     )
     return object_response(
-        DebriefOut.model_validate(debrief),
+        debrief,
         version=debrief.version,
         status=201 if created else 200,
         location=f"/v1/interviews/{interview_id}/debrief",

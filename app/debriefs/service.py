@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.patch import apply_changes, patch_values
-from app.db.queries import get_for_update
+from app.db.queries import found, get_for_update
 from app.db.statements import Statement
 from app.db.versions import require_if_match
 from app.debriefs import repository
@@ -40,11 +40,11 @@ def _not_in_future(field: str, value: datetime | None, now: datetime) -> None:
         raise ValidationFailed.field(field, "cannot be in the future")
 
 
-def _plausible(field: str, value: datetime | None, interview: Interview, now: datetime) -> None:
+def _plausible(field: str, value: datetime | None, started_at: datetime, now: datetime) -> None:
     """A time reported for the interview lies between its start and now."""
     if value is None:
         return
-    problem = rules.reported_time_problem(value, started_at=interview.starts_at, now=now)
+    problem = rules.reported_time_problem(value, started_at=started_at, now=now)
     if problem is not None:
         raise ValidationFailed.field(field, problem)
 
@@ -95,32 +95,35 @@ async def record_debrief(
     actor: str,
     now: datetime,
     fill_only_empty: bool = False,
-) -> tuple[Debrief, bool, list[str]]:
-    """Record the debrief, or amend it if one exists. Returns (debrief, created, changed).
+) -> tuple[DebriefOut, bool, list[str]]:
+    """Record the debrief, or amend it if one exists. Returns (the debrief as stored,
+    created, changed).
 
     The first debrief completes the `debrief_call` follow-up at `called_at` (default now; late or
     not); a thank-you note it reports completes `thank_you_note` when it was sent. An
     amendment that corrects either time re-times the follow-up it completed. With
     `fill_only_empty` (the candidate's form), an existing debrief keeps every answer it
     holds: only its empty fields are filled in."""
-    interview = await get_for_update(session, Interview, interview_id, "interview")
+    row = await repository.interview_for_debrief(session, interview_id)
+    interview = followups.DebriefedInterview(**found(row, "interview", interview_id))
     await refuse_if_candidate_erased(session, interview.candidate_id)
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
         raise Conflict("This interview has not started yet; record the debrief after it.")
     for field in _FOLLOW_UP_TIMES:
-        _plausible(field, getattr(data, field), interview, now)
+        _plausible(field, getattr(data, field), interview.starts_at, now)
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
         values.pop("called_at")  # null: the default, as if left out
     debrief = await find_debrief(session, interview_id)
     earlier: dict[str, datetime] = {}  # the times an amendment may correct
+    stored: Debrief | dict[str, Any]
     if debrief is None:
         if "channel" not in values:
             raise ValidationFailed.field("channel", "say how the debrief was given")
         values.setdefault("called_at", now)
-        debrief = await _add_debrief(session, interview_id, values, via=via, now=now)
+        stored = await _add_debrief(session, interview_id, values, via=via, now=now)
         changed, created = sorted(values), True
     else:
         if fill_only_empty:
@@ -128,21 +131,23 @@ async def record_debrief(
         earlier = {f: was for f in _FOLLOW_UP_TIMES if (was := getattr(debrief, f)) is not None}
         changed, created = apply_changes(debrief, values, now=now), False
         await session.flush()
-        if not changed:
-            return debrief, False, changed
-    events.record(session, "debrief.received", _debrief_event(debrief, interview, created), now=now)
+        stored = debrief
+    out = DebriefOut.model_validate(stored)
+    if not changed:
+        return out, False, changed
+    events.record(session, "debrief.received", _debrief_event(out, interview, created), now=now)
     await followups.debrief_recorded(
         session,
         interview,
         first=created,
-        called_at=debrief.called_at,
-        thank_you_sent_at=debrief.thank_you_sent_at if "thank_you_sent_at" in changed else None,
+        called_at=out.called_at,
+        thank_you_sent_at=out.thank_you_sent_at if "thank_you_sent_at" in changed else None,
         corrected={_FOLLOW_UP_TIMES[f]: was for f, was in earlier.items() if f in changed},
         actor=actor,
         now=now,
-        still_interested=debrief.still_interested if "still_interested" in changed else None,
+        still_interested=out.still_interested if "still_interested" in changed else None,
     )
-    return debrief, created, changed
+    return out, created, changed
 
 
 async def _add_debrief(
@@ -152,10 +157,10 @@ async def _add_debrief(
     *,
     via: ReceivedVia,
     now: datetime,
-) -> Debrief:
+) -> dict[str, Any]:
     """A first debrief, written with one statement and audited as the ORM would audit it
-    (the fields it holds); the `Debrief` returned holds what was stored and is not in the
-    session (the ORM loads its own should the transaction ask for it again)."""
+    (the fields it holds); returns the row stored (the ORM loads the debrief itself should
+    the transaction ask for it again)."""
     row: dict[str, Any] = dict.fromkeys(repository.DEBRIEF_COLUMNS)
     row.update(
         id=uuid7(),
@@ -172,12 +177,14 @@ async def _add_debrief(
     audit.record(
         session, Debrief, "create", [(row["id"], [k for k, v in row.items() if v is not None])]
     )
-    return Debrief(**row)
+    return row
 
 
-def _debrief_event(debrief: Debrief, interview: Interview, created: bool) -> dict[str, Any]:
+def _debrief_event(
+    debrief: DebriefOut, interview: followups.DebriefedInterview, created: bool
+) -> dict[str, Any]:
     return {
-        "debrief": DebriefOut.model_validate(debrief).model_dump(mode="json"),
+        "debrief": debrief.model_dump(mode="json"),
         "candidate_id": str(interview.candidate_id),
         "amended": not created,
     }

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
-from app.db.queries import AnySelect, read_one, where_equal
+from app.db.queries import AnySelect, read_one, sql_text, where_equal
+from app.db.statements import Statement
 from app.followups.policy import FollowUpPolicy
+from app.followups.rules import OPEN_STATUSES
 from app.followups.schemas import COLUMN_FIELDS, DERIVED_FIELDS, TIME_FIELDS
 from app.models import (
     Candidate,
@@ -75,6 +77,50 @@ async def follow_ups_of(
     if kinds is not None:
         stmt, params["kinds"] = _OF_INTERVIEW_BY_KIND, list(kinds)
     return list((await session.execute(stmt, params)).scalars())
+
+
+# Closing an interview's open follow-up of one kind (a debrief completing its call) on the
+# driver (app/db/statements.py): the rows locked as they are read, then written back.
+_OPEN_OF_KIND = Statement(
+    select(_follow_ups)
+    .where(
+        FollowUp.interview_id == bindparam("interview_id"),
+        FollowUp.kind == bindparam("kind"),
+        FollowUp.status.in_([sql_text(status) for status in OPEN_STATUSES]),
+    )
+    .order_by(FollowUp.id)
+    .with_for_update(key_share=True)
+)
+CLOSING_FIELDS = (
+    "status",
+    "completed_at",
+    "completed_by",
+    "late",
+    "next_notice_at",
+    "waived_reason",
+    "updated_at",
+    "version",
+)
+_CLOSE = Statement(
+    update(_follow_ups)
+    .where(_follow_ups.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in CLOSING_FIELDS})
+)
+
+
+async def open_of_kind(
+    session: AsyncSession, interview_id: uuid.UUID, kind: str
+) -> list[dict[str, Any]]:
+    """The interview's open follow-ups of `kind` as rows, locked until the transaction ends."""
+    return await _OPEN_OF_KIND.fetch_dicts(session, interview_id=interview_id, kind=kind)
+
+
+async def write_closed(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store the closing fields (`CLOSING_FIELDS`) of these rows, one round trip."""
+    await _CLOSE.executemany(
+        session,
+        [{"b_id": row["id"], **{f"b_{n}": row[n] for n in CLOSING_FIELDS}} for row in rows],
+    )
 
 
 async def employer_follow_ups(session: AsyncSession, interview_id: uuid.UUID) -> list[FollowUp]:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.db.engine import Database
+from app.db.statements import refresh_loaded, settle
 from app.db.unit_of_work import unit_of_work
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
@@ -28,6 +32,19 @@ from app.staff import service as staff
 
 SYSTEM = "system"
 OPEN = rules.OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class DebriefedInterview:
+    """What a debrief's follow-ups need of its interview: read as a row by the debriefs
+    service (app/debriefs/repository.py), not loaded as an `Interview`."""
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    status: str
+    starts_at: datetime
+    decision_expected_by: date | None
+
 
 # Marks a scheduled interview completed once its end has passed, with its event; the
 # interviews service owns that change and passes it in (interviews call follow-ups).
@@ -128,7 +145,7 @@ async def _already_done(
 
 
 def _new_follow_up(
-    interview: Interview,
+    interview: Interview | DebriefedInterview,
     kind: Kind,
     *,
     due_at: datetime,
@@ -271,7 +288,11 @@ async def employer_still_silent(
 
 
 async def candidate_cooling(
-    session: AsyncSession, interview: Interview, *, policy: FollowUpPolicy, now: datetime
+    session: AsyncSession,
+    interview: Interview | DebriefedInterview,
+    *,
+    policy: FollowUpPolicy,
+    now: datetime,
 ) -> FollowUp | None:
     """A debrief says the candidate is cooling: open the owner's call to them (once)."""
     if interview.status in ("cancelled", "no_show"):
@@ -304,6 +325,21 @@ async def _due_again(
 # ---------------------------------------------------------------------------- changes
 
 
+def _closing(
+    status: str, *, at: datetime, by: str, due_at: datetime, now: datetime, reason: str | None
+) -> dict[str, Any]:
+    """The fields a follow-up closed as done, waived or cancelled takes."""
+    return {
+        "status": status,
+        "completed_at": at,
+        "completed_by": by,
+        "late": status == "done" and at > due_at,
+        "next_notice_at": None,
+        "waived_reason": reason,
+        "updated_at": now,
+    }
+
+
 async def _finish(
     session: AsyncSession,
     follow_ups: list[FollowUp],
@@ -317,13 +353,9 @@ async def _finish(
     """Close follow-ups as done, waived or cancelled, and record their events."""
     were_overdue = {follow_up.id for follow_up in follow_ups if follow_up.status == "overdue"}
     for follow_up in follow_ups:
-        follow_up.status = status
-        follow_up.completed_at = at
-        follow_up.completed_by = by
-        follow_up.late = status == "done" and at > follow_up.due_at
-        follow_up.next_notice_at = None
-        follow_up.waived_reason = reason
-        follow_up.updated_at = now
+        values = _closing(status, at=at, by=by, due_at=follow_up.due_at, now=now, reason=reason)
+        for name, value in values.items():
+            setattr(follow_up, name, value)
     await session.flush()  # bumps versions, so the events carry the new ones
     await debrief_queue.follow_ups_changed(session, follow_ups, were_overdue=were_overdue)
     if status in ("done", "waived"):
@@ -340,11 +372,30 @@ async def complete_kind(
     at: datetime,
     by: str,
     now: datetime,
-) -> FollowUp | None:
-    """Complete the open follow-up of this kind, if any (late if `at` is after it was due)."""
-    follow_ups = await repository.follow_ups_of(session, interview_id, statuses=OPEN, kinds=(kind,))
-    await _finish(session, follow_ups, status="done", at=at, by=by, now=now)
-    return follow_ups[0] if follow_ups else None
+) -> None:
+    """Complete the open follow-up of this kind, if any (late if `at` is after it was due).
+
+    The rows are read, closed and written with two statements on the driver
+    (app/db/statements.py), audited and evented as `_finish` does through the ORM; objects
+    of them loaded earlier in the transaction are given the new values."""
+    await settle(session)
+    rows = await repository.open_of_kind(session, interview_id, kind)
+    if not rows:
+        return
+    # Only an overdue call has a queue row (rule 1); one closed on time costs no statement.
+    overdue = [row["id"] for row in rows if row["status"] == "overdue"]
+    changes = []
+    for row in rows:
+        values = _closing("done", at=at, by=by, due_at=row["due_at"], now=now, reason=None)
+        changes.append((row["id"], [n for n, v in values.items() if row[n] != v]))
+        row.update(values, version=row["version"] + 1)
+    await repository.write_closed(session, rows)
+    refresh_loaded(session, FollowUp, rows)
+    audit.record(session, FollowUp, "update", changes)
+    if kind == "debrief_call":
+        await debrief_queue.calls_closed(session, overdue)
+    for row in rows:
+        events.record(session, "follow_up.completed", follow_up_payload(row), now=now)
 
 
 async def redate(
@@ -540,7 +591,7 @@ async def _final_changed(
 
 async def debrief_recorded(
     session: AsyncSession,
-    interview: Interview,
+    interview: DebriefedInterview,
     *,
     first: bool,
     called_at: datetime,
@@ -575,7 +626,9 @@ async def debrief_recorded(
         )
         if interview.decision_expected_by is None:
             policy = await get_policy(session)
-            await redate(session, interview, policy=policy, now=now, kinds=("employer_follow_up",))
+            loaded = await session.get(Interview, interview.id)  # locked by the debrief already
+            assert loaded is not None
+            await redate(session, loaded, policy=policy, now=now, kinds=("employer_follow_up",))
 
 
 async def _retime(

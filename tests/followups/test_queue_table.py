@@ -506,7 +506,7 @@ async def test_a_debrief_recorded_during_a_rename_takes_the_call_off_the_queue(
         recording = asyncio.create_task(
             admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
         )
-        await wait_until_waiting_for_a_row(db, "%UPDATE follow_ups%")
+        await wait_until_waiting_for_a_row(db, LOCKING_CALLS)
     await answered(renaming)
     await answered(recording)
     assert await page(admin) == []
