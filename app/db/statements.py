@@ -93,7 +93,9 @@ class Statement:
         """Run it once; its rows as dicts by column name (on both databases)."""
         rows = await self.fetch(session, **params)
         if rows and not isinstance(rows[0], asyncpg.Record):
-            return [dict(row._mapping) for row in rows]
+            return [dict(row._mapping) for row in rows]  # SQLite: SQLAlchemy's own result
+        # asyncpg's values are SQLAlchemy's on its connection: JSON decoded by the codecs
+        # SQLAlchemy gives the driver, timestamps aware in UTC.
         return [dict(row) for row in rows]
 
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
-from app.db.statements import Statement, settle
+from app.db.statements import Statement, refresh_loaded, settle
 from app.models import Debrief, EmployerFeedback, EmployerLink, Interview
 
 
@@ -27,6 +27,32 @@ _INSERT_DEBRIEF = Statement(insert(Debrief).values({c: bindparam(c) for c in DEB
 async def insert_debrief(session: AsyncSession, row: dict[str, Any]) -> None:
     """Store a new debrief; `row` gives every column."""
     await _INSERT_DEBRIEF.executemany(session, [row])
+
+
+# An amendment reads the debrief and writes it back on the driver too. Its writers hold the
+# interview's lock (`interview_for_debrief`), so the row needs none of its own.
+_DEBRIEF_OF = Statement(
+    select(Debrief.__table__).where(Debrief.interview_id == bindparam("interview_id"))
+)
+_KEPT = ("id", "interview_id", "created_at")  # never changed by an amendment
+_UPDATE_DEBRIEF = Statement(
+    update(Debrief)
+    .where(Debrief.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in DEBRIEF_COLUMNS if c not in _KEPT})
+)
+
+
+async def debrief_of(session: AsyncSession, interview_id: uuid.UUID) -> dict[str, Any] | None:
+    """The interview's debrief as a row, or None."""
+    await settle(session)
+    rows = await _DEBRIEF_OF.fetch_dicts(session, interview_id=interview_id)
+    return rows[0] if rows else None
+
+
+async def update_debrief(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Store an amended debrief; `row` gives every column."""
+    await _UPDATE_DEBRIEF.executemany(session, [{f"b_{k}": v for k, v in row.items()}])
+    refresh_loaded(session, Debrief, [row])
 
 
 # The interview a debrief is recorded for, locked as `get_for_update` locks it, read on the

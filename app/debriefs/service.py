@@ -6,14 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.candidates.erased import refuse_if_candidate_erased
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import found, get_for_update
-from app.db.statements import Statement
 from app.db.versions import require_if_match
 from app.debriefs import repository
 from app.debriefs.schemas import (
@@ -68,24 +66,6 @@ def _debrief_values(data: DebriefIn) -> dict[str, Any]:
     return values
 
 
-_DEBRIEF_OF = select(Debrief).where(Debrief.interview_id == bindparam("interview_id"))
-_HAS_DEBRIEF = Statement(
-    select(Debrief.id).where(Debrief.interview_id == bindparam("interview_id"))
-)
-
-
-async def find_debrief(session: AsyncSession, interview_id: uuid.UUID) -> Debrief | None:
-    """The interview's debrief, loaded for change. Most calls find none (the first debrief),
-    so on PostgreSQL they ask on the driver first (app/db/statements.py) and load through
-    the ORM only what exists; a debrief is flushed as soon as it is added, so the database
-    sees it. On SQLite each statement is a hop to the driver's thread: one load is cheaper."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and not await _HAS_DEBRIEF.fetch(session, interview_id=interview_id):
-        return None
-    result = await session.execute(_DEBRIEF_OF, {"interview_id": interview_id})
-    return result.scalar_one_or_none()
-
-
 async def record_debrief(
     *,
     session: AsyncSession,
@@ -116,23 +96,20 @@ async def record_debrief(
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
         values.pop("called_at")  # null: the default, as if left out
-    debrief = await find_debrief(session, interview_id)
+    debrief = await repository.debrief_of(session, interview_id)
     earlier: dict[str, datetime] = {}  # the times an amendment may correct
-    stored: Debrief | dict[str, Any]
     if debrief is None:
         if "channel" not in values:
             raise ValidationFailed.field("channel", "say how the debrief was given")
         values.setdefault("called_at", now)
-        stored = await _add_debrief(session, interview_id, values, via=via, now=now)
+        debrief = await _add_debrief(session, interview_id, values, via=via, now=now)
         changed, created = sorted(values), True
     else:
         if fill_only_empty:
-            values = {k: v for k, v in values.items() if getattr(debrief, k) in (None, [])}
-        earlier = {f: was for f in _FOLLOW_UP_TIMES if (was := getattr(debrief, f)) is not None}
-        changed, created = apply_changes(debrief, values, now=now), False
-        await session.flush()
-        stored = debrief
-    out = DebriefOut.model_validate(stored)
+            values = {k: v for k, v in values.items() if debrief[k] in (None, [])}
+        earlier = {f: was for f in _FOLLOW_UP_TIMES if (was := debrief[f]) is not None}
+        changed, created = await _amend_debrief(session, debrief, values, now=now), False
+    out = DebriefOut.model_validate(debrief)
     if not changed:
         return out, False, changed
     events.record(session, "debrief.received", _debrief_event(out, interview, created), now=now)
@@ -178,6 +155,20 @@ async def _add_debrief(
         session, Debrief, "create", [(row["id"], [k for k, v in row.items() if v is not None])]
     )
     return row
+
+
+async def _amend_debrief(
+    session: AsyncSession, debrief: dict[str, Any], values: dict[str, Any], *, now: datetime
+) -> list[str]:
+    """Change the debrief's fields that differ from `values`, with one statement, audited as
+    the ORM would audit it; the fields changed (none: nothing written)."""
+    changed = sorted(name for name, value in values.items() if debrief[name] != value)
+    if changed:
+        debrief.update({name: values[name] for name in changed})
+        debrief.update(updated_at=now, version=debrief["version"] + 1)
+        await repository.update_debrief(session, debrief)
+        audit.record(session, Debrief, "update", [(debrief["id"], changed)])
+    return changed
 
 
 def _debrief_event(

@@ -90,3 +90,49 @@ async def test_changes_made_by_the_sweep_are_logged_at_the_clocks_time(
     opened = await entries(admin, object_type="follow_up")
     assert opened
     assert {(e["action"], e["occurred_at"]) for e in opened} == {("create", iso(swept_at))}
+
+
+async def test_a_debrief_and_its_amendments_log_the_fields_they_changed(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """The debrief and the call it completes are written without the ORM; the log still names
+    exactly the fields each write changed, and an amendment that changes nothing logs nothing."""
+    interview = await create_interview(admin, starts_at=T0 - timedelta(hours=3))
+    url = f"/v1/interviews/{interview['id']}/debrief"
+    first = await admin.post(url, json={"channel": "phone", "overall_rating": 4})
+    assert first.status_code == 201, first.text
+    amended = await admin.post(url, json={"notes": "Keen", "overall_rating": 4})
+    assert amended.json()["version"] == 2
+    again = await admin.post(url, json={"notes": "Keen"})
+    assert again.json()["version"] == 2
+    created = ["called_at", "challenging_questions", "channel", "id", "interview_id"]
+    created += ["overall_rating", "received_at", "received_via"]
+    log = await entries(admin, object_type="debrief")
+    assert [(e["action"], e["fields"]) for e in log] == [("create", created), ("update", ["notes"])]
+    calls = await admin.get("/v1/follow-ups", params={"interview_id": interview["id"]})
+    (call,) = [f for f in calls.json()["items"] if f["kind"] == "debrief_call"]
+    assert (call["status"], call["late"]) == ("done", False)
+    changes = await entries(admin, object_type="follow_up", object_id=call["id"])
+    assert [(e["action"], e["fields"]) for e in changes][-1] == (
+        "update",
+        ["completed_at", "completed_by", "status"],
+    )
+
+
+async def test_a_late_debrief_logs_the_overdue_calls_closing_fields(
+    admin: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    interview = await create_interview(admin, starts_at=T0 - timedelta(hours=3))
+    clock.advance(timedelta(days=3))
+    assert (await sweep(admin))["overdue"] > 0
+    posted = await admin.post(f"/v1/interviews/{interview['id']}/debrief", json={"channel": "sms"})
+    assert posted.status_code == 201, posted.text
+    calls = await admin.get("/v1/follow-ups", params={"interview_id": interview["id"]})
+    (call,) = [f for f in calls.json()["items"] if f["kind"] == "debrief_call"]
+    assert (call["status"], call["late"], call["next_reminder_at"]) == ("done", True, None)
+    changes = await entries(admin, object_type="follow_up", object_id=call["id"])
+    assert [(e["action"], e["fields"]) for e in changes][-1] == (
+        "update",
+        ["completed_at", "completed_by", "late", "next_notice_at", "status"],
+    )
+    assert (await admin.get("/v1/debriefs/overdue")).json()["items"] == []

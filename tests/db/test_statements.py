@@ -3,17 +3,18 @@ transaction, convert their values as SQLAlchemy would, and fail as SQLAlchemy wo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.db.engine import Database
-from app.db.statements import Statement
+from app.db.statements import Statement, refresh_loaded, settle
 from app.db.transaction import transaction
 from app.ids import uuid7
-from app.models import AuditEntry
+from app.models import AuditEntry, Client
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 _COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "fields")
@@ -98,3 +99,62 @@ async def test_a_missing_parameter_is_an_error_not_a_null(db: Database) -> None:
     with pytest.raises(SQLAlchemyError, match="value is required for bind parameter 'actor'"):
         async with transaction(db, now=NOW) as session:
             await _INSERT.executemany(session, [entry])
+
+
+_CLIENT = Statement(select(Client.__table__).where(Client.id == bindparam("id")))
+_RENAME = Statement(
+    update(Client)
+    .where(Client.id == bindparam("b_id"))
+    .values(name=bindparam("b_name"), version=bindparam("b_version"))
+)
+
+
+async def _stored_client(db: Database) -> uuid.UUID:
+    async with transaction(db, now=NOW) as session:
+        client = Client(name="Acme", created_at=NOW, updated_at=NOW)
+        session.add(client)
+        await session.flush()
+        return client.id
+
+
+async def test_rows_read_as_dicts_keep_their_values(db: Database) -> None:
+    entry = _entry(object_id=f"dicts-{uuid7()}", fields=["notes"])
+    async with transaction(db, now=NOW) as session:
+        await _INSERT.executemany(session, [entry])
+        (row,) = await _READ.fetch_dicts(session, id=entry["id"])
+    assert row == {"occurred_at": NOW, "fields": ["notes"]}
+    assert row["occurred_at"].utcoffset() == timedelta(0)
+
+
+async def test_a_statement_reads_what_the_orm_has_not_flushed_yet_once_settled(
+    db: Database,
+) -> None:
+    client_id = await _stored_client(db)
+    async with transaction(db, now=NOW) as session:
+        client = await session.get(Client, client_id)
+        assert client is not None
+        client.name = "Acme Ltd"
+        await settle(session)
+        (row,) = await _CLIENT.fetch_dicts(session, id=client_id)
+        assert (row["name"], row["version"]) == ("Acme Ltd", 2)
+
+
+async def test_objects_loaded_before_a_statement_changed_their_rows_take_the_new_values(
+    db: Database,
+) -> None:
+    """The ORM neither shows the old values nor, on its next flush, refuses the object as
+    changed by someone else (its version) or writes the old values back."""
+    client_id = await _stored_client(db)
+    async with transaction(db, now=NOW) as session:
+        client = await session.get(Client, client_id)
+        assert client is not None
+        row = {"id": client_id, "name": "Renamed", "version": client.version + 1}
+        await _RENAME.executemany(session, [{f"b_{k}": v for k, v in row.items()}])
+        refresh_loaded(session, Client, [row])
+        assert (client.name, client.version) == ("Renamed", 2)
+        assert client not in session.dirty
+        client.contact_name = "Dana"
+        await session.flush()
+    async with transaction(db, now=NOW) as session:
+        (stored,) = await _CLIENT.fetch_dicts(session, id=client_id)
+    assert (stored["name"], stored["contact_name"], stored["version"]) == ("Renamed", "Dana", 3)
