@@ -9,10 +9,13 @@ check, whether an interview has a debrief.
 On PostgreSQL a `Statement` is compiled once to SQL text with SQLAlchemy's conversions of
 its parameters (a JSON column's serialiser, a TypeDecorator's checks) and run on the asyncpg
 connection of the session's transaction, the one SQLAlchemy's own statements use: the same
-transaction, locks and savepoints, and asyncpg keeps it prepared. Its rows come back as
-asyncpg records (read by position or name). An integrity error is raised as SQLAlchemy's
-`IntegrityError`, as it would be through the session (answered 409); any other database
-error as asyncpg raised it (answered 503, or 422 for a value the database refused).
+transaction, locks and savepoints, and asyncpg keeps it prepared. The transaction's first
+`Statement` finds that connection through SQLAlchemy (in its greenlet); the unit of work
+keeps it, and the next ones are awaited on it directly, while that transaction lasts. Its
+rows come back as asyncpg records (read by position or name). An integrity error is raised
+as SQLAlchemy's `IntegrityError`, as it would be through the session (answered 409); any
+other database error as asyncpg raised it (answered 503, or 422 for a value the database
+refused).
 
 On SQLite it runs through the session: the process's one write connection is already taken
 in turn (`app.db.writer`), and its statements cost less.
@@ -33,6 +36,8 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import await_only
+
+from app.db.unit_of_work import unit_of_work
 
 
 class _Compiled:
@@ -62,14 +67,32 @@ class _Compiled:
         return values
 
 
-def _driver(connection: Connection) -> asyncpg.Connection:
+def _driver(session: Session, connection: Connection) -> asyncpg.Connection:
     """The asyncpg connection under SQLAlchemy's, its transaction begun (SQLAlchemy's adapter
-    sends BEGIN only before its own first statement). This reads the adapter's own attributes:
-    `tests/db/test_statements.py` fails if a SQLAlchemy release changes them."""
+    sends BEGIN only before its own first statement), remembered for the transaction's next
+    statements (`_held`). This reads the adapter's own attributes: `tests/db/test_statements.py`
+    fails if a SQLAlchemy release changes them."""
     adapted: Any = connection.connection.dbapi_connection
     if adapted._transaction is None:
         await_only(adapted._start_transaction())
-    return cast(asyncpg.Connection, adapted._connection)
+    driver = cast(asyncpg.Connection, adapted._connection)
+    unit_of_work(session).driver = (session.get_transaction(), driver)
+    return driver
+
+
+def _held(session: AsyncSession) -> asyncpg.Connection | None:
+    """The asyncpg connection a statement of this transaction already ran on: the next ones
+    are awaited on it straight from the event loop, with no hop through SQLAlchemy's greenlet.
+    Only while that transaction is the session's: after a commit or rollback, None."""
+    work = unit_of_work(session)
+    if work.driver is None:
+        return None
+    transaction, driver = work.driver
+    current = session.sync_session.get_transaction()
+    if transaction is current and current is not None and current.is_active:
+        return cast(asyncpg.Connection, driver)
+    work.driver = None
+    return None
 
 
 class Statement:
@@ -87,7 +110,14 @@ class Statement:
 
     async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
         """Run it once; its rows (by position, or by column name)."""
-        return await session.run_sync(self.fetch_sync, params)
+        driver = _held(session)
+        if driver is None or self._compiled is None:
+            return await session.run_sync(self.fetch_sync, params)
+        args = self._compiled.args(params)
+        try:
+            return cast(Sequence[Any], await driver.fetch(self._compiled.sql, *args))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(self._compiled.sql, args, error) from error
 
     async def fetch_dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
         """Run it once; its rows as dicts by column name (on both databases)."""
@@ -100,7 +130,17 @@ class Statement:
 
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run it once per row of parameters (one round trip on PostgreSQL)."""
-        await session.run_sync(self.executemany_sync, list(rows))
+        driver = _held(session)
+        if driver is None or self._compiled is None:
+            await session.run_sync(self.executemany_sync, list(rows))
+            return
+        batch = [self._compiled.args(row) for row in rows]
+        if not batch:
+            return
+        try:
+            await driver.executemany(self._compiled.sql, batch)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(self._compiled.sql, batch, error) from error
 
     def fetch_sync(self, session: Session, params: Mapping[str, Any]) -> Sequence[Any]:
         """`fetch` for code that holds the synchronous session (inside a flush)."""
@@ -110,7 +150,8 @@ class Statement:
         compiled = self._for(connection.dialect)
         args = compiled.args(params)
         try:
-            return cast(Sequence[Any], await_only(_driver(connection).fetch(compiled.sql, *args)))
+            driver = _driver(session, connection)
+            return cast(Sequence[Any], await_only(driver.fetch(compiled.sql, *args)))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(compiled.sql, args, error) from error
 
@@ -125,7 +166,7 @@ class Statement:
         compiled = self._for(connection.dialect)
         batch = [compiled.args(row) for row in rows]
         try:
-            await_only(_driver(connection).executemany(compiled.sql, batch))
+            await_only(_driver(session, connection).executemany(compiled.sql, batch))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(compiled.sql, batch, error) from error
 

@@ -69,10 +69,14 @@ class UnitOfWork:
     # What the transaction reads once and uses often (the follow-up policy), by name; whoever
     # changes such a thing in the transaction puts the new value here.
     memo: dict[str, Any] = field(default_factory=dict)
+    # The transaction's asyncpg connection, found by its first `Statement` on PostgreSQL and
+    # used by the next ones (app/db/statements.py), with the SQLAlchemy transaction it is for.
+    driver: tuple[Any, Any] | None = None
 
     def discard(self) -> None:
         """Forget the pending work of a transaction rolled back."""
         self.memo.clear()
+        self.driver = None
         self.events.clear()
         self.audit.clear()
         self.touched.clear()

@@ -158,3 +158,24 @@ async def test_objects_loaded_before_a_statement_changed_their_rows_take_the_new
     async with transaction(db, now=NOW) as session:
         (stored,) = await _CLIENT.fetch_dicts(session, id=client_id)
     assert (stored["name"], stored["contact_name"], stored["version"]) == ("Renamed", "Dana", 3)
+
+
+async def test_after_a_commit_statements_run_in_the_next_transaction(db: Database) -> None:
+    """The driver connection a transaction's statements share is not used past its end: a
+    statement after a commit runs in the session's next transaction, undone by its rollback."""
+    kept, undone = f"kept-{uuid7()}", f"undone-{uuid7()}"
+
+    class Undo(Exception):
+        pass
+
+    async def commit_then_fail() -> None:
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [_entry(object_id=kept)])
+            await _INSERT.executemany(session, [_entry(object_id=kept)])  # on the held connection
+            await session.commit()
+            await _INSERT.executemany(session, [_entry(object_id=undone)])
+            raise Undo
+
+    with pytest.raises(Undo):
+        await commit_then_fail()
+    assert (await _count(db, kept), await _count(db, undone)) == (2, 0)
