@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one, sql_text, where_equal
-from app.db.statements import Statement
+from app.db.statements import Statement, settle
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import OPEN_STATUSES
 from app.followups.schemas import COLUMN_FIELDS, DERIVED_FIELDS, TIME_FIELDS
@@ -28,6 +28,16 @@ from app.models import (
 
 POLICY_KEY = "follow_up_policy"
 _follow_ups: Table = FollowUp.__table__  # type: ignore[assignment]
+
+
+_POLICY_VALUE = Statement(select(Setting.value).where(Setting.key == POLICY_KEY))
+
+
+async def policy_in(session: AsyncSession) -> FollowUpPolicy:
+    """The policy as the transaction sees it (its own change included)."""
+    await settle(session)
+    rows = await _POLICY_VALUE.fetch(session)
+    return FollowUpPolicy.model_validate(rows[0][0]) if rows else FollowUpPolicy()
 
 
 async def load_policy(session: AsyncSession) -> tuple[FollowUpPolicy, Setting | None]:
@@ -48,7 +58,9 @@ async def read_policy(db: Database) -> tuple[FollowUpPolicy, int, datetime | Non
 
 
 # The statements a debrief or an interview change runs, built once (bench/statements.py).
-_KINDS_OPENED = select(FollowUp.kind).where(FollowUp.interview_id == bindparam("interview_id"))
+_KINDS_OPENED = Statement(
+    select(FollowUp.kind).where(FollowUp.interview_id == bindparam("interview_id"))
+)
 _OF_INTERVIEW = (
     select(FollowUp)
     .where(
@@ -61,8 +73,8 @@ _OF_INTERVIEW_BY_KIND = _OF_INTERVIEW.where(FollowUp.kind.in_(bindparam("kinds",
 
 
 async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[str]:
-    result = await session.execute(_KINDS_OPENED, {"interview_id": interview_id})
-    return set(result.scalars())
+    await settle(session)
+    return {row[0] for row in await _KINDS_OPENED.fetch(session, interview_id=interview_id)}
 
 
 async def follow_ups_of(

@@ -63,8 +63,7 @@ async def get_policy(session: AsyncSession) -> FollowUpPolicy:
     memo = unit_of_work(session).memo
     policy: FollowUpPolicy | None = memo.get(_POLICY)
     if policy is None:
-        policy, _ = await repository.load_policy(session)
-        memo[_POLICY] = policy
+        policy = memo[_POLICY] = await repository.policy_in(session)
     return policy
 
 
