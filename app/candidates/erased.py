@@ -11,6 +11,7 @@ the candidate, so it waits for an erasure under way and then sees it.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,10 +36,15 @@ async def refuse_if_candidate_erased(
     rows = await stmt.fetch(session, candidate_id=candidate_id)
     if not rows:
         return False
-    erased_at = rows[0][0]
+    refuse_if_erased(candidate_id, rows[0][0])
+    return True
+
+
+def refuse_if_erased(candidate_id: uuid.UUID, erased_at: datetime | None) -> None:
+    """Raise CandidateErased if `erased_at`, the candidate's, read by the caller (in a
+    statement of its own that reads more), says they were erased."""
     if erased_at is not None:
         raise CandidateErased(
             f"Candidate {candidate_id} was erased on {erased_at:%Y-%m-%d}; nothing more "
             "is recorded about an erased person."
         )
-    return True

@@ -9,10 +9,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.candidates.erased import refuse_if_erased
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
 from app.db.statements import Statement, refresh_loaded, settle
-from app.models import Debrief, EmployerFeedback, EmployerLink, Interview
+from app.models import Candidate, Debrief, EmployerFeedback, EmployerLink, Interview
 
 
 async def read_debrief(db: Database, interview_id: uuid.UUID) -> RowMapping | None:
@@ -30,9 +31,18 @@ async def insert_debrief(session: AsyncSession, row: dict[str, Any]) -> None:
 
 
 # An amendment reads the debrief and writes it back on the driver too. Its writers hold the
-# interview's lock (`interview_for_debrief`), so the row needs none of its own.
+# interview's lock (`interview_for_debrief`), so the row needs none of its own. It is read
+# with the candidate's `erased_at` (app/candidates/erased.py): one round trip for both, after
+# the interview's lock, as the erased check must be.
+_debriefs = Debrief.__table__
 _DEBRIEF_OF = Statement(
-    select(Debrief.__table__).where(Debrief.interview_id == bindparam("interview_id"))
+    select(Candidate.erased_at.label("candidate_erased_at"), *_debriefs.c)
+    .select_from(
+        Candidate.__table__.outerjoin(
+            _debriefs, _debriefs.c.interview_id == bindparam("interview_id")
+        )
+    )
+    .where(Candidate.id == bindparam("candidate_id"))
 )
 _KEPT = ("id", "interview_id", "created_at")  # never changed by an amendment
 _UPDATE_DEBRIEF = Statement(
@@ -42,11 +52,20 @@ _UPDATE_DEBRIEF = Statement(
 )
 
 
-async def debrief_of(session: AsyncSession, interview_id: uuid.UUID) -> dict[str, Any] | None:
-    """The interview's debrief as a row, or None."""
+async def debrief_of(
+    session: AsyncSession, interview_id: uuid.UUID, candidate_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The interview's debrief as a row, or None; CandidateErased if its candidate (the
+    interview's) was erased."""
     await settle(session)
-    rows = await _DEBRIEF_OF.fetch_dicts(session, interview_id=interview_id)
-    return rows[0] if rows else None
+    rows = await _DEBRIEF_OF.fetch_dicts(
+        session, interview_id=interview_id, candidate_id=candidate_id
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    refuse_if_erased(candidate_id, row.pop("candidate_erased_at"))
+    return row if row["id"] is not None else None
 
 
 async def update_debrief(session: AsyncSession, row: dict[str, Any]) -> None:

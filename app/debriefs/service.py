@@ -86,7 +86,8 @@ async def record_debrief(
     holds: only its empty fields are filled in."""
     row = await repository.interview_for_debrief(session, interview_id)
     interview = followups.DebriefedInterview(**found(row, "interview", interview_id))
-    await refuse_if_candidate_erased(session, interview.candidate_id)
+    # The debrief, read with the candidate's erasure (refused), in one statement.
+    debrief = await repository.debrief_of(session, interview_id, interview.candidate_id)
     if interview.status == "cancelled":
         raise Conflict("This interview was cancelled; there is nothing to debrief.")
     if interview.starts_at > now:
@@ -96,7 +97,6 @@ async def record_debrief(
     values = _debrief_values(data)
     if values.get("called_at", now) is None:
         values.pop("called_at")  # null: the default, as if left out
-    debrief = await repository.debrief_of(session, interview_id)
     earlier: dict[str, datetime] = {}  # the times an amendment may correct
     if debrief is None:
         if "channel" not in values:
