@@ -93,6 +93,10 @@ class Database:
         # on PostgreSQL by the pool (`app.db.fair_pool`).
         sqlite_file = _sqlite_file(url) if self.is_sqlite else None
         writer: dict[str, Any] = {"poolclass": WriterQueue if self.is_sqlite else FairAsyncPool}
+        if self.is_sqlite:
+            # The write path's statements run on the write connection from the event loop,
+            # between the awaited statements aiosqlite runs on its thread (app/db/statements.py).
+            writer["connect_args"] = {"check_same_thread": False}
         self.engine = create_async_engine(url, **options, **writer)
         self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **options)
         self.hot_pool: HotReadPool | None = None

@@ -17,18 +17,24 @@ as SQLAlchemy's `IntegrityError`, as it would be through the session (answered 4
 other database error as asyncpg raised it (answered 503, or 422 for a value the database
 refused).
 
-On SQLite it runs through the session: the process's one write connection is already taken
-in turn (`app.db.writer`), and its statements cost less.
+On SQLite it runs on the stdlib `sqlite3` connection under the process's one write
+connection (`app.db.writer`), from the event loop, with SQLAlchemy's conversions of its
+parameters and of the columns it returns: through the session each statement was a hop to
+aiosqlite's thread and back, during which the transaction held SQLite's one writer while the
+loop served other requests. Errors are raised as SQLAlchemy raises the driver's (an
+`IntegrityError` for a duplicate key). An `executemany` of more than `SQLITE_ROWS_ON_LOOP`
+rows still goes through the session, so a bulk call's rows do not hold the loop.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import asyncpg
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.util import identity_key
@@ -39,9 +45,15 @@ from sqlalchemy.util import await_only
 
 from app.db.unit_of_work import unit_of_work
 
+# An executemany of more rows than this runs on SQLite through the session (on aiosqlite's
+# thread) rather than from the event loop: a bulk call's thousand audit rows would hold the
+# loop for milliseconds.
+SQLITE_ROWS_ON_LOOP = 32
+
 
 class _Compiled:
-    """A statement's SQL text for one dialect, its parameters in order and their conversions."""
+    """A statement's SQL text for one dialect, its parameters in order and their conversions,
+    and the names and conversions of the columns it returns."""
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, stmt.compile(dialect=dialect))
@@ -53,6 +65,14 @@ class _Compiled:
         self.required = {name for name in self.names if compiled.binds[name].required}
         processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
         self.processors = [processors.get(name) for name in self.names]
+        columns = compiled._result_columns
+        self.keys = [column[0] for column in columns]
+        # What SQLAlchemy does to a column's value as it reads a result on SQLite (UUIDs,
+        # times, booleans, JSON); asyncpg's values need none on SQLAlchemy's connection.
+        self.results = [
+            column[3]._cached_result_processor(dialect, None) if dialect.name == "sqlite" else None
+            for column in columns
+        ]
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
@@ -66,31 +86,63 @@ class _Compiled:
             values.append(value if process is None or value is None else process(value))
         return values
 
+    def sqlite_rows(self, driver: sqlite3.Connection, args: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            rows = driver.execute(self.sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(self.sql, args, error, sqlite3.Error) from error
+        if not any(self.results):
+            return rows
+        return [
+            tuple(v if p is None else p(v) for p, v in zip(self.results, row, strict=True))
+            for row in rows
+        ]
 
-def _driver(session: Session, connection: Connection) -> asyncpg.Connection:
-    """The asyncpg connection under SQLAlchemy's, its transaction begun (SQLAlchemy's adapter
-    sends BEGIN only before its own first statement), remembered for the transaction's next
-    statements (`_held`). This reads the adapter's own attributes: `tests/db/test_statements.py`
-    fails if a SQLAlchemy release changes them."""
+    def sqlite_many(self, driver: sqlite3.Connection, batch: list[list[Any]]) -> None:
+        try:
+            driver.executemany(self.sql, batch)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(self.sql, batch, error, sqlite3.Error) from error
+
+
+Driver: TypeAlias = asyncpg.Connection | sqlite3.Connection
+
+
+def _driver(session: Session, connection: Connection) -> Driver:
+    """The driver's connection under SQLAlchemy's, in its transaction, remembered for the
+    transaction's next statements (`_held`).
+
+    PostgreSQL: asyncpg's, its transaction begun (SQLAlchemy's adapter sends BEGIN only
+    before its own first statement). SQLite: the stdlib `sqlite3` connection aiosqlite runs
+    on its thread (opened with `check_same_thread=False`, app/db/engine.py); the session
+    has sent `BEGIN IMMEDIATE` on taking it, so this transaction holds SQLite's write lock,
+    and its statements are awaited one after the other, so aiosqlite's thread is idle while
+    one runs here. This reads the adapters' own attributes: `tests/db/test_statements.py`
+    fails if a SQLAlchemy or aiosqlite release changes them."""
     adapted: Any = connection.connection.dbapi_connection
-    if adapted._transaction is None:
-        await_only(adapted._start_transaction())
-    driver = cast(asyncpg.Connection, adapted._connection)
+    driver: Driver
+    if connection.dialect.name == "postgresql":
+        if adapted._transaction is None:
+            await_only(adapted._start_transaction())
+        driver = cast(asyncpg.Connection, adapted._connection)
+    else:
+        driver = cast(sqlite3.Connection, adapted._connection._conn)
     unit_of_work(session).driver = (session.get_transaction(), driver)
     return driver
 
 
-def _held(session: AsyncSession) -> asyncpg.Connection | None:
-    """The asyncpg connection a statement of this transaction already ran on: the next ones
-    are awaited on it straight from the event loop, with no hop through SQLAlchemy's greenlet.
-    Only while that transaction is the session's: after a commit or rollback, None."""
+def _held(session: AsyncSession) -> Driver | None:
+    """The driver connection a statement of this transaction already ran on: the next ones
+    run on it straight from the event loop, with no hop through SQLAlchemy's greenlet (nor,
+    on SQLite, to aiosqlite's thread). Only while that transaction is the session's: after
+    a commit or rollback, None."""
     work = unit_of_work(session)
     if work.driver is None:
         return None
     transaction, driver = work.driver
     current = session.sync_session.get_transaction()
     if transaction is current and current is not None and current.is_active:
-        return cast(asyncpg.Connection, driver)
+        return cast(Driver, driver)
     work.driver = None
     return None
 
@@ -101,56 +153,80 @@ class Statement:
 
     def __init__(self, stmt: Executable) -> None:
         self.stmt = stmt
-        self._compiled: _Compiled | None = None
+        # Compiled for each database it ran on (one in production; the tests use both).
+        self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        if self._compiled is None:
-            self._compiled = _Compiled(cast(ClauseElement, self.stmt), dialect)
-        return self._compiled
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = _Compiled(cast(ClauseElement, self.stmt), dialect)
+            self._compiled[dialect.name] = compiled
+        return compiled
+
+    def _ready(self, driver: Driver | None) -> _Compiled | None:
+        """Compiled for the database of `driver`, if it ran there before."""
+        if driver is None:
+            return None
+        return self._compiled.get(
+            "sqlite" if isinstance(driver, sqlite3.Connection) else "postgresql"
+        )
 
     async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
-        """Run it once; its rows (by position, or by column name)."""
+        """Run it once; its rows, read by position (`fetch_dicts`: by column name)."""
         driver = _held(session)
-        if driver is None or self._compiled is None:
+        compiled = self._ready(driver)
+        if driver is None or compiled is None:
             return await session.run_sync(self.fetch_sync, params)
-        args = self._compiled.args(params)
+        args = compiled.args(params)
+        if isinstance(driver, sqlite3.Connection):
+            return compiled.sqlite_rows(driver, args)
         try:
-            return cast(Sequence[Any], await driver.fetch(self._compiled.sql, *args))
+            return cast(Sequence[Any], await driver.fetch(compiled.sql, *args))
         except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(self._compiled.sql, args, error) from error
+            raise IntegrityError(compiled.sql, args, error) from error
 
     async def fetch_dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
         """Run it once; its rows as dicts by column name (on both databases)."""
         rows = await self.fetch(session, **params)
-        if rows and not isinstance(rows[0], asyncpg.Record):
-            return [dict(row._mapping) for row in rows]  # SQLite: SQLAlchemy's own result
-        # asyncpg's values are SQLAlchemy's on its connection: JSON decoded by the codecs
-        # SQLAlchemy gives the driver, timestamps aware in UTC.
-        return [dict(row) for row in rows]
+        if rows and isinstance(rows[0], asyncpg.Record):
+            # asyncpg's values are SQLAlchemy's on its connection: JSON decoded by the codecs
+            # SQLAlchemy gives the driver, timestamps aware in UTC.
+            return [dict(row) for row in rows]
+        keys = self._compiled["sqlite"].keys
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run it once per row of parameters (one round trip on PostgreSQL)."""
+        rows = list(rows)
         driver = _held(session)
-        if driver is None or self._compiled is None:
-            await session.run_sync(self.executemany_sync, list(rows))
+        compiled = self._ready(driver)
+        if driver is None or compiled is None or not self._on_loop(driver, rows):
+            await session.run_sync(self.executemany_sync, rows)
             return
-        batch = [self._compiled.args(row) for row in rows]
-        if not batch:
+        batch = [compiled.args(row) for row in rows]
+        if isinstance(driver, sqlite3.Connection):
+            compiled.sqlite_many(driver, batch)
             return
         try:
-            await driver.executemany(self._compiled.sql, batch)
+            await driver.executemany(compiled.sql, batch)
         except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(self._compiled.sql, batch, error) from error
+            raise IntegrityError(compiled.sql, batch, error) from error
+
+    @staticmethod
+    def _on_loop(driver: Driver, rows: Sequence[Any]) -> bool:
+        return bool(rows) and (
+            not isinstance(driver, sqlite3.Connection) or len(rows) <= SQLITE_ROWS_ON_LOOP
+        )
 
     def fetch_sync(self, session: Session, params: Mapping[str, Any]) -> Sequence[Any]:
         """`fetch` for code that holds the synchronous session (inside a flush)."""
         connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            return connection.execute(self.stmt, dict(params)).all()
         compiled = self._for(connection.dialect)
         args = compiled.args(params)
+        driver = _driver(session, connection)
+        if isinstance(driver, sqlite3.Connection):
+            return compiled.sqlite_rows(driver, args)
         try:
-            driver = _driver(session, connection)
             return cast(Sequence[Any], await_only(driver.fetch(compiled.sql, *args)))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(compiled.sql, args, error) from error
@@ -160,13 +236,17 @@ class Statement:
         if not rows:
             return
         connection = session.connection()
-        if connection.dialect.name != "postgresql":
+        compiled = self._for(connection.dialect)
+        driver = _driver(session, connection)
+        if not self._on_loop(driver, rows):  # SQLite, many rows: on aiosqlite's thread
             connection.execute(self.stmt, [dict(row) for row in rows])
             return
-        compiled = self._for(connection.dialect)
         batch = [compiled.args(row) for row in rows]
+        if isinstance(driver, sqlite3.Connection):
+            compiled.sqlite_many(driver, batch)
+            return
         try:
-            await_only(_driver(session, connection).executemany(compiled.sql, batch))
+            await_only(driver.executemany(compiled.sql, batch))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(compiled.sql, batch, error) from error
 

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.db.engine import Database
-from app.db.statements import Statement, refresh_loaded, settle
+from app.db.statements import SQLITE_ROWS_ON_LOOP, Statement, refresh_loaded, settle
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import AuditEntry, Client
@@ -179,3 +179,28 @@ async def test_after_a_commit_statements_run_in_the_next_transaction(db: Databas
     with pytest.raises(Undo):
         await commit_then_fail()
     assert (await _count(db, kept), await _count(db, undone)) == (2, 0)
+
+
+async def test_many_rows_belong_to_the_transaction_as_a_few_do(db: Database) -> None:
+    """On SQLite more than SQLITE_ROWS_ON_LOOP rows go through the session, fewer straight
+    to the driver: both in the one transaction, both undone by its rollback."""
+    few, many = f"few-{uuid7()}", f"many-{uuid7()}"
+    batch = [_entry(object_id=many) for _ in range(SQLITE_ROWS_ON_LOOP + 8)]
+
+    class Undo(Exception):
+        pass
+
+    async def write(fail: bool) -> None:
+        async with transaction(db, now=NOW) as session:
+            await _INSERT.executemany(session, [_entry(object_id=few)])
+            await _INSERT.executemany(session, batch)
+            await _INSERT.executemany(session, [_entry(object_id=few)])
+            if fail:
+                raise Undo
+
+    with pytest.raises(Undo):
+        await write(fail=True)
+    assert (await _count(db, few), await _count(db, many)) == (0, 0)
+    batch = [_entry(object_id=many) for _ in range(SQLITE_ROWS_ON_LOOP + 8)]
+    await write(fail=False)
+    assert (await _count(db, few), await _count(db, many)) == (2, SQLITE_ROWS_ON_LOOP + 8)
