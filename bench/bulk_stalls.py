@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.bulk_stalls                 # PostgreSQL, 10 batches of 1,000
     .venv/bin/python -m bench.bulk_stalls --db sqlite
     .venv/bin/python -m bench.bulk_stalls --where         # and what runs in each long stretch
+    .venv/bin/python -m bench.bulk_stalls --changed       # 1,000 known candidates, each changed
 
 POST /v1/candidates/bulk of 1,000 new candidates (in process, ASGI) while a ticker task
 beside it does nothing but `await asyncio.sleep(0)`: the time between two of its turns is a
@@ -102,6 +103,10 @@ async def run(args: argparse.Namespace) -> None:
         longest: list[float] = []
         for number in range(args.batches + 1):
             items = people(f"b{number}", owners)
+            if args.changed:  # stored first, untimed; then each item's name changes
+                stored = await client.post("/v1/candidates/bulk", json={"items": items})
+                assert stored.status_code == 200, stored.text
+                items = [item | {"full_name": item["full_name"] + " Jr"} for item in items]
             turns: list[float] = []
             done = asyncio.Event()
             ticker = asyncio.create_task(count_turns(turns, done))
@@ -153,6 +158,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--where", action="store_true", help="sample what runs in a stretch")
+    parser.add_argument(
+        "--changed", action="store_true", help="1,000 known candidates whose name changed"
+    )
     parser.add_argument("--top", type=int, default=4, help="places shown per stretch")
     args: Any = parser.parse_args()
     asyncio.run(run(args))
