@@ -3,7 +3,7 @@
     make bench-agency                                   # = .venv/bin/python -m bench.agency
     .venv/bin/python -m bench.agency --quick            # 5,000 candidates, short: a smoke test
     .venv/bin/python -m bench.agency --db postgres --workers 1,2,4 --steps 100,200 --api-steps 2000
-    .venv/bin/python -m bench.agency --db postgres --workers 1 --only-reads  # reads, then with a sync
+    .venv/bin/python -m bench.agency --db postgres --workers 1 --only-reads  # the two read phases
 
 It seeds scratch databases as `bench/http.py` does (its `Agency`, under its own names:
 PostgreSQL `debrief_bench_agency`, SQLite under /tmp/debrief-bench-agency/), then serves them
