@@ -3,6 +3,7 @@
     make bench-agency                                   # = .venv/bin/python -m bench.agency
     .venv/bin/python -m bench.agency --quick            # 5,000 candidates, short: a smoke test
     .venv/bin/python -m bench.agency --db postgres --workers 1,2,4 --steps 100,200 --api-steps 2000
+    .venv/bin/python -m bench.agency --db postgres --workers 1 --only-reads  # the two read phases
 
 It seeds scratch databases as `bench/http.py` does (its `Agency`, under its own names:
 PostgreSQL `debrief_bench_agency`, SQLite under /tmp/debrief-bench-agency/), then serves them
@@ -768,7 +769,7 @@ async def run_configuration(
         config["reads_alone"] = await phase(reads, False, "reads alone", longer=2)
         config["reads_with_sync"] = await phase(reads, True, "reads + sync", longer=2)
         config["drain_seconds"] = await drain()
-        for ladder, counts in ladders.items():
+        for ladder, counts in ({} if args.only_reads else ladders).items():
             config[ladder] = []
             for recruiters in counts:
                 rates = rates_for(recruiters, board=ladder == "steps")
@@ -852,7 +853,7 @@ def markdown(report: dict[str, Any]) -> str:
     everything = [
         (config, step)
         for config in report["configurations"]
-        for step in (*config["steps"], *config["api_steps"])
+        for step in (*config.get("steps", ()), *config.get("api_steps", ()))
     ]
     for c, step in everything:
         where = f"{'PostgreSQL' if c['db'] == 'postgres' else 'SQLite'}"
@@ -892,6 +893,8 @@ def markdown(report: dict[str, Any]) -> str:
         s = c["starvation"]
         cells += [str(s["sync_batches_per_second"]), "yes" if s["within_2x"] else "**no**"]
         lines.append("| " + " | ".join(cells) + " |")
+    if report["args"].get("only_reads"):
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "| database | workers | recruiters sustained (p99 < 200 ms) | interviews a day "
@@ -948,12 +951,17 @@ async def main() -> None:
     parser.add_argument("--size", type=int, default=50_000, help="candidates to seed")
     parser.add_argument("--quick", action="store_true", help="5,000 candidates, 5 s phases")
     parser.add_argument("--keep", action="store_true", help="reuse (and keep) the seeded data")
+    parser.add_argument(
+        "--only-reads",
+        action="store_true",
+        help="only the reads alone and during a sync, no ladders (results under the scratch dir)",
+    )
     parser.add_argument("--render", type=Path, help="only redo agency.md from this agency.json")
     args = parser.parse_args()
     if args.render:
         report = json.loads(args.render.read_text())
         for config in report["configurations"]:
-            config["cpu"] = cpu_costs(config)
+            config["cpu"] = cpu_costs(config) if "steps" in config else {}
         args.render.write_text(json.dumps(report, indent=2) + "\n")
         args.render.with_suffix(".md").write_text(markdown(report))
         print(markdown(report))
@@ -1012,7 +1020,7 @@ async def main() -> None:
             for n in workers:
                 config = await run_configuration(scratch, n, ladders, args)
                 config["starvation"] = starvation(config)
-                config["cpu"] = cpu_costs(config)
+                config["cpu"] = {} if args.only_reads else cpu_costs(config)
                 report["configurations"].append(config)
                 # Kept as it goes: a run that stops half way still leaves what it measured.
                 (SCRATCH / "agency-partial.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -1025,7 +1033,7 @@ async def main() -> None:
                     await drop_database(scratch.pg_name)
                 shutil.rmtree(scratch.dir, ignore_errors=True)
     report["minutes"] = round((time.perf_counter() - clock) / 60, 1)
-    out = RESULTS if not args.quick else SCRATCH
+    out = SCRATCH if args.quick or args.only_reads else RESULTS
     out.mkdir(parents=True, exist_ok=True)
     (out / "agency.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "agency.md").write_text(markdown(report))

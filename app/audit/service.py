@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app.db.engine import Database
+from app.db.slices import tick
 from app.db.transaction import add_pre_commit_hook
 from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.events.service import write_pending
@@ -123,6 +124,22 @@ def record(
     """Audit rows for objects written without the ORM (the bulk upserts' new rows)."""
     sync = session.sync_session
     _queue(sync, [_row(sync, action, AUDITED[model], oid, fields) for oid, fields in changes])
+
+
+async def record_many(
+    session: AsyncSession,
+    model: type[Any],
+    action: str,
+    changes: Iterable[tuple[Any, Iterable[str]]],
+) -> None:
+    """`record` for many objects, handing the event loop back between them
+    (app/db/slices.py)."""
+    sync = session.sync_session
+    rows = []
+    for oid, fields in changes:
+        await tick()
+        rows.append(_row(sync, action, AUDITED[model], oid, fields))
+    _queue(sync, rows)
 
 
 def install(db: Database) -> None:

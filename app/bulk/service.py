@@ -16,6 +16,7 @@ from app.audit import service as audit
 from app.bulk.schemas import BulkOut, ItemError, ItemResult, Status
 from app.db.patch import apply_changes
 from app.db.queries import by_external_ids
+from app.db.slices import tick
 from app.errors import FieldError, ValidationFailed, validation_errors
 from app.events import service as events
 from app.ids import uuid7
@@ -81,22 +82,45 @@ def validate_items(
     valid: list[tuple[int, M]] = []
     first_index: dict[str, int] = {}
     for index, raw in enumerate(items):
-        try:
-            model = adapter.validate_python(raw)
-        except ValidationError as exc:
-            errors = validation_errors(exc.errors(), location="body")
-            outcome.fail(index, "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
-            continue
-        external_id = getattr(model, "external_id", None)
-        if external_id in first_index:
-            outcome.fail_field(
-                index, "external_id", f"repeats item {first_index[external_id]} of this call"
-            )
-            continue
-        if external_id is not None:
-            first_index[external_id] = index
-        valid.append((index, model))
+        _validate_one(index, raw, adapter, outcome, first_index, valid)
     return valid
+
+
+async def validated(
+    items: list[dict[str, Any]], adapter: TypeAdapter[M], outcome: Outcome
+) -> list[tuple[int, M]]:
+    """`validate_items`, handing the event loop back between items (app/db/slices.py)."""
+    valid: list[tuple[int, M]] = []
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(items):
+        await tick()
+        _validate_one(index, raw, adapter, outcome, first_index, valid)
+    return valid
+
+
+def _validate_one(
+    index: int,
+    raw: dict[str, Any],
+    adapter: TypeAdapter[M],
+    outcome: Outcome,
+    first_index: dict[str, int],
+    valid: list[tuple[int, M]],
+) -> None:
+    try:
+        model = adapter.validate_python(raw)
+    except ValidationError as exc:
+        errors = validation_errors(exc.errors(), location="body")
+        outcome.fail(index, "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+        return
+    external_id = getattr(model, "external_id", None)
+    if external_id in first_index:
+        outcome.fail_field(
+            index, "external_id", f"repeats item {first_index[external_id]} of this call"
+        )
+        return
+    if external_id is not None:
+        first_index[external_id] = index
+    valid.append((index, model))
 
 
 async def upsert(
@@ -115,12 +139,13 @@ async def upsert(
     why (after the schema passed); `events_as` is (the event prefix, the payload builder);
     `after_update` is told of each row changed, with the fields that changed."""
     outcome = Outcome(len(items))
-    valid = validate_items(items, adapter, outcome)
+    valid = await validated(items, adapter, outcome)
     wanted = [getattr(m, "external_id") for _, m in valid]  # noqa: B009 - M is any schema with it
     existing = await by_external_ids(session, model, wanted)
     created: list[dict[str, Any]] = []
     updated: list[tuple[Any, list[str]]] = []
     for index, item in valid:
+        await tick()
         refused = refuse(item)
         if refused is not None:
             outcome.fail_field(index, *refused)
@@ -145,17 +170,20 @@ async def upsert(
         outcome.raise_if_any_failed()
     if created:  # one multi-row INSERT, without building an ORM object per row
         await session.execute(insert(model.__table__), created)
-        audit.record(session, model, "create", ((v["id"], v) for v in created))
+        await audit.record_many(session, model, "create", ((v["id"], v) for v in created))
     await session.flush()
     if events_as is not None:
         prefix, payload = events_as
         for values in created:
+            await tick()
             events.record(session, f"{prefix}.created", payload(values), now=now)
         for row, changed in updated:
+            await tick()
             events.record(
                 session, f"{prefix}.updated", {**payload(row), "changed": changed}, now=now
             )
     if after_update is not None:
         for row, changed in updated:
+            await tick()
             await after_update(row, changed)
     return outcome.out()

@@ -19,6 +19,7 @@ from app.api import idempotency
 from app.audit import service as audit
 from app.config import Settings
 from app.db.engine import Database
+from app.db.slices import tick
 from app.db.transaction import add_post_commit_hook, transaction
 from app.debrief_queue import service as debrief_queue
 from app.errors import CandidateErased, NotFound
@@ -43,15 +44,17 @@ from app.models import (
 
 
 def identity_hash(settings: Settings, external_id: str) -> str:
-    key = settings.derived_key("erased-identity")
-    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()
+    return _fingerprint(settings.derived_key("erased-identity"), external_id)
 
 
-def _hash_before_derived_keys(settings: Settings, external_id: str) -> str:
-    """The fingerprint erasures wrote before each use of the secret had its own key
-    (HMAC with the secret itself): still looked up, so nobody erased then comes back."""
-    key = settings.secret_key.get_secret_value().encode()
-    return hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()
+def _key_before_derived_keys(settings: Settings) -> bytes:
+    """The key of the fingerprints erasures wrote before each use of the secret had its own
+    key (HMAC with the secret itself): still looked up, so nobody erased then comes back."""
+    return settings.secret_key.get_secret_value().encode()
+
+
+def _fingerprint(key: bytes, external_id: str) -> str:
+    return hmac.digest(key, external_id.encode(), hashlib.sha256).hex()
 
 
 async def erased_external_ids(
@@ -60,8 +63,11 @@ async def erased_external_ids(
     """Which of these CRM ids belonged to an erased candidate, with when."""
     if not external_ids:
         return {}
-    by_hash = {identity_hash(settings, e): e for e in external_ids}
-    by_hash.update({_hash_before_derived_keys(settings, e): e for e in external_ids})
+    by_hash: dict[str, str] = {}
+    for key in (settings.derived_key("erased-identity"), _key_before_derived_keys(settings)):
+        for external_id in external_ids:
+            await tick()  # a bulk call hashes 1,000 ids twice (app/db/slices.py)
+            by_hash[_fingerprint(key, external_id)] = external_id
     rows = await session.execute(
         select(ErasedIdentity.external_id_hash, ErasedIdentity.erased_at).where(
             ErasedIdentity.external_id_hash.in_(list(by_hash))

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import dump_json
+from app.db.slices import tick
 from app.db.statements import Statement
 from app.db.transaction import add_post_commit_hook, add_pre_commit_hook
 from app.db.unit_of_work import unit_of_work
@@ -122,17 +123,36 @@ _LOCKED_INSERT = Statement(
 _AUDIT_ONLY = Statement(text(f"WITH {_AUDITED} SELECT 1"))
 
 
-def _audit_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {
-        "audit_ids": [r["id"] for r in rows],
-        "audit_times": [r["occurred_at"] for r in rows],
-        "actors": [r["actor"] for r in rows],
-        "actions": [r["action"] for r in rows],
-        "object_types": [r["object_type"] for r in rows],
-        "object_ids": [r["object_id"] for r in rows],
-        "fields": [dump_json(r["fields"]) for r in rows],
-        "request_ids": [r["request_id"] for r in rows],
-    }
+_AUDIT_ARRAYS = {
+    "audit_ids": "id",
+    "audit_times": "occurred_at",
+    "actors": "actor",
+    "actions": "action",
+    "object_types": "object_type",
+    "object_ids": "object_id",
+    "fields": "fields",
+    "request_ids": "request_id",
+}
+_EVENT_ARRAYS = {
+    "ids": "id",
+    "types": "type",
+    "times": "occurred_at",
+    "data": "data",
+    "candidates": "candidate_id",
+}
+
+
+async def _arrays(
+    rows: list[dict[str, Any]], columns: dict[str, str], as_json: str
+) -> dict[str, list[Any]]:
+    """`rows` as one array per column (named as `columns` says), the `as_json` one written as
+    JSON; the event loop is handed back between rows (app/db/slices.py)."""
+    arrays: dict[str, list[Any]] = {name: [] for name in columns}
+    for row in rows:
+        await tick()
+        for name, key in columns.items():
+            arrays[name].append(dump_json(row[key]) if key == as_json else row[key])
+    return arrays
 
 
 async def write_pending(session: AsyncSession) -> None:
@@ -156,14 +176,10 @@ async def write_pending(session: AsyncSession) -> None:
         await _LOCKED_INSERT.fetch(
             session,
             key=EVENT_ORDER_LOCK,
-            ids=[e["id"] for e in pending],
-            types=[e["type"] for e in pending],
-            times=[e["occurred_at"] for e in pending],
-            data=[dump_json(e["data"]) for e in pending],
-            candidates=[e["candidate_id"] for e in pending],
-            **_audit_arrays(audit),
+            **await _arrays(pending, _EVENT_ARRAYS, as_json="data"),
+            **await _arrays(audit, _AUDIT_ARRAYS, as_json="fields"),
         )
     else:
-        await _AUDIT_ONLY.fetch(session, **_audit_arrays(audit))
+        await _AUDIT_ONLY.fetch(session, **await _arrays(audit, _AUDIT_ARRAYS, as_json="fields"))
     if pending:  # wakes the webhook sender of the app that wrote them
         add_post_commit_hook(session, work.events_committed.notify)

@@ -1,0 +1,170 @@
+"""How long a bulk upsert holds the event loop without letting another request run.
+
+    .venv/bin/python -m bench.bulk_stalls                 # PostgreSQL, 10 batches of 1,000
+    .venv/bin/python -m bench.bulk_stalls --db sqlite
+    .venv/bin/python -m bench.bulk_stalls --where         # and what runs in each long stretch
+    .venv/bin/python -m bench.bulk_stalls --changed       # 1,000 known candidates, each changed
+
+POST /v1/candidates/bulk of 1,000 new candidates (in process, ASGI) while a ticker task
+beside it does nothing but `await asyncio.sleep(0)`: the time between two of its turns is a
+stretch in which no other request could have run. Reported per batch: the wall time, the
+longest stretch and the total time spent in stretches over 2 ms. With `--where`, a thread
+samples the loop thread's stack every 0.2 ms (the switch interval lowered for it, which
+slows the run): each stretch over 2 ms is shown with the app frames it was seen in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.db.migrations import upgrade
+from app.db.transaction import transaction
+from app.ids import uuid7
+from app.models import Staff
+from bench.bulk import people
+from bench.common import app_client, drop_database, fresh_database
+
+APP = str(Path(__file__).resolve().parents[1] / "app")
+
+
+class Sampler(threading.Thread):
+    """The loop thread's innermost app frames, with the time they were seen."""
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(daemon=True)
+        self.thread_id = thread_id
+        self.samples: list[tuple[float, str]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.0002):
+            frame: FrameType | None = sys._current_frames().get(self.thread_id)
+            where = []
+            if frame is not None and not frame.f_code.co_filename.startswith(APP):
+                where.append(f"[{Path(frame.f_code.co_filename).name} {frame.f_code.co_name}]")
+            while frame is not None and len(where) < 3:
+                code = frame.f_code
+                if code.co_filename.startswith(APP):
+                    name = code.co_filename[len(APP) - 3 :]
+                    where.append(f"{name}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter(), " < ".join(where)))
+
+
+async def count_turns(turns: list[float], done: asyncio.Event) -> None:
+    """The times this task got the event loop, until `done`."""
+    while not done.is_set():
+        turns.append(time.perf_counter())
+        await asyncio.sleep(0)
+
+
+async def run(args: argparse.Namespace) -> None:
+    now = datetime.now(UTC)
+    name = "debrief_bench_stalls"
+    if args.db == "postgres":
+        url = (await fresh_database(name)).replace("postgresql://", "postgresql+asyncpg://", 1)
+    else:
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/stalls.db"
+        await upgrade(url)
+    apps: list[FastAPI] = []
+    client, lifespan = await app_client(url, now, prepare=apps.append)
+    owners = [uuid7() for _ in range(20)]
+    sampler = Sampler(threading.get_ident()) if args.where else None
+    try:
+        async with transaction(apps[0].state.db, now=now) as session:
+            session.add_all(
+                Staff(
+                    id=o,
+                    full_name=f"Recruiter {i}",
+                    email=f"r{i}@agency.co.uk",
+                    active=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i, o in enumerate(owners)
+            )
+        if sampler is not None:
+            sys.setswitchinterval(0.0001)
+            sampler.start()
+        longest: list[float] = []
+        for number in range(args.batches + 1):
+            items = people(f"b{number}", owners)
+            if args.changed:  # stored first, untimed; then each item's name changes
+                stored = await client.post("/v1/candidates/bulk", json={"items": items})
+                assert stored.status_code == 200, stored.text
+                items = [item | {"full_name": item["full_name"] + " Jr"} for item in items]
+            turns: list[float] = []
+            done = asyncio.Event()
+            ticker = asyncio.create_task(count_turns(turns, done))
+            await asyncio.sleep(0)
+            started = time.perf_counter()
+            response = await client.post("/v1/candidates/bulk", json={"items": items})
+            ended = time.perf_counter()
+            done.set()
+            await ticker
+            assert response.status_code == 200, response.text
+            turns.append(ended)
+            gaps = [(b - a, a, b) for a, b in itertools.pairwise(turns)]
+            worst = max(g for g, _, _ in gaps) * 1000
+            over = sum(g for g, _, _ in gaps if g > 0.002) * 1000
+            if number == 0:
+                continue  # the first batch warms caches
+            longest.append(worst)
+            print(
+                f"batch {number}: {(ended - started) * 1000:.1f} ms, longest stretch "
+                f"{worst:.1f} ms, {over:.1f} ms in stretches over 2 ms",
+                flush=True,
+            )
+            if sampler is not None:
+                for gap, a, b in sorted(gaps, reverse=True)[:8]:
+                    if gap < 0.002:
+                        break
+                    seen = Counter(w for t, w in sampler.samples if a <= t <= b)
+                    print(f"  {gap * 1000:.1f} ms:")
+                    for where, count in seen.most_common(args.top):
+                        print(f"    {count:4d} {where}")
+                sampler.samples.clear()
+        print(
+            f"longest stretch: median {statistics.median(longest):.1f} ms, "
+            f"max {max(longest):.1f} ms over {len(longest)} batches"
+        )
+    finally:
+        if sampler is not None:
+            sampler.stop.set()
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+        if args.db == "postgres":
+            await drop_database(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--where", action="store_true", help="sample what runs in a stretch")
+    parser.add_argument(
+        "--changed", action="store_true", help="1,000 known candidates whose name changed"
+    )
+    parser.add_argument("--top", type=int, default=4, help="places shown per stretch")
+    args: Any = parser.parse_args()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
