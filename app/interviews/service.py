@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bulk.schemas import BulkOut
-from app.bulk.service import Outcome, validate_items
+from app.bulk.service import Outcome, validated
 from app.candidates.erased import refuse_if_candidate_erased
 from app.candidates.erasure import erased_external_ids
 from app.config import Settings
@@ -251,7 +251,7 @@ async def upsert_interviews(
     """Create or update up to 1,000 interviews by external_id, each with its events and
     follow-ups exactly as the single-object endpoints would."""
     outcome = Outcome(len(items))
-    valid = validate_items(items, _UPSERT, outcome)
+    valid = await validated(items, _UPSERT, outcome)
     existing = await by_external_ids(session, Interview, [i.external_id for _, i in valid])
     candidates = await ids_by_external_id(
         session, Candidate, [i.candidate_external_id for _, i in valid if i.candidate_external_id]

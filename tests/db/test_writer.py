@@ -8,6 +8,7 @@ SQLite's, and it is the embedded default."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -230,3 +231,31 @@ async def test_reads_answer_while_a_writer_holds_the_connection(
     async with db.reading() as conn:  # the write is seen once committed, not before
         after = (await conn.execute(select(func.count()).select_from(Staff))).scalar()
     assert after == (staff or 0) + 1
+
+
+async def test_a_write_waiting_for_another_process_leaves_the_process_answering(
+    sqlite_app: FastAPI, admin: httpx.AsyncClient, sqlite_url: str
+) -> None:
+    """Another process (the command line's import) holds SQLite's write lock: a debrief
+    waits for it off the event loop (the write path's statements run on the loop only once
+    their transaction holds the lock), so reads go on being answered; then it is stored."""
+    candidate = await create_candidate(admin)
+    interview = await create_interview(admin, starts_at=T0, candidate_id=candidate["id"])
+    sqlite_app.state.clock.advance(timedelta(days=1))
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        posting = asyncio.create_task(
+            admin.post(f"/v1/interviews/{interview['id']}/debrief", json=DEBRIEF)
+        )
+        await asyncio.sleep(0.2)
+        started = asyncio.get_running_loop().time()
+        read = await asyncio.wait_for(admin.get(f"/v1/candidates/{candidate['id']}"), 5)
+        waited = asyncio.get_running_loop().time() - started
+        assert not posting.done()  # still waiting for the lock
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert read.status_code == 200
+    assert waited < 0.5
+    assert (await asyncio.wait_for(posting, 10)).status_code == 201
