@@ -188,7 +188,9 @@ class Statement:
     async def fetch_dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
         """Run it once; its rows as dicts by column name (on both databases)."""
         rows = await self.fetch(session, **params)
-        if rows and isinstance(rows[0], asyncpg.Record):
+        if not rows:
+            return []
+        if isinstance(rows[0], asyncpg.Record):
             # asyncpg's values are SQLAlchemy's on its connection: JSON decoded by the codecs
             # SQLAlchemy gives the driver, timestamps aware in UTC.
             return [dict(row) for row in rows]

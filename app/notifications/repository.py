@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
+from app.db.statements import Statement, settle
 from app.models import (
     Candidate,
     Client,
@@ -139,7 +140,7 @@ async def link_email_facts(
     return list((await session.execute(stmt)).mappings().all())
 
 
-_INTERVIEW_FACTS = (
+_INTERVIEW_FACTS = Statement(
     select(
         Interview.id.label("interview_id"),
         Interview.job_title,
@@ -156,11 +157,12 @@ _INTERVIEW_FACTS = (
 )
 
 
-async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> RowMapping | None:
+async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> dict[str, Any] | None:
     """The candidate, their owner and the client of one interview, for a message to staff
-    (built once: a debrief that cools a candidate asks)."""
-    result = await session.execute(_INTERVIEW_FACTS, {"interview_id": interview_id})
-    return result.mappings().first()
+    (a statement on the driver, app/db/statements.py: a debrief that cools a candidate asks)."""
+    await settle(session)
+    rows = await _INTERVIEW_FACTS.fetch_dicts(session, interview_id=interview_id)
+    return rows[0] if rows else None
 
 
 async def client_answer_facts(session: AsyncSession, link_id: uuid.UUID) -> RowMapping | None:

@@ -204,3 +204,9 @@ async def test_many_rows_belong_to_the_transaction_as_a_few_do(db: Database) -> 
     batch = [_entry(object_id=many) for _ in range(SQLITE_ROWS_ON_LOOP + 8)]
     await write(fail=False)
     assert (await _count(db, few), await _count(db, many)) == (2, SQLITE_ROWS_ON_LOOP + 8)
+
+
+async def test_no_rows_read_as_dicts_is_an_empty_list(db: Database) -> None:
+    async with transaction(db, now=NOW) as session:
+        assert await _READ.fetch_dicts(session, id=uuid7()) == []  # first in its transaction
+        assert await _READ.fetch_dicts(session, id=uuid7()) == []  # on the held connection
