@@ -98,6 +98,18 @@ class _Compiled:
             for row in rows
         ]
 
+    async def pg_rows(self, driver: asyncpg.Connection, args: list[Any]) -> Sequence[Any]:
+        try:
+            return cast(Sequence[Any], await driver.fetch(self.sql, *args))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(self.sql, args, error) from error
+
+    async def pg_many(self, driver: asyncpg.Connection, batch: list[list[Any]]) -> None:
+        try:
+            await driver.executemany(self.sql, batch)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(self.sql, batch, error) from error
+
     def sqlite_many(self, driver: sqlite3.Connection, batch: list[list[Any]]) -> None:
         try:
             driver.executemany(self.sql, batch)
@@ -180,10 +192,7 @@ class Statement:
         args = compiled.args(params)
         if isinstance(driver, sqlite3.Connection):
             return compiled.sqlite_rows(driver, args)
-        try:
-            return cast(Sequence[Any], await driver.fetch(compiled.sql, *args))
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(compiled.sql, args, error) from error
+        return await compiled.pg_rows(driver, args)
 
     async def fetch_dicts(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
         """Run it once; its rows as dicts by column name (on both databases)."""
@@ -208,11 +217,8 @@ class Statement:
         batch = [compiled.args(row) for row in rows]
         if isinstance(driver, sqlite3.Connection):
             compiled.sqlite_many(driver, batch)
-            return
-        try:
-            await driver.executemany(compiled.sql, batch)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(compiled.sql, batch, error) from error
+        else:
+            await compiled.pg_many(driver, batch)
 
     @staticmethod
     def _on_loop(driver: Driver, rows: Sequence[Any]) -> bool:
@@ -228,10 +234,7 @@ class Statement:
         driver = _driver(session, connection)
         if isinstance(driver, sqlite3.Connection):
             return compiled.sqlite_rows(driver, args)
-        try:
-            return cast(Sequence[Any], await_only(driver.fetch(compiled.sql, *args)))
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(compiled.sql, args, error) from error
+        return await_only(compiled.pg_rows(driver, args))
 
     def executemany_sync(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """`executemany` for code that holds the synchronous session (inside a flush)."""
@@ -246,11 +249,8 @@ class Statement:
         batch = [compiled.args(row) for row in rows]
         if isinstance(driver, sqlite3.Connection):
             compiled.sqlite_many(driver, batch)
-            return
-        try:
-            await_only(driver.executemany(compiled.sql, batch))
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(compiled.sql, batch, error) from error
+        else:
+            await_only(compiled.pg_many(driver, batch))
 
 
 async def settle(session: AsyncSession) -> None:
