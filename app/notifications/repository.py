@@ -41,25 +41,50 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+_notifications = Notification.__table__
+_COLUMNS = [c.name for c in _notifications.c]
+# A few messages (an owner's alert: one a channel) are written one statement each on the driver
+# (app/db/statements.py); a sweep's many in one statement through the session.
+_FEW = 4
+_ADD_ONE = {
+    name: Statement(
+        dialect.insert(_notifications)
+        .values({c: bindparam(c) for c in _COLUMNS})
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_notifications.c.id)
+    )
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_ADD_SUBJECTS = Statement(
+    insert(NotificationSubject).values(
+        notification_id=bindparam("notification_id"), candidate_id=bindparam("candidate_id")
+    )
+)
+
+
 async def add_notifications(
     session: AsyncSession, rows: list[dict[str, Any]], subjects: dict[uuid.UUID, set[uuid.UUID]]
 ) -> list[uuid.UUID]:
     """Write messages, skipping any whose dedupe key is taken; returns the ids written."""
     if not rows:
         return []
-    # The rows as parameters (one statement, its SQL compiled once and cached), never
-    # written into the statement with `.values(rows)`, which compiles it on every call.
-    stmt = (
-        _insert(session, Notification.__table__)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.__table__.c.id)
-    )
-    written = list((await session.execute(stmt, rows)).scalars())
+    if len(rows) <= _FEW:
+        await settle(session)
+        add = _ADD_ONE[session.get_bind().dialect.name]
+        written = [r[0] for row in rows for r in await add.fetch(session, **row)]
+    else:
+        # The rows as parameters (one statement, its SQL compiled once and cached), never
+        # written into the statement with `.values(rows)`, which compiles it on every call.
+        stmt = (
+            _insert(session, _notifications)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_notifications.c.id)
+        )
+        written = list((await session.execute(stmt, rows)).scalars())
     pairs = [
         {"notification_id": n, "candidate_id": c} for n in written for c in subjects.get(n, ())
     ]
-    if pairs:
-        await session.execute(insert(NotificationSubject), pairs)
+    await _ADD_SUBJECTS.executemany(session, pairs)
     return written
 
 
@@ -279,6 +304,15 @@ async def client_chases(session: AsyncSession, interview_id: uuid.UUID) -> list[
 
 
 _STAFF_MEMBERS = select(Staff).where(Staff.id.in_(bindparam("ids", expanding=True)))
+_STAFF_MEMBER = Statement(select(Staff.__table__).where(Staff.id == bindparam("staff_id")))
+
+
+async def staff_member(session: AsyncSession, staff_id: uuid.UUID) -> Staff | None:
+    """One staff member read on the driver (app/db/statements.py), for a message to them: a
+    `Staff` outside the session, to read, not to change."""
+    await settle(session)
+    rows = await _STAFF_MEMBER.fetch_dicts(session, staff_id=staff_id)
+    return Staff(**rows[0]) if rows else None
 
 
 async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Staff]:

@@ -342,7 +342,7 @@ async def _plan_alerts(session: AsyncSession, plan: Plan, debrief: dict[str, Any
     facts = await repository.interview_facts(session, uuid.UUID(str(debrief["interview_id"])))
     if facts is None or facts["erased_at"] is not None or facts["owner_id"] is None:
         return
-    owner = (await repository.staff_members(session, [facts["owner_id"]])).get(facts["owner_id"])
+    owner = await repository.staff_member(session, facts["owner_id"])
     if owner is None or not owner.active:
         return
     for reason in reasons:
