@@ -4,7 +4,7 @@ Running a statement through SQLAlchemy costs the process 0.2-0.4 ms of CPU (buil
 its cache key, the execution context, the result); the same SQL on the driver costs about
 0.06 ms (`bench/statements.py`). A write request runs ten or more of them, so the ones that
 need nothing from the ORM are `Statement`s: the event and audit rows, the erased-candidate
-check, whether an interview has a debrief.
+check, recording a debrief (docs/architecture.md names them all).
 
 On PostgreSQL a `Statement` is compiled once to SQL text with SQLAlchemy's conversions of
 its parameters (a JSON column's serialiser, a TypeDecorator's checks) and run on the asyncpg
@@ -15,7 +15,7 @@ keeps it, and the next ones are awaited on it directly, while that transaction l
 rows come back as asyncpg records (read by position or name). An integrity error is raised
 as SQLAlchemy's `IntegrityError`, as it would be through the session (answered 409); any
 other database error as asyncpg raised it (answered 503, or 422 for a value the database
-refused).
+refused); a connection the driver finds closed as SQLAlchemy's `InterfaceError` (503).
 
 On SQLite it runs on the stdlib `sqlite3` connection under the process's one write
 connection (`app.db.writer`), from the event loop, with SQLAlchemy's conversions of its
@@ -34,7 +34,7 @@ from typing import Any, TypeAlias, cast
 
 import asyncpg
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.util import identity_key
@@ -103,12 +103,16 @@ class _Compiled:
             return cast(Sequence[Any], await driver.fetch(self.sql, *args))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(self.sql, args, error) from error
+        except asyncpg.InterfaceError as error:  # a closed connection: 503, as SQLAlchemy's
+            raise InterfaceError(self.sql, args, error) from error
 
     async def pg_many(self, driver: asyncpg.Connection, batch: list[list[Any]]) -> None:
         try:
             await driver.executemany(self.sql, batch)
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(self.sql, batch, error) from error
+        except asyncpg.InterfaceError as error:
+            raise InterfaceError(self.sql, batch, error) from error
 
     def sqlite_many(self, driver: sqlite3.Connection, batch: list[list[Any]]) -> None:
         try:
@@ -209,6 +213,8 @@ class Statement:
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run it once per row of parameters (one round trip on PostgreSQL)."""
         rows = list(rows)
+        if not rows:
+            return
         driver = _held(session)
         compiled = self._ready(driver)
         if driver is None or compiled is None or not self._on_loop(driver, rows):

@@ -69,8 +69,9 @@ class UnitOfWork:
     # What the transaction reads once and uses often (the follow-up policy), by name; whoever
     # changes such a thing in the transaction puts the new value here.
     memo: dict[str, Any] = field(default_factory=dict)
-    # The transaction's asyncpg connection, found by its first `Statement` on PostgreSQL and
-    # used by the next ones (app/db/statements.py), with the SQLAlchemy transaction it is for.
+    # The transaction's driver connection (asyncpg's, or SQLite's `sqlite3` one), found by
+    # its first `Statement` and used by the next ones (app/db/statements.py), with the
+    # SQLAlchemy transaction it is for.
     driver: tuple[Any, Any] | None = None
 
     def discard(self) -> None:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.exc import IntegrityError, InterfaceError, SQLAlchemyError
 
 from app.db.engine import Database
 from app.db.statements import SQLITE_ROWS_ON_LOOP, Statement, refresh_loaded, settle
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import AuditEntry, Client
+from tests.conftest import asyncpg_dsn
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 _COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "fields")
@@ -210,3 +213,17 @@ async def test_no_rows_read_as_dicts_is_an_empty_list(db: Database) -> None:
     async with transaction(db, now=NOW) as session:
         assert await _READ.fetch_dicts(session, id=uuid7()) == []  # first in its transaction
         assert await _READ.fetch_dicts(session, id=uuid7()) == []  # on the held connection
+
+
+@pytest.mark.postgres
+async def test_a_closed_driver_connection_is_sqlalchemys_interface_error(
+    database_url: str,
+) -> None:
+    """Answered 503 as SQLAlchemy's own errors are (app/api/problems.py), not 500."""
+    driver = await asyncpg.connect(asyncpg_dsn(database_url))
+    await driver.close()
+    compiled = _READ._for(asyncpg_dialect.dialect())
+    with pytest.raises(InterfaceError):
+        await compiled.pg_rows(driver, compiled.args({"id": uuid7()}))
+    with pytest.raises(InterfaceError):
+        await compiled.pg_many(driver, [compiled.args({"id": uuid7()})])
