@@ -188,7 +188,9 @@ class Statement:
         )
 
     async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
-        """Run it once; its rows, read by position (`fetch_dicts`: by column name)."""
+        """Run it once; its rows, read by position (`fetch_dicts`: by column name). The ORM's
+        pending changes are flushed first (`settle`), as the session's own statements do."""
+        await settle(session)
         driver = _held(session)
         compiled = self._ready(driver)
         if driver is None or compiled is None:
@@ -209,6 +211,11 @@ class Statement:
             return [dict(row) for row in rows]
         keys = self._compiled["sqlite"].keys
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def fetch_one(self, session: AsyncSession, **params: Any) -> dict[str, Any] | None:
+        """Run it once; its first row as a dict, or None."""
+        rows = await self.fetch_dicts(session, **params)
+        return rows[0] if rows else None
 
     async def executemany(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run it once per row of parameters (one round trip on PostgreSQL)."""
@@ -261,7 +268,8 @@ class Statement:
 
 async def settle(session: AsyncSession) -> None:
     """Flush the ORM's pending changes, as the session does before its own statements
-    (autoflush), so that a `Statement` reading after them sees them."""
+    (autoflush), so that a `Statement` reading after them sees them (`Statement.fetch`
+    calls it)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
 

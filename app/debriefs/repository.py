@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.candidates.erased import refuse_if_erased
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
-from app.db.statements import Statement, refresh_loaded, settle
+from app.db.statements import Statement, refresh_loaded
 from app.models import Candidate, Debrief, EmployerFeedback, EmployerLink, Interview
 
 
@@ -57,13 +57,9 @@ async def debrief_of(
 ) -> dict[str, Any] | None:
     """The interview's debrief as a row, or None; CandidateErased if its candidate (the
     interview's) was erased."""
-    await settle(session)
-    rows = await _DEBRIEF_OF.fetch_dicts(
-        session, interview_id=interview_id, candidate_id=candidate_id
-    )
-    if not rows:
+    row = await _DEBRIEF_OF.fetch_one(session, interview_id=interview_id, candidate_id=candidate_id)
+    if row is None:
         return None
-    row = rows[0]
     refuse_if_erased(candidate_id, row.pop("candidate_erased_at"))
     return row if row["id"] is not None else None
 
@@ -92,9 +88,7 @@ _INTERVIEW_LOCKED = Statement(
 async def interview_for_debrief(
     session: AsyncSession, interview_id: uuid.UUID
 ) -> dict[str, Any] | None:
-    await settle(session)
-    rows = await _INTERVIEW_LOCKED.fetch_dicts(session, interview_id=interview_id)
-    return rows[0] if rows else None
+    return await _INTERVIEW_LOCKED.fetch_one(session, interview_id=interview_id)
 
 
 async def interview_exists(db: Database, interview_id: uuid.UUID) -> bool:

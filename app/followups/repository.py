@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one, sql_text, where_equal
-from app.db.statements import Statement, settle
+from app.db.statements import Statement
 from app.followups.policy import FollowUpPolicy
 from app.followups.rules import OPEN_STATUSES
 from app.followups.schemas import COLUMN_FIELDS, DERIVED_FIELDS, TIME_FIELDS
@@ -35,7 +35,6 @@ _POLICY_VALUE = Statement(select(Setting.value).where(Setting.key == POLICY_KEY)
 
 async def policy_in(session: AsyncSession) -> FollowUpPolicy:
     """The policy as the transaction sees it (its own change included)."""
-    await settle(session)
     rows = await _POLICY_VALUE.fetch(session)
     return FollowUpPolicy.model_validate(rows[0][0]) if rows else FollowUpPolicy()
 
@@ -73,7 +72,6 @@ _OF_INTERVIEW_BY_KIND = _OF_INTERVIEW.where(FollowUp.kind.in_(bindparam("kinds",
 
 
 async def kinds_opened(session: AsyncSession, interview_id: uuid.UUID) -> set[str]:
-    await settle(session)
     return {row[0] for row in await _KINDS_OPENED.fetch(session, interview_id=interview_id)}
 
 

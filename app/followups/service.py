@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.db.engine import Database
-from app.db.statements import refresh_loaded, settle
+from app.db.statements import refresh_loaded
 from app.db.unit_of_work import unit_of_work
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
@@ -377,7 +377,6 @@ async def complete_kind(
     The rows are read, closed and written with two statements on the driver
     (app/db/statements.py), audited and evented as `_finish` does through the ORM; objects
     of them loaded earlier in the transaction are given the new values."""
-    await settle(session)
     rows = await repository.open_of_kind(session, interview_id, kind)
     if not rows:
         return

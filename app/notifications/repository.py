@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.queries import AnySelect, read_one
-from app.db.statements import Statement, settle
+from app.db.statements import Statement
 from app.models import (
     Candidate,
     Client,
@@ -69,7 +69,6 @@ async def add_notifications(
     if not rows:
         return []
     if len(rows) <= _FEW:
-        await settle(session)
         add = _ADD_ONE[session.get_bind().dialect.name]
         written = [r[0] for row in rows for r in await add.fetch(session, **row)]
     else:
@@ -185,9 +184,7 @@ _INTERVIEW_FACTS = Statement(
 async def interview_facts(session: AsyncSession, interview_id: uuid.UUID) -> dict[str, Any] | None:
     """The candidate, their owner and the client of one interview, for a message to staff
     (a statement on the driver, app/db/statements.py: a debrief that cools a candidate asks)."""
-    await settle(session)
-    rows = await _INTERVIEW_FACTS.fetch_dicts(session, interview_id=interview_id)
-    return rows[0] if rows else None
+    return await _INTERVIEW_FACTS.fetch_one(session, interview_id=interview_id)
 
 
 async def client_answer_facts(session: AsyncSession, link_id: uuid.UUID) -> RowMapping | None:
@@ -310,9 +307,8 @@ _STAFF_MEMBER = Statement(select(Staff.__table__).where(Staff.id == bindparam("s
 async def staff_member(session: AsyncSession, staff_id: uuid.UUID) -> Staff | None:
     """One staff member read on the driver (app/db/statements.py), for a message to them: a
     `Staff` outside the session, to read, not to change."""
-    await settle(session)
-    rows = await _STAFF_MEMBER.fetch_dicts(session, staff_id=staff_id)
-    return Staff(**rows[0]) if rows else None
+    row = await _STAFF_MEMBER.fetch_one(session, staff_id=staff_id)
+    return Staff(**row) if row else None
 
 
 async def staff_members(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Staff]:
