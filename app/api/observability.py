@@ -21,6 +21,7 @@ import structlog
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db.slices import reading
 from app.ids import request_id
 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,6 +34,8 @@ REQUEST_SECONDS = Histogram(
 )
 
 access_log = logging.getLogger("debrief.access")
+
+READS = frozenset({"GET", "HEAD"})
 
 # A candidate's form link, `/f/<token>`, a client's decision link, `/e/<token>`, and an
 # email's unsubscribe link, `/u/<token>`: the token opens the page or acts for the person,
@@ -121,7 +124,9 @@ HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 class RequestContextMiddleware:
     """A request id for every request (echoed as X-Request-ID), an access log line and the
     latency histogram, by route template. With `hsts` (the public base URL is https), and on
-    any request that came over https, every response tells browsers to use https only."""
+    any request that came over https, every response tells browsers to use https only.
+    Being the outermost, it also counts the reads in flight, which a bulk call's long loops
+    wait for (`app.db.slices.reading`)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
@@ -148,7 +153,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if scope["method"] in READS:
+                with reading():  # long loops elsewhere wait for it (app/db/slices.py)
+                    await self.app(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
