@@ -19,6 +19,7 @@ from app.api import idempotency
 from app.audit import service as audit
 from app.config import Settings
 from app.db.engine import Database
+from app.db.queries import among
 from app.db.slices import tick
 from app.db.transaction import add_post_commit_hook, transaction
 from app.debrief_queue import service as debrief_queue
@@ -70,7 +71,7 @@ async def erased_external_ids(
             by_hash[_fingerprint(key, external_id)] = external_id
     rows = await session.execute(
         select(ErasedIdentity.external_id_hash, ErasedIdentity.erased_at).where(
-            ErasedIdentity.external_id_hash.in_(list(by_hash))
+            among(session, ErasedIdentity.external_id_hash, list(by_hash))
         )
     )
     return {by_hash[h]: when for h, when in rows.all()}
