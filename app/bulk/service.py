@@ -22,6 +22,9 @@ from app.events import service as events
 from app.ids import uuid7
 
 M = TypeVar("M", bound=BaseModel)
+# New rows a multi-row INSERT: SQLAlchemy processes an INSERT's parameters without handing
+# the event loop back, about 5 ms for 1,000 rows; in fours, a tick between (app/db/slices.py).
+INSERT_ROWS = 250
 
 
 class Outcome:
@@ -168,8 +171,10 @@ async def upsert(
         outcome.done(index, "updated" if changed else "unchanged", row.id)
     if atomic:
         outcome.raise_if_any_failed()
-    if created:  # one multi-row INSERT, without building an ORM object per row
-        await session.execute(insert(model.__table__), created)
+    for start in range(0, len(created), INSERT_ROWS):  # multi-row INSERTs, no ORM objects
+        await tick()
+        await session.execute(insert(model.__table__), created[start : start + INSERT_ROWS])
+    if created:
         await audit.record_many(session, model, "create", ((v["id"], v) for v in created))
     await session.flush()
     if events_as is not None:

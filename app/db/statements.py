@@ -43,12 +43,17 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import await_only
 
+from app.db.slices import tick
 from app.db.unit_of_work import unit_of_work
 
 # An executemany of more rows than this runs on SQLite through the session (on aiosqlite's
 # thread) rather than from the event loop: a bulk call's thousand audit rows would hold the
 # loop for milliseconds.
 SQLITE_ROWS_ON_LOOP = 32
+# Through the session, it goes this many rows at a time, handing the event loop back between
+# them (app/db/slices.py): SQLAlchemy processes the parameters on the loop's thread, about
+# 5 ms for a thousand rows.
+SESSION_ROWS = 250
 
 
 class _Compiled:
@@ -225,7 +230,10 @@ class Statement:
         driver = _held(session)
         compiled = self._ready(driver)
         if driver is None or compiled is None or not self._on_loop(driver, rows):
-            await session.run_sync(self.executemany_sync, rows)
+            for start in range(0, len(rows), SESSION_ROWS):
+                if start:
+                    await tick()
+                await session.run_sync(self.executemany_sync, rows[start : start + SESSION_ROWS])
             return
         batch = [compiled.args(row) for row in rows]
         if isinstance(driver, sqlite3.Connection):

@@ -13,7 +13,13 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError, InterfaceError, SQLAlchemyError
 
 from app.db.engine import Database
-from app.db.statements import SQLITE_ROWS_ON_LOOP, Statement, refresh_loaded, settle
+from app.db.statements import (
+    SESSION_ROWS,
+    SQLITE_ROWS_ON_LOOP,
+    Statement,
+    refresh_loaded,
+    settle,
+)
 from app.db.transaction import transaction
 from app.ids import uuid7
 from app.models import AuditEntry, Client
@@ -185,10 +191,12 @@ async def test_after_a_commit_statements_run_in_the_next_transaction(db: Databas
 
 
 async def test_many_rows_belong_to_the_transaction_as_a_few_do(db: Database) -> None:
-    """On SQLite more than SQLITE_ROWS_ON_LOOP rows go through the session, fewer straight
-    to the driver: both in the one transaction, both undone by its rollback."""
+    """On SQLite more than SQLITE_ROWS_ON_LOOP rows go through the session (SESSION_ROWS at
+    a time), fewer straight to the driver: all in the one transaction, all undone by its
+    rollback."""
     few, many = f"few-{uuid7()}", f"many-{uuid7()}"
-    batch = [_entry(object_id=many) for _ in range(SQLITE_ROWS_ON_LOOP + 8)]
+    count = SESSION_ROWS * 2 + SQLITE_ROWS_ON_LOOP + 8  # the last part, too, through the session
+    batch = [_entry(object_id=many) for _ in range(count)]
 
     class Undo(Exception):
         pass
@@ -204,9 +212,9 @@ async def test_many_rows_belong_to_the_transaction_as_a_few_do(db: Database) -> 
     with pytest.raises(Undo):
         await write(fail=True)
     assert (await _count(db, few), await _count(db, many)) == (0, 0)
-    batch = [_entry(object_id=many) for _ in range(SQLITE_ROWS_ON_LOOP + 8)]
+    batch = [_entry(object_id=many) for _ in range(count)]
     await write(fail=False)
-    assert (await _count(db, few), await _count(db, many)) == (2, SQLITE_ROWS_ON_LOOP + 8)
+    assert (await _count(db, few), await _count(db, many)) == (2, count)
 
 
 async def test_no_rows_read_as_dicts_is_an_empty_list(db: Database) -> None:
