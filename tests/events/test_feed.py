@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 from sqlalchemy import select, text
 
+from app.audit import service as audit
 from app.db.engine import Database
 from app.db.transaction import transaction
 from app.db.unit_of_work import unit_of_work
 from app.events import service as events
 from app.ids import uuid7
-from app.models import Event
+from app.models import AuditEntry, Candidate, Event
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_candidate, create_interview, patch_current
 from tests.followups.helpers import all_events
@@ -148,3 +150,45 @@ async def test_events_are_written_under_the_feed_order_lock_in_the_order_recorde
             select(Event.id, Event.data).where(Event.id.in_(recorded)).order_by(Event.seq)
         )
         assert [(r.id, r.data["n"]) for r in rows] == list(zip(recorded, range(3), strict=True))
+
+
+async def test_events_and_audit_rows_are_stored_exactly_as_recorded(db: Database) -> None:
+    """What the outbox writes (on PostgreSQL as two JSON documents the server unpacks) is
+    what was recorded: nested data, text beyond ASCII, large and decimal numbers, nulls, a
+    time's microseconds and its instant whatever its offset; a batch keeps its order."""
+    now = datetime(2026, 3, 2, 11, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    subject = str(uuid7())
+    payloads = [
+        {"candidate_id": subject, "name": 'Zoë Ødegård 😀 "quoted" \\ back', "n": 0},
+        {"nested": {"list": [1, 2.5, None, True, "x"]}, "big": 2**53 + 1, "n": 1},
+        {"candidate_id": None, "empty": {}, "n": 2},
+    ] + [{"candidate_id": subject, "n": n} for n in range(3, 300)]
+    async with transaction(db, now=now) as session:
+        recorded = [events.record(session, "candidate.updated", p, now=now) for p in payloads]
+        await audit.record_many(
+            session, Candidate, "update", [(subject, ["full_name", "email"]), (subject, [])]
+        )
+    async with db.reading() as conn:
+        rows = (
+            await conn.execute(
+                select(Event.id, Event.data, Event.occurred_at, Event.candidate_id)
+                .where(Event.id.in_(recorded))
+                .order_by(Event.seq)
+            )
+        ).all()
+        entries = (
+            await conn.execute(
+                select(AuditEntry.occurred_at, AuditEntry.fields, AuditEntry.object_type)
+                .where(AuditEntry.object_id == subject)
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert [r.id for r in rows] == recorded
+    assert [r.data for r in rows] == payloads
+    assert {r.occurred_at for r in rows} == {now}
+    assert rows[0].occurred_at.microsecond == 123456
+    assert [r.candidate_id for r in rows[:3]] == [uuid.UUID(subject), None, None]
+    assert [(e.occurred_at, e.fields, e.object_type) for e in entries] == [
+        (now, ["email", "full_name"], "candidate"),
+        (now, [], "candidate"),
+    ]
