@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.bulk_stalls --db sqlite
     .venv/bin/python -m bench.bulk_stalls --where         # and what runs in each long stretch
     .venv/bin/python -m bench.bulk_stalls --changed       # 1,000 known candidates, each changed
+    .venv/bin/python -m bench.bulk_stalls --reads         # a reader's p50 and p99, alone and during
 
 POST /v1/candidates/bulk of 1,000 new candidates (in process, ASGI) while a ticker task
 beside it does nothing but `await asyncio.sleep(0)`: the time between two of its turns is a
@@ -11,6 +12,12 @@ stretch in which no other request could have run. Reported per batch: the wall t
 longest stretch and the total time spent in stretches over 2 ms. With `--where`, a thread
 samples the loop thread's stack every 0.2 ms (the switch interval lowered for it, which
 slows the run): each stretch over 2 ms is shown with the app frames it was seen in.
+
+With `--reads`, what a recruiter notices instead: a reader task reads one candidate
+(`GET /v1/candidates/{id}`, through the whole app) 2 ms after its last answer, for a fifth of
+a second alone and then during each batch; reported are the reads' p50 and p99 in each
+phase and their ratio. In process, one event loop, so the figure is the loop's share of a
+read's wait: no other process competes for the core.
 """
 
 from __future__ import annotations
@@ -72,6 +79,23 @@ async def count_turns(turns: list[float], done: asyncio.Event) -> None:
         await asyncio.sleep(0)
 
 
+async def read_repeatedly(
+    client: Any, path: str, latencies: list[float], done: asyncio.Event
+) -> None:
+    """Read `path` 2 ms after each answer until `done`, recording how long each took."""
+    while not done.is_set():
+        await asyncio.sleep(0.002)
+        started = time.perf_counter()
+        response = await client.get(path)
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
 async def run(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     name = "debrief_bench_stalls"
@@ -101,6 +125,9 @@ async def run(args: argparse.Namespace) -> None:
             sys.setswitchinterval(0.0001)
             sampler.start()
         longest: list[float] = []
+        alone: list[float] = []
+        during: list[float] = []
+        read_path = ""
         for number in range(args.batches + 1):
             items = people(f"b{number}", owners)
             if args.changed:  # stored first, untimed; then each item's name changes
@@ -109,7 +136,17 @@ async def run(args: argparse.Namespace) -> None:
                 items = [item | {"full_name": item["full_name"] + " Jr"} for item in items]
             turns: list[float] = []
             done = asyncio.Event()
-            ticker = asyncio.create_task(count_turns(turns, done))
+            if args.reads and read_path:
+                quiet: list[float] = []
+                reader = asyncio.create_task(read_repeatedly(client, read_path, quiet, done))
+                await asyncio.sleep(0.2)
+                done.set()
+                await reader
+                done = asyncio.Event()
+                busy: list[float] = []
+                ticker = asyncio.create_task(read_repeatedly(client, read_path, busy, done))
+            else:
+                ticker = asyncio.create_task(count_turns(turns, done))
             await asyncio.sleep(0)
             started = time.perf_counter()
             response = await client.post("/v1/candidates/bulk", json={"items": items})
@@ -117,6 +154,20 @@ async def run(args: argparse.Namespace) -> None:
             done.set()
             await ticker
             assert response.status_code == 200, response.text
+            if args.reads:
+                if not read_path:
+                    read_path = f"/v1/candidates/{response.json()['results'][0]['id']}"
+                    continue  # the first batch warms caches and gives the candidate to read
+                alone += quiet
+                during += busy
+                print(
+                    f"batch {number}: {(ended - started) * 1000:.1f} ms; reads alone p50 "
+                    f"{percentile(quiet, 0.5):.2f} ms p99 {percentile(quiet, 0.99):.2f} ms "
+                    f"({len(quiet)}), during the batch p50 {percentile(busy, 0.5):.2f} ms "
+                    f"p99 {percentile(busy, 0.99):.2f} ms ({len(busy)})",
+                    flush=True,
+                )
+                continue
             turns.append(ended)
             gaps = [(b - a, a, b) for a, b in itertools.pairwise(turns)]
             worst = max(g for g, _, _ in gaps) * 1000
@@ -138,6 +189,16 @@ async def run(args: argparse.Namespace) -> None:
                     for where, count in seen.most_common(args.top):
                         print(f"    {count:4d} {where}")
                 sampler.samples.clear()
+        if args.reads:
+            p50 = percentile(during, 0.5) / percentile(alone, 0.5)
+            p99 = percentile(during, 0.99) / percentile(alone, 0.99)
+            print(
+                f"reads alone: p50 {percentile(alone, 0.5):.2f} ms, p99 "
+                f"{percentile(alone, 0.99):.2f} ms ({len(alone)} reads); during batches: p50 "
+                f"{percentile(during, 0.5):.2f} ms, p99 {percentile(during, 0.99):.2f} ms "
+                f"({len(during)} reads); during ÷ alone: p50 {p50:.2f}x, p99 {p99:.2f}x"
+            )
+            return
         print(
             f"longest stretch: median {statistics.median(longest):.1f} ms, "
             f"max {max(longest):.1f} ms over {len(longest)} batches"
@@ -162,6 +223,9 @@ def main() -> None:
         "--changed", action="store_true", help="1,000 known candidates whose name changed"
     )
     parser.add_argument("--top", type=int, default=4, help="places shown per stretch")
+    parser.add_argument(
+        "--reads", action="store_true", help="time a reader's reads alone and during batches"
+    )
     args: Any = parser.parse_args()
     asyncio.run(run(args))
 
