@@ -9,12 +9,15 @@ on) only when more than `SLICE` seconds passed since a tick last yielded, so a c
 clock read. Nothing else changes: the work runs in the same order, in the same transaction.
 
 Yielding alone leaves a read one slice behind the batch at each of its steps (its query's
-answer waits for the slice running when it arrives), so a read that takes 2 ms alone takes 8
+answer waits for the slice running when it arrives), so a read that takes 2 ms alone took 8
 during a sync. So reads come first: `RequestContextMiddleware` counts the reads (GET, HEAD)
-in flight (`reading`), and a tick that yields while any is in flight waits until none is, for
-at most `DEFER` seconds. A read then meets at most one slice; a batch keeps at least
-SLICE / (SLICE + DEFER) of the loop however many reads arrive, and loses nothing when none
-do. A tick inside a read never waits for reads (it would wait for itself).
+in flight (`reading`), and a tick inside a bulk call (`batch`) that yields while any read is
+in flight then waits until none is, for at most `DEFER` seconds. A read then meets about one
+slice; a batch keeps at least SLICE / (SLICE + DEFER) of the loop however many reads arrive,
+and loses nothing when none do. Only a batch waits: a single write's ticks (the outbox, the
+erased check) never do, as it holds its locks. Nor does a batch while another write waits
+for SQLite's one writer it holds (`writer_waiting`, from `app/db/writer.py`): the reads must
+not cost the writes.
 
 Code run by SQLAlchemy's sync layer (a flush, an ORM event listener, a statement's parameter
 processing) runs in a greenlet and cannot yield; its loops are left as they are.
@@ -33,18 +36,20 @@ SLICE = 0.001
 # Longest a tick waits for the reads in flight: a batch keeps a fifth of a busy loop.
 DEFER = 0.004
 
-# True in a read's task (and the tasks it starts): its ticks do not wait for reads.
-_in_read: ContextVar[bool] = ContextVar("in_read", default=False)
+# True inside a bulk call (`batch`): only there does a tick wait for the reads.
+_in_batch: ContextVar[bool] = ContextVar("in_batch", default=False)
 
 
 class _Slices:
-    """When a tick last handed the loop back, and the reads in flight. One per process: a
-    process runs one event loop (a tick from another thread's loop would only make this one
-    yield sooner)."""
+    """When a tick last handed the loop back, the reads in flight, the writes waiting for
+    SQLite's writer. One per process: a process serves its requests on one event loop (a
+    second loop in another thread would only make this one's ticks yield or wait sooner,
+    never longer than `DEFER`)."""
 
     def __init__(self) -> None:
         self.handed_back_at = 0.0
         self.reads = 0
+        self.writers_waiting = 0
         # Ticks waiting for the reads to end: each is woken when the last read ends.
         self.waiting: list[asyncio.Future[None]] = []
 
@@ -54,31 +59,52 @@ _slices = _Slices()
 
 @contextmanager
 def reading() -> Iterator[None]:
-    """A read being answered: ticks elsewhere wait for it (up to `DEFER`)."""
+    """A read being answered: a batch's ticks wait for it (up to `DEFER`)."""
     _slices.reads += 1
-    token = _in_read.set(True)
     try:
         yield
     finally:
-        _in_read.reset(token)
         _slices.reads -= 1
         if not _slices.reads and _slices.waiting:
             _wake_all()
 
 
+@contextmanager
+def batch() -> Iterator[None]:
+    """A bulk call's work: its ticks wait for the reads in flight."""
+    token = _in_batch.set(True)
+    try:
+        yield
+    finally:
+        _in_batch.reset(token)
+
+
+@contextmanager
+def writer_waiting() -> Iterator[None]:
+    """A write waiting for SQLite's one writer: batches stop waiting for reads meanwhile."""
+    _slices.writers_waiting += 1
+    try:
+        yield
+    finally:
+        _slices.writers_waiting -= 1
+
+
 def _wake_all() -> None:
-    waiting, _slices.waiting = _slices.waiting, []
+    """Wake this loop's waiting ticks (another loop's are left to their timers)."""
+    loop = asyncio.get_running_loop()
+    waiting = _slices.waiting
+    _slices.waiting = [w for w in waiting if w.get_loop() is not loop]
     for waiter in waiting:
-        if not waiter.done():
+        if waiter.get_loop() is loop and not waiter.done():
             waiter.set_result(None)
 
 
 async def tick() -> None:
     """Let other tasks run if this one has held the event loop for more than `SLICE`; then,
-    outside a read, wait while reads are in flight, for up to `DEFER`."""
+    in a batch, wait while reads are in flight and no write waits, for up to `DEFER`."""
     if perf_counter() - _slices.handed_back_at > SLICE:
         await asyncio.sleep(0)
-        if _slices.reads and not _in_read.get():
+        if _slices.reads and not _slices.writers_waiting and _in_batch.get():
             await _reads_done()
         _slices.handed_back_at = perf_counter()
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_
 
+from app.db.slices import writer_waiting
 from app.db.turns import Turns
 
 
@@ -35,7 +36,8 @@ class WriterQueue(AsyncAdaptedQueuePool):
         self._held: asyncio.Semaphore | None = None
 
     def _do_get(self) -> ConnectionPoolEntry:
-        turn = await_(self._writers.take())
+        with writer_waiting():  # a batch holding the writer stops waiting for reads
+            turn = await_(self._writers.take())
         try:
             entry = super()._do_get()
         except BaseException:

@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from app.api.observability import configure_logging
+from app.api.observability import RequestContextMiddleware, configure_logging
 from app.auth.tokens import new_link_token
 from app.clock import FrozenClock
+from app.db import slices
 from app.main import create_app
 from app.notifications.tokens import unsubscribe_token
 from tests.conftest import T0, make_settings, on_postgres
@@ -182,3 +184,23 @@ async def test_a_link_token_never_appears_in_a_log_line(
     assert token not in written
     assert unsubscribe.split(".")[1] not in written
     assert token[:12] not in written
+
+
+async def test_reads_are_counted_in_flight_for_the_bulk_calls_to_wait_for() -> None:
+    """The outermost middleware counts each GET and HEAD while it is answered (a batch's ticks
+    wait for them, app/db/slices.py); a write is not counted."""
+    seen: list[tuple[str, int]] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((scope["method"], slices._slices.reads))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = RequestContextMiddleware(inner)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        for method in ("GET", "HEAD", "POST", "PATCH", "DELETE"):
+            assert (await client.request(method, "/anything")).status_code == 200
+    assert seen == [("GET", 1), ("HEAD", 1), ("POST", 0), ("PATCH", 0), ("DELETE", 0)]
+    assert slices._slices.reads == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -31,7 +32,7 @@ async def test_a_tick_lets_others_run_only_once_a_slice_has_passed(
     await waiting
 
 
-async def test_a_tick_waits_while_a_read_is_answered_and_goes_on_when_it_ends(
+async def test_a_batchs_tick_waits_while_a_read_is_answered_and_goes_on_when_it_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A batch's loop steps aside for a recruiter's read: it resumes when the read ends,
@@ -47,31 +48,30 @@ async def test_a_tick_waits_while_a_read_is_answered_and_goes_on_when_it_ends(
             await read_may_end.wait()  # its query, say
             steps.append("read ends")
 
-    async def batch() -> None:
-        for item in range(3):
-            await slices.tick()
-            steps.append(f"item {item}")
+    async def bulk() -> None:
+        with slices.batch():
+            for item in range(3):
+                await slices.tick()
+                steps.append(f"item {item}")
 
     reader = asyncio.ensure_future(read())
     await asyncio.sleep(0)
     assert steps == ["read starts"]
-    batcher = asyncio.ensure_future(batch())
-    for _ in range(20):  # the loop goes round; the batch waits, the read is not done
-        await asyncio.sleep(0)
-    assert steps == ["read starts"]
-    read_may_end.set()
-    await asyncio.wait_for(asyncio.gather(reader, batcher), 5)
+    batcher = asyncio.ensure_future(bulk())
+    try:
+        for _ in range(20):  # the loop goes round; the batch waits, the read is not done
+            await asyncio.sleep(0)
+        assert steps == ["read starts"]
+    finally:
+        read_may_end.set()
+        await asyncio.wait_for(asyncio.gather(reader, batcher), 5)
     assert steps == ["read starts", "read ends", "item 0", "item 1", "item 2"]
     assert slices._slices.reads == 0
     assert slices._slices.waiting == []
 
 
-async def test_reads_that_never_stop_leave_a_batch_its_share(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With a read always in flight, each tick waits `DEFER` and no longer: the batch ends."""
-    monkeypatch.setattr(slices, "SLICE", 0.0)
-    monkeypatch.setattr(slices, "DEFER", 0.01)
+async def _with_a_read_in_flight(test: Callable[[], Awaitable[None]]) -> None:
+    """Run `test` while a read is being answered; the read ends whatever happens."""
     endless = asyncio.Event()
 
     async def read() -> None:
@@ -80,22 +80,56 @@ async def test_reads_that_never_stop_leave_a_batch_its_share(
 
     reader = asyncio.ensure_future(read())
     await asyncio.sleep(0)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    for _ in range(5):
-        await slices.tick()
-    waited = loop.time() - started
-    assert waited >= 5 * 0.01 * 0.9  # each tick waited for the read (timer resolution aside)
-    assert waited < 5  # and none waited for its end
-    endless.set()
-    await reader
+    try:
+        await asyncio.wait_for(test(), 10)
+    finally:
+        endless.set()
+        await reader
+    assert slices._slices.reads == 0
 
 
-async def test_a_tick_inside_a_read_does_not_wait_for_reads(
+async def test_reads_that_never_stop_leave_a_batch_its_share(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With a read always in flight, each of a batch's ticks waits `DEFER`, no longer."""
+    monkeypatch.setattr(slices, "SLICE", 0.0)
+    monkeypatch.setattr(slices, "DEFER", 0.05)
+    loop = asyncio.get_running_loop()
+
+    async def five_ticks() -> None:
+        started = loop.time()
+        with slices.batch():
+            for _ in range(5):
+                await slices.tick()
+        waited = loop.time() - started
+        assert 5 * 0.05 * 0.9 <= waited < 5 * 0.05 + 1.0
+
+    await _with_a_read_in_flight(five_ticks)
+
+
+async def test_only_a_batch_waits_for_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single write's ticks (its outbox, its erased check) do not wait: it holds its locks."""
     monkeypatch.setattr(slices, "SLICE", 0.0)
     monkeypatch.setattr(slices, "DEFER", 3600.0)
-    with slices.reading():
-        await asyncio.wait_for(slices.tick(), 5)
-    assert slices._slices.reads == 0
+
+    async def ticks() -> None:
+        for _ in range(3):
+            await slices.tick()
+
+    await _with_a_read_in_flight(ticks)
+
+
+async def test_a_batch_stops_waiting_for_reads_while_a_write_waits_for_the_writer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On SQLite a batch holds the one writer: a write queued behind it comes before reads."""
+    monkeypatch.setattr(slices, "SLICE", 0.0)
+    monkeypatch.setattr(slices, "DEFER", 3600.0)
+
+    async def batch_ticks() -> None:
+        with slices.writer_waiting(), slices.batch():
+            for _ in range(3):
+                await slices.tick()
+
+    await _with_a_read_in_flight(batch_ticks)
+    assert slices._slices.writers_waiting == 0
