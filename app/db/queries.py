@@ -281,7 +281,9 @@ def among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElemen
     bulk call's 1,000 ids holds the event loop for milliseconds (app/db/slices.py). SQLite
     renders a plain placeholder a value, a fraction of that."""
     if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, values, ARRAY(column.type))
+        # Without the column's length: a cast to `varchar(n)[]` would cut longer values short.
+        element = String() if isinstance(column.type, String) else column.type
+        array = bindparam(None, values, ARRAY(element))
         return cast(ColumnElement[bool], column == any_(array))
     return cast(ColumnElement[bool], column.in_(values))
 

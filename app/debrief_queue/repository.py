@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.queries import AnySelect, Prepared, sql_text, uuid_text, where_equal
+from app.db.queries import AnySelect, Prepared, among, sql_text, uuid_text, where_equal
 from app.db.stamps import touch
 from app.models import Candidate, Client, DebriefQueueEntry, FollowUp, Interview
 
@@ -126,20 +126,23 @@ async def lock_open_calls(session: AsyncSession, which: ColumnElement[bool]) -> 
     return list((await session.execute(stmt)).scalars())
 
 
-def calls_of(interview_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return FollowUp.interview_id.in_(list(interview_ids))
+# Which rows, by many ids (a bulk call's changed rows): `among`, one array on PostgreSQL.
+def calls_of(session: AsyncSession, interview_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return among(session, FollowUp.interview_id, list(interview_ids))
 
 
-def interviews_of_candidates(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return Interview.candidate_id.in_(list(ids))
+def interviews_of_candidates(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> ColumnElement[bool]:
+    return among(session, Interview.candidate_id, list(ids))
 
 
-def interviews_of_clients(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return Interview.client_id.in_(list(ids))
+def interviews_of_clients(session: AsyncSession, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return among(session, Interview.client_id, list(ids))
 
 
-def interviews(ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    return Interview.id.in_(list(ids))
+def interviews(session: AsyncSession, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    return among(session, Interview.id, list(ids))
 
 
 async def rebuild(session: AsyncSession) -> int:

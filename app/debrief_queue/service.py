@@ -77,7 +77,7 @@ async def candidates_changed(
 ) -> None:
     """After changing these candidates (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or CANDIDATE_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.interviews_of_candidates(ids))
+        await _rewrite(session, repository.interviews_of_candidates(session, ids))
 
 
 async def interviews_changed(
@@ -85,7 +85,7 @@ async def interviews_changed(
 ) -> None:
     """After changing these interviews (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or INTERVIEW_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.interviews(ids))
+        await _rewrite(session, repository.interviews(session, ids))
 
 
 async def clients_changed(
@@ -93,7 +93,7 @@ async def clients_changed(
 ) -> None:
     """After changing these clients (flushed; `changed`: the fields, if known)."""
     if ids and (changed is None or CLIENT_FIELDS.intersection(changed)):
-        await _rewrite(session, repository.interviews_of_clients(ids))
+        await _rewrite(session, repository.interviews_of_clients(session, ids))
 
 
 async def _rewrite(session: AsyncSession, interviews: ColumnElement[bool]) -> None:
@@ -102,7 +102,7 @@ async def _rewrite(session: AsyncSession, interviews: ColumnElement[bool]) -> No
     what is committed now, this transaction's changes included."""
     held = await repository.lock_interviews(session, interviews)
     if held:
-        calls = await repository.lock_open_calls(session, repository.calls_of(held))
+        calls = await repository.lock_open_calls(session, repository.calls_of(session, held))
         await repository.write_rows(session, dropped=calls, written=calls)
 
 

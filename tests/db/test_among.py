@@ -1,0 +1,30 @@
+"""`among`: rows whose column is one of many values, as one array parameter on PostgreSQL."""
+
+from __future__ import annotations
+
+import httpx
+
+from app.db.engine import Database
+from app.db.queries import by_external_ids, ids_by_external_id
+from app.db.transaction import transaction
+from app.models import Candidate
+from tests.conftest import T0
+from tests.factories import create_candidate
+
+
+async def test_rows_are_found_by_many_external_ids_and_only_by_whole_ones(
+    db: Database, admin: httpx.AsyncClient
+) -> None:
+    """Each stored id is found among many unknown ones; an id longer than the column that
+    starts with a stored one finds nothing (a cast to the column's length would cut it)."""
+    longest = "x" * 99 + "1"  # the column holds 100 characters
+    stored = [await create_candidate(admin, external_id=e) for e in (longest, "crm-among-2")]
+    asked = [f"unknown-{n}" for n in range(1500)] + [longest, "crm-among-2", longest + "9"]
+    async with transaction(db, now=T0) as session:
+        found = await by_external_ids(session, Candidate, asked)
+        ids = await ids_by_external_id(session, Candidate, [longest + "9", "crm-among-2"])
+    assert {e: str(c.id) for e, c in found.items()} == {
+        longest: stored[0]["id"],
+        "crm-among-2": stored[1]["id"],
+    }
+    assert {e: str(i) for e, i in ids.items()} == {"crm-among-2": stored[1]["id"]}
