@@ -26,11 +26,16 @@ def patch_values(patch: BaseModel, *, not_null: Iterable[str]) -> dict[str, Any]
     return values
 
 
+def changed_fields(obj: Any, values: dict[str, Any]) -> list[str]:
+    """The names of the values that differ from the object's, sorted."""
+    return sorted(name for name, value in values.items() if getattr(obj, name) != value)
+
+
 def apply_changes(obj: Any, values: dict[str, Any], *, now: datetime) -> list[str]:
     """Set the values that differ; stamp updated_at. Returns the changed field names."""
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    changed = changed_fields(obj, values)
     for name in changed:
         setattr(obj, name, values[name])
     if changed:
         obj.updated_at = now
-    return sorted(changed)
+    return changed

@@ -13,7 +13,11 @@ from typing import Any
 import httpx
 import phonenumbers
 import pytest
+from sqlalchemy import func, select
 
+from app.bulk.service import FLUSH_ROWS
+from app.db.engine import Database
+from app.models import AuditEntry
 from tests.conftest import T0
 from tests.factories import create_candidate, create_client, create_staff
 from tests.followups.helpers import all_events, follow_ups
@@ -60,6 +64,39 @@ async def test_upsert_creates_then_changes_nothing_then_updates(
     assert (stored["status"], stored["phone"], stored["version"]) == ("placed", "+447911100001", 2)
     types = [e["type"] for e in await all_events(integration)]
     assert types == ["candidate.created"] * 3 + ["candidate.updated"]
+
+
+async def test_many_changed_candidates_are_each_stored_audited_and_evented_in_item_order(
+    integration: httpx.AsyncClient, db: Database
+) -> None:
+    """More changed rows than one flush takes (`FLUSH_ROWS`): every change is stored once,
+    with its version and audit row, and the events follow the items' order, not the rows'."""
+    count = FLUSH_ROWS * 2 + 7
+    items = _new_people(count)
+    created = (await integration.post("/v1/candidates/bulk", json={"items": items})).json()
+    ids = [r["id"] for r in created["results"]]
+    id_of = {item["external_id"]: i for item, i in zip(items, ids, strict=True)}
+    changed = [
+        item | {"full_name": f"{item['full_name']} Jr"} if n % 3 else item
+        for n, item in enumerate(reversed(items))  # ids no longer in the items' order
+    ]
+    answer = await integration.post("/v1/candidates/bulk", json={"items": changed})
+    assert answer.status_code == 200, answer.text
+    statuses = [r["status"] for r in answer.json()["results"]]
+    assert statuses == ["unchanged" if n % 3 == 0 else "updated" for n in range(count)]
+    renamed = [c for n, c in enumerate(changed) if n % 3]
+    for item in (renamed[0], renamed[FLUSH_ROWS], renamed[-1]):
+        stored = (await integration.get(f"/v1/candidates/{id_of[item['external_id']]}")).json()
+        assert (stored["full_name"], stored["version"]) == (item["full_name"], 2)
+    updates = [e for e in await all_events(integration) if e["type"] == "candidate.updated"]
+    assert [e["data"]["candidate"]["external_id"] for e in updates] == [
+        c["external_id"] for c in renamed
+    ]
+    async with db.reading() as conn:
+        audited = await conn.execute(
+            select(func.count()).where(AuditEntry.action == "update", AuditEntry.object_id.in_(ids))
+        )
+        assert audited.scalar_one() == len(renamed)
 
 
 async def test_an_existing_candidate_changes_only_in_the_fields_sent(

@@ -15,7 +15,7 @@ from app.db.engine import Database
 from app.db.transaction import transaction
 from app.db.unit_of_work import unit_of_work
 from app.events import service as events
-from app.ids import uuid7
+from app.ids import request_id, uuid7
 from app.models import AuditEntry, Candidate, Event
 from tests.conftest import T0, ClientMaker
 from tests.factories import create_candidate, create_interview, patch_current
@@ -163,11 +163,16 @@ async def test_events_and_audit_rows_are_stored_exactly_as_recorded(db: Database
         {"nested": {"list": [1, 2.5, None, True, "x"]}, "big": 2**53 + 1, "n": 1},
         {"candidate_id": None, "empty": {}, "n": 2},
     ] + [{"candidate_id": subject, "n": n} for n in range(3, 300)]
-    async with transaction(db, now=now) as session:
-        recorded = [events.record(session, "candidate.updated", p, now=now) for p in payloads]
-        await audit.record_many(
-            session, Candidate, "update", [(subject, ["full_name", "email"]), (subject, [])]
-        )
+    token = request_id.set("req-outbox-1")
+    try:
+        async with transaction(db, now=now) as session:
+            unit_of_work(session).actor = "key:tester"
+            recorded = [events.record(session, "candidate.updated", p, now=now) for p in payloads]
+            await audit.record_many(
+                session, Candidate, "update", [(subject, ["full_name", "email"]), (subject, [])]
+            )
+    finally:
+        request_id.reset(token)
     async with db.reading() as conn:
         rows = (
             await conn.execute(
@@ -178,7 +183,15 @@ async def test_events_and_audit_rows_are_stored_exactly_as_recorded(db: Database
         ).all()
         entries = (
             await conn.execute(
-                select(AuditEntry.occurred_at, AuditEntry.fields, AuditEntry.object_type)
+                select(
+                    AuditEntry.occurred_at,
+                    AuditEntry.fields,
+                    AuditEntry.object_type,
+                    AuditEntry.object_id,
+                    AuditEntry.actor,
+                    AuditEntry.action,
+                    AuditEntry.request_id,
+                )
                 .where(AuditEntry.object_id == subject)
                 .order_by(AuditEntry.id)
             )
@@ -188,7 +201,7 @@ async def test_events_and_audit_rows_are_stored_exactly_as_recorded(db: Database
     assert {r.occurred_at for r in rows} == {now}
     assert rows[0].occurred_at.microsecond == 123456
     assert [r.candidate_id for r in rows[:3]] == [uuid.UUID(subject), None, None]
-    assert [(e.occurred_at, e.fields, e.object_type) for e in entries] == [
-        (now, ["email", "full_name"], "candidate"),
-        (now, [], "candidate"),
+    assert [tuple(e) for e in entries] == [
+        (now, ["email", "full_name"], "candidate", subject, "key:tester", "update", "req-outbox-1"),
+        (now, [], "candidate", subject, "key:tester", "update", "req-outbox-1"),
     ]
