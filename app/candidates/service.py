@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken
-from app.db.slices import batch
+from app.db.slices import batched
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -119,6 +119,7 @@ async def _status_changed(
 _UPSERT = TypeAdapter(CandidateUpsert)
 
 
+@batched  # its ticks wait for the reads in flight (app/db/slices.py)
 async def upsert_candidates(
     *,
     session: AsyncSession,
@@ -129,46 +130,45 @@ async def upsert_candidates(
 ) -> BulkOut:
     """Create or update up to 1,000 candidates by external_id, in one transaction. An
     external_id whose candidate was erased is refused, item by item."""
-    with batch():  # its ticks wait for the reads in flight (app/db/slices.py)
-        given = [item for item in items if isinstance(item, dict)]
-        owners = {item.get("owner_id") for item in given if item.get("owner_id")}
-        known = {str(i) for i in await existing_staff_ids(session, _uuids(owners))}
-        erased = await erased_external_ids(
-            session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
-        )
-        # A status change waives or reopens follow-ups: the candidate, then their interviews, before
-        # the rows change (the order of a single change and of an erasure).
-        statuses = {
-            str(i["external_id"]): i["status"]
-            for i in given
-            if i.get("external_id") and isinstance(i.get("status"), str)
-        }
-        for candidate_id in await repository.lock_if_status_changes(session, statuses):
-            await followups.hold_for_candidate_change(session, candidate_id)
+    given = [item for item in items if isinstance(item, dict)]
+    owners = {item.get("owner_id") for item in given if item.get("owner_id")}
+    known = {str(i) for i in await existing_staff_ids(session, _uuids(owners))}
+    erased = await erased_external_ids(
+        session, settings, [str(i["external_id"]) for i in given if i.get("external_id")]
+    )
+    # A status change waives or reopens follow-ups: the candidate, then their interviews, before
+    # the rows change (the order of a single change and of an erasure).
+    statuses = {
+        str(i["external_id"]): i["status"]
+        for i in given
+        if i.get("external_id") and isinstance(i.get("status"), str)
+    }
+    for candidate_id in await repository.lock_if_status_changes(session, statuses):
+        await followups.hold_for_candidate_change(session, candidate_id)
 
-        def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
-            if item.external_id in erased:
-                return (
-                    "external_id",
-                    f"belonged to a candidate erased on {erased[item.external_id]:%Y-%m-%d}",
-                )
-            if item.owner_id is not None and str(item.owner_id) not in known:
-                return "owner_id", "no staff member has this id"
-            return None
+    def refuse(item: CandidateUpsert) -> tuple[str, str] | None:
+        if item.external_id in erased:
+            return (
+                "external_id",
+                f"belonged to a candidate erased on {erased[item.external_id]:%Y-%m-%d}",
+            )
+        if item.owner_id is not None and str(item.owner_id) not in known:
+            return "owner_id", "no staff member has this id"
+        return None
 
-        out = await bulk.upsert(
-            session=session,
-            model=Candidate,
-            items=items,
-            adapter=_UPSERT,
-            atomic=atomic,
-            now=now,
-            refuse=refuse,
-            events_as=("candidate", candidate_payload),
-            after_update=lambda row, changed: _status_changed(session, row, changed, now=now),
-        )
-        await debrief_queue.candidates_changed(session, bulk.updated_ids(out))
-        return out
+    out = await bulk.upsert(
+        session=session,
+        model=Candidate,
+        items=items,
+        adapter=_UPSERT,
+        atomic=atomic,
+        now=now,
+        refuse=refuse,
+        events_as=("candidate", candidate_payload),
+        after_update=lambda row, changed: _status_changed(session, row, changed, now=now),
+    )
+    await debrief_queue.candidates_changed(session, bulk.updated_ids(out))
+    return out
 
 
 def _uuids(values: set[Any]) -> set[uuid.UUID]:

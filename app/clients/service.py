@@ -14,7 +14,7 @@ from app.bulk.schemas import BulkOut
 from app.clients.schemas import ClientCreate, ClientPatch, ClientUpsert
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import external_id_taken, get_for_update
-from app.db.slices import batch
+from app.db.slices import batched
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
 from app.errors import Conflict
@@ -60,13 +60,13 @@ async def update_client(
 _UPSERT = TypeAdapter(ClientUpsert)
 
 
+@batched  # its ticks wait for the reads in flight (app/db/slices.py)
 async def upsert_clients(
     *, session: AsyncSession, items: list[dict[str, Any]], atomic: bool, now: datetime
 ) -> BulkOut:
     """Create or update up to 1,000 clients by external_id, in one transaction."""
-    with batch():  # its ticks wait for the reads in flight (app/db/slices.py)
-        out = await bulk.upsert(
-            session=session, model=Client, items=items, adapter=_UPSERT, atomic=atomic, now=now
-        )
-        await debrief_queue.clients_changed(session, bulk.updated_ids(out))
-        return out
+    out = await bulk.upsert(
+        session=session, model=Client, items=items, adapter=_UPSERT, atomic=atomic, now=now
+    )
+    await debrief_queue.clients_changed(session, bulk.updated_ids(out))
+    return out

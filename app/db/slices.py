@@ -26,10 +26,15 @@ processing) runs in a greenlet and cannot yield; its loops are left as they are.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import functools
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from time import perf_counter
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Seconds of work between two yields; a yield costs a few microseconds when nothing waits.
 SLICE = 0.001
@@ -77,6 +82,17 @@ def batch() -> Iterator[None]:
         yield
     finally:
         _in_batch.reset(token)
+
+
+def batched(work: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """`work` (a bulk call) runs as a `batch`."""
+
+    @functools.wraps(work)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        with batch():
+            return await work(*args, **kwargs)
+
+    return run
 
 
 @contextmanager

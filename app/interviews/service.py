@@ -17,7 +17,7 @@ from app.candidates.erasure import erased_external_ids
 from app.config import Settings
 from app.db.patch import apply_changes, patch_values
 from app.db.queries import by_external_ids, external_id_taken, get_for_update, ids_by_external_id
-from app.db.slices import batch
+from app.db.slices import batched
 from app.db.unit_of_work import unit_of_work
 from app.db.versions import require_if_match
 from app.debrief_queue import service as debrief_queue
@@ -240,6 +240,7 @@ _REFERENCES = {
 }
 
 
+@batched  # its ticks wait for the reads in flight (app/db/slices.py)
 async def upsert_interviews(
     *,
     session: AsyncSession,
@@ -251,44 +252,44 @@ async def upsert_interviews(
 ) -> BulkOut:
     """Create or update up to 1,000 interviews by external_id, each with its events and
     follow-ups exactly as the single-object endpoints would."""
-    with batch():  # its ticks wait for the reads in flight (app/db/slices.py)
-        outcome = Outcome(len(items))
-        valid = await validated(items, _UPSERT, outcome)
-        existing = await by_external_ids(session, Interview, [i.external_id for _, i in valid])
-        named = [i.candidate_external_id for _, i in valid if i.candidate_external_id]
-        candidates = await ids_by_external_id(session, Candidate, named)
-        clients = await ids_by_external_id(
-            session, Client, [i.client_external_id for _, i in valid if i.client_external_id]
-        )
-        unknown = [
-            i.candidate_external_id
-            for _, i in valid
-            if i.candidate_external_id and i.candidate_external_id not in candidates
-        ]
-        erased = set(await erased_external_ids(session, settings, unknown))
-        work = unit_of_work(session)
-        for index, item in valid:
-            mark = work.mark()
-            try:
-                async with session.begin_nested():
-                    status, interview = await _upsert_one(
-                        session,
-                        item,
-                        existing.get(item.external_id),
-                        candidates,
-                        clients,
-                        erased,
-                        actor=actor,
-                        now=now,
-                    )
-            except AppError as exc:
-                work.rewind(mark)  # the savepoint's events and audit rows are undone with it
-                outcome.fail(index, exc.detail, exc.errors or [])
-                continue
-            outcome.done(index, status, interview.id)
-        if atomic:
-            outcome.raise_if_any_failed()
-        return outcome.out()
+    outcome = Outcome(len(items))
+    valid = await validated(items, _UPSERT, outcome)
+    existing = await by_external_ids(session, Interview, [i.external_id for _, i in valid])
+    candidates = await ids_by_external_id(
+        session, Candidate, [i.candidate_external_id for _, i in valid if i.candidate_external_id]
+    )
+    clients = await ids_by_external_id(
+        session, Client, [i.client_external_id for _, i in valid if i.client_external_id]
+    )
+    unknown = [
+        i.candidate_external_id
+        for _, i in valid
+        if i.candidate_external_id and i.candidate_external_id not in candidates
+    ]
+    erased = set(await erased_external_ids(session, settings, unknown))
+    work = unit_of_work(session)
+    for index, item in valid:
+        mark = work.mark()
+        try:
+            async with session.begin_nested():
+                status, interview = await _upsert_one(
+                    session,
+                    item,
+                    existing.get(item.external_id),
+                    candidates,
+                    clients,
+                    erased,
+                    actor=actor,
+                    now=now,
+                )
+        except AppError as exc:
+            work.rewind(mark)  # the savepoint's events and audit rows are undone with it
+            outcome.fail(index, exc.detail, exc.errors or [])
+            continue
+        outcome.done(index, status, interview.id)
+    if atomic:
+        outcome.raise_if_any_failed()
+    return outcome.out()
 
 
 def _reference(

@@ -133,3 +133,13 @@ async def test_a_batch_stops_waiting_for_reads_while_a_write_waits_for_the_write
 
     await _with_a_read_in_flight(batch_ticks)
     assert slices._slices.writers_waiting == 0
+
+
+async def test_a_batched_call_runs_as_a_batch_and_only_it() -> None:
+    @slices.batched
+    async def bulk_call(value: int) -> tuple[int, bool]:
+        await asyncio.sleep(0)
+        return value, slices._in_batch.get()
+
+    assert await bulk_call(7) == (7, True)
+    assert slices._in_batch.get() is False
