@@ -14,10 +14,11 @@ during a sync. So reads come first: `RequestContextMiddleware` counts the reads 
 in flight (`reading`), and a tick inside a bulk call (`batch`) that yields while any read is
 in flight then waits until none is, for at most `DEFER` seconds. A read then meets about one
 slice; a batch keeps at least SLICE / (SLICE + DEFER) of the loop however many reads arrive,
-and loses nothing when none do. Only a batch waits: a single write's ticks (the outbox, the
-erased check) never do, as it holds its locks. Nor does a batch while another write waits
-for SQLite's one writer it holds (`writer_waiting`, from `app/db/writer.py`): the reads must
-not cost the writes.
+and loses nothing when none do. A batch yields as a timer, so that a request whose timer
+fell due during its slice starts first (`_BEHIND_TIMERS`). Only a batch waits: a single
+write's ticks (the outbox, the erased check) never do, as it holds its locks. Nor does a
+batch while another write waits for SQLite's one writer it holds (`writer_waiting`, from
+`app/db/writer.py`): the reads must not cost the writes.
 
 Code run by SQLAlchemy's sync layer (a flush, an ORM event listener, a statement's parameter
 processing) runs in a greenlet and cannot yield; its loops are left as they are.
@@ -40,6 +41,11 @@ T = TypeVar("T")
 SLICE = 0.001
 # Longest a tick waits for the reads in flight: a batch keeps a fifth of a busy loop.
 DEFER = 0.004
+
+# A batch yields as a timer, not with `sleep(0)`: asyncio runs the callbacks already ready
+# before the timers that fell due meanwhile, so a read whose sleep ended during a slice
+# would start only after the batch's next slice; as a timer, the batch comes after it.
+_BEHIND_TIMERS = 1e-6
 
 # True inside a bulk call (`batch`): only there does a tick wait for the reads.
 _in_batch: ContextVar[bool] = ContextVar("in_batch", default=False)
@@ -119,9 +125,12 @@ async def tick() -> None:
     """Let other tasks run if this one has held the event loop for more than `SLICE`; then,
     in a batch, wait while reads are in flight and no write waits, for up to `DEFER`."""
     if perf_counter() - _slices.handed_back_at > SLICE:
-        await asyncio.sleep(0)
-        if _slices.reads and not _slices.writers_waiting and _in_batch.get():
-            await _reads_done()
+        if _in_batch.get():
+            await asyncio.sleep(_BEHIND_TIMERS)
+            if _slices.reads and not _slices.writers_waiting:
+                await _reads_done()
+        else:
+            await asyncio.sleep(0)
         _slices.handed_back_at = perf_counter()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -143,3 +144,29 @@ async def test_a_batched_call_runs_as_a_batch_and_only_it() -> None:
 
     assert await bulk_call(7) == (7, True)
     assert slices._in_batch.get() is False
+
+
+async def test_a_read_due_during_a_batchs_slice_starts_before_its_next_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recruiter's request whose timer fell due while the batch worked runs at the batch's
+    next tick: asyncio runs the callbacks already ready before timers just due, so a batch
+    that yielded with `sleep(0)` went on for another slice or two first."""
+    monkeypatch.setattr(slices, "SLICE", 0.0)
+    order: list[str] = []
+
+    async def reader() -> None:
+        await asyncio.sleep(0.001)  # due while the batch's first slice holds the loop
+        order.append("read")
+
+    async def bulk() -> None:
+        with slices.batch():
+            for n in range(3):
+                time.sleep(0.003)  # a slice of work that does not yield  # noqa: ASYNC251
+                order.append(f"slice {n}")
+                await slices.tick()
+
+    read = asyncio.ensure_future(reader())
+    await asyncio.sleep(0)  # the reader is asleep on its timer
+    await asyncio.wait_for(asyncio.gather(read, asyncio.ensure_future(bulk())), 5)
+    assert order == ["slice 0", "read", "slice 1", "slice 2"]
