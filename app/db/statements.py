@@ -51,9 +51,9 @@ from app.db.unit_of_work import unit_of_work
 # loop for milliseconds.
 SQLITE_ROWS_ON_LOOP = 32
 # Through the session, it goes this many rows at a time, handing the event loop back between
-# them (app/db/slices.py): SQLAlchemy processes the parameters on the loop's thread, about
-# 5 ms for a thousand rows.
-SESSION_ROWS = 250
+# them (app/db/slices.py): SQLAlchemy processes the parameters on the loop's thread, 5 to
+# 15 ms for a thousand rows (a fast core and a slow one).
+SESSION_ROWS = 100
 
 
 class _Compiled:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
+from sqlalchemy import select
 
 from app.db.engine import Database
-from app.db.queries import by_external_ids, ids_by_external_id
+from app.db.queries import among, by_external_ids, ids_by_external_id
 from app.db.transaction import transaction
 from app.models import Candidate
 from tests.conftest import T0
@@ -28,3 +31,17 @@ async def test_rows_are_found_by_many_external_ids_and_only_by_whole_ones(
         "crm-among-2": stored[1]["id"],
     }
     assert {e: str(i) for e, i in ids.items()} == {"crm-among-2": stored[1]["id"]}
+
+
+async def test_rows_are_found_by_many_uuids(db: Database, admin: httpx.AsyncClient) -> None:
+    """UUIDs are matched in the form the column stores them (on SQLite, 32 hex digits)."""
+    stored = [await create_candidate(admin, external_id=f"crm-among-uuid-{n}") for n in range(2)]
+    asked = [uuid.uuid4() for _ in range(1200)] + [uuid.UUID(c["id"]) for c in stored]
+    async with transaction(db, now=T0) as session:
+        rows = await session.execute(
+            select(Candidate.external_id).where(among(session, Candidate.id, asked))
+        )
+        found = sorted(rows.scalars())
+        none = await session.execute(select(Candidate.id).where(among(session, Candidate.id, [])))
+    assert found == ["crm-among-uuid-0", "crm-among-uuid-1"]
+    assert none.all() == []
