@@ -23,7 +23,7 @@ from app.ids import uuid7
 
 M = TypeVar("M", bound=BaseModel)
 # New rows a multi-row INSERT: SQLAlchemy processes an INSERT's parameters without handing
-# the event loop back, 5 to 15 ms for 1,000 rows (a fast core and a slow one); so a hundred
+# the event loop back, 5 to 20 ms for 1,000 rows (a fast core and a slow one); so a hundred
 # at a time, a tick between (app/db/slices.py).
 INSERT_ROWS = 100
 # Changed rows a flush: a flush (its UPDATEs, the audit listener) cannot hand the loop back,

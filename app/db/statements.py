@@ -52,7 +52,7 @@ from app.db.unit_of_work import unit_of_work
 SQLITE_ROWS_ON_LOOP = 32
 # Through the session, it goes this many rows at a time, handing the event loop back between
 # them (app/db/slices.py): SQLAlchemy processes the parameters on the loop's thread, 5 to
-# 15 ms for a thousand rows (a fast core and a slow one).
+# 20 ms for a thousand rows (a fast core and a slow one).
 SESSION_ROWS = 100
 
 
