@@ -285,6 +285,10 @@ def among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElemen
     On PostgreSQL it is `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM
     json_each(:array))`, the values as one JSON array in the form the column stores them
     (SQLite still looks each up in the column's index)."""
+    # No stored text holds a NUL (PostgreSQL cannot store one, and no request may send one):
+    # such a value matches nothing. Left in, PostgreSQL would refuse the statement, and
+    # SQLite's JSON functions would end it at the NUL ("a\x00b" matching "a").
+    values = [v for v in values if not (isinstance(v, str) and "\x00" in v)]
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         # Without the column's length: a cast to `varchar(n)[]` would cut longer values short.

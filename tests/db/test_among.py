@@ -45,3 +45,15 @@ async def test_rows_are_found_by_many_uuids(db: Database, admin: httpx.AsyncClie
         none = await session.execute(select(Candidate.id).where(among(session, Candidate.id, [])))
     assert found == ["crm-among-uuid-0", "crm-among-uuid-1"]
     assert none.all() == []
+
+
+async def test_a_value_with_a_nul_matches_nothing(db: Database, admin: httpx.AsyncClient) -> None:
+    """No stored text holds a NUL: "crm-nul\x00x" finds nothing (SQLite's JSON functions would
+    read it as "crm-nul"; PostgreSQL would refuse the statement). No request can send a NUL;
+    this guards the lookup itself."""
+    await create_candidate(admin, external_id="crm-nul")
+    async with transaction(db, now=T0) as session:
+        found = await by_external_ids(session, Candidate, ["crm-nul\x00x", "other"])
+        exact = await ids_by_external_id(session, Candidate, ["crm-nul", "crm-nul\x00x"])
+    assert found == {}
+    assert list(exact) == ["crm-nul"]
