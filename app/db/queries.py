@@ -282,9 +282,9 @@ def among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElemen
     afresh for each call, a placeholder (and on PostgreSQL a cast) a value, which for a bulk
     call's 1,000 ids held the event loop for 3 to 7 milliseconds (app/db/slices.py).
 
-    On PostgreSQL it is `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM
-    json_each(:array))`, the values as one JSON array in the form the column stores them
-    (SQLite still looks each up in the column's index)."""
+    On PostgreSQL it is `column = ANY(:array)`; on SQLite, for a text or UUID column,
+    `column IN (SELECT value FROM json_each(:array))`, the values as one JSON array in the
+    form the column stores them (SQLite still looks each up in the column's index)."""
     # No stored text holds a NUL (PostgreSQL cannot store one, and no request may send one):
     # such a value matches nothing. Left in, PostgreSQL would refuse the statement, and
     # SQLite's JSON functions would end it at the NUL ("a\x00b" matching "a").
@@ -295,7 +295,11 @@ def among(session: AsyncSession, column: Any, values: list[Any]) -> ColumnElemen
         element = String() if isinstance(column.type, String) else column.type
         array = bindparam(None, values, ARRAY(element))
         return cast(ColumnElement[bool], column == any_(array))
-    stored = column.type.bind_processor(dialect)
+    if not isinstance(column.type, (String, Uuid)):
+        # Only text is compared as the JSON gives it: a number, a date or bytes would need
+        # the column's affinity, which `json_each`'s values do not get.
+        return cast(ColumnElement[bool], column.in_(values))
+    stored = column.type.dialect_impl(dialect).bind_processor(dialect)  # UUIDs: 32 hex digits
     document = json.dumps([stored(v) for v in values] if stored else values)
     listed = func.json_each(bindparam(None, document, String())).table_valued("value")
     return cast(ColumnElement[bool], column.in_(select(listed.c.value)))

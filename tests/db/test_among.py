@@ -57,3 +57,24 @@ async def test_a_value_with_a_nul_matches_nothing(db: Database, admin: httpx.Asy
         exact = await ids_by_external_id(session, Candidate, ["crm-nul", "crm-nul\x00x"])
     assert found == {}
     assert list(exact) == ["crm-nul"]
+
+
+async def test_other_columns_are_matched_as_a_plain_list(
+    db: Database, admin: httpx.AsyncClient
+) -> None:
+    """A column that is neither text nor a UUID (here a time) is compared as its type
+    stores it, on both databases."""
+    stored = await create_candidate(admin, external_id="crm-among-time")
+    async with transaction(db, now=T0) as session:
+        created = (
+            await session.execute(
+                select(Candidate.created_at).where(Candidate.id == uuid.UUID(stored["id"]))
+            )
+        ).scalar_one()
+        rows = await session.execute(
+            select(Candidate.external_id).where(
+                among(session, Candidate.created_at, [created, T0.replace(year=2001)])
+            )
+        )
+        found = list(rows.scalars())
+    assert "crm-among-time" in found
