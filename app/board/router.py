@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,6 +34,8 @@ from app.schemas.fields import local_zone
 
 router = APIRouter(prefix="/board", tags=["board"])
 sign_ins = RateLimiter(per_minute=10, burst=10)
+# Pages a section of the board offers (50 rows each): far beyond any agency's open work.
+MAX_PAGE = 10_000
 
 WHAT = {
     "debrief_call": "Debrief call",
@@ -82,9 +85,11 @@ async def board(
     owner_id: str | None = None,
     client_id: str | None = None,
     done: str | None = None,
+    calls_page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    others_page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """What was escalated to you, overdue debrief calls (yours first) and other follow-ups
-    overdue or due today."""
+    overdue or due today (yours first), each list 50 rows a page."""
     user = await session.current_user(request, db, settings, now)
     if user is None:
         return _sign_in_page(request, settings, None)
@@ -92,32 +97,37 @@ async def board(
     tz = local_zone(user.timezone, policy.timezone)  # "today" is the signed-in person's day
     local_now = now.astimezone(tz)
     end_of_day = local_now.replace(hour=23, minute=59, second=59, microsecond=0)
-    rows = await repository.open_work(
-        db, due_by=end_of_day, owner_id=_uuid(owner_id), client_id=_uuid(client_id)
-    )
     me = user.principal.staff_id
-    calls: list[dict[str, Any]] = []
-    others: list[dict[str, Any]] = []
-    for row in sorted(rows, key=lambda r: (r["owner_id"] != me or me is None, r["due_at"])):
+    owner, client = _uuid(owner_id), _uuid(client_id)
+    call_rows, calls_total = await repository.overdue_calls(
+        db, me=me, owner_id=owner, client_id=client, page=calls_page
+    )
+    other_rows, others_total = await repository.other_work(
+        db, due_by=end_of_day, me=me, owner_id=owner, client_id=client, page=others_page
+    )
+
+    def item(row: RowMapping, kind: str, sequence: int, status: str) -> dict[str, Any]:
         next_reminder = rules.next_reminder_at(
-            status=row["status"],
+            status=status,
             reminders_sent=row["reminders_sent"],
             max_reminders=row["max_reminders"],
             next_notice_at=row["next_notice_at"],
         )
-        item = {
+        return {
             **row,
             "mine": me is not None and row["owner_id"] == me,
             "first_name": (row["full_name"] or "").split(" ")[0],
-            "what": _what(row["kind"], row["sequence"]),
+            "what": _what(kind, sequence),
             "due": _local(row["due_at"], tz),
             "next_reminder": _local(next_reminder, tz) if next_reminder else None,
-            "ended": _local(row["ends_at"], tz),
             "overdue_by": _since(now - row["due_at"]),
         }
-        (calls if row["kind"] == "debrief_call" and row["status"] == "overdue" else others).append(
-            item
-        )
+
+    calls = [
+        item(row, "debrief_call", 1, "overdue") | {"ended": _local(row["ends_at"], tz)}
+        for row in call_rows
+    ]
+    others = [item(row, row["kind"], row["sequence"], row["status"]) for row in other_rows]
     escalated = [
         {
             **row,
@@ -127,19 +137,56 @@ async def board(
         }
         for row in (await repository.escalated_to(db, me) if me is not None else [])
     ]
+    filters = {"owner_id": owner_id or "", "client_id": client_id or ""}
     context = {
         "user_name": user.name,
         "escalated": escalated,
         "csrf": session.csrf_token(settings, user),
         "calls": calls,
+        "calls_pages": _pages(filters, "calls_page", calls_page, calls_total, others_page),
         "others": others,
+        "others_pages": _pages(filters, "others_page", others_page, others_total, calls_page),
         "recruiters": await repository.recruiters(db),
         "clients": await repository.clients_with_open_work(db),
-        "owner_id": owner_id or "",
-        "client_id": client_id or "",
+        **filters,
         "flash": done,
     }
     return page(request, "board.html", context)
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """Where a section of the board stands: its rows `first` to `last` of `total`, and the
+    links to its previous and next pages (the other section stays on its page)."""
+
+    total: int
+    first: int
+    last: int
+    previous: str | None
+    next: str | None
+
+
+def _pages(filters: dict[str, str], name: str, number: int, total: int, other: int) -> _Pages:
+    calls = name == "calls_page"
+    other_name, section = ("others_page", "calls") if calls else ("calls_page", "other")
+
+    def link(to: int) -> str:
+        query = {k: v for k, v in filters.items() if v}
+        query |= {name: str(to)} if to > 1 else {}
+        query |= {other_name: str(other)} if other > 1 else {}
+        return f"/board?{urlencode(query)}#{section}" if query else f"/board#{section}"
+
+    first = (number - 1) * repository.PAGE + 1
+    last = min(number * repository.PAGE, total)
+    return _Pages(
+        total=total,
+        first=first,
+        last=last,
+        previous=link(min(number - 1, max(1, -(-total // repository.PAGE))))
+        if number > 1
+        else None,
+        next=link(number + 1) if last < total else None,
+    )
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from app.api.ratelimit import RateLimiter
 from app.auth.keys import hash_key
+from app.board import repository as board_repository
 from app.board import router as board_router
 from app.clock import FrozenClock
 from app.config import DEFAULT_SECRET
@@ -134,6 +135,76 @@ async def test_overdue_candidates_are_listed_mine_first_with_a_phone_link(
     filtered = (await browser.get("/board", params={"client_id": acme["id"]})).text
     assert "Earlier Theirs" in filtered
     assert "Later Mine" not in filtered
+
+
+def section(html: str, heading_id: str) -> str:
+    """The part of the board from one section's heading to the next heading."""
+    start = html.index(f'<h2 id="{heading_id}">')
+    end = html.find("<h2", start + 1)
+    return html[start : end if end > 0 else len(html)]
+
+
+async def test_each_list_is_paged_with_mine_first_across_the_whole_agency(
+    browser: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    make_key: KeyMaker,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mine come first across every page, not only among the rows of the first page: my
+    candidate, the last due, heads page 1 of four overdue calls shown two a page."""
+    monkeypatch.setattr(board_repository, "PAGE", 2)
+    me = await create_staff(admin, full_name="Rosa Diaz")
+    other = await create_staff(admin, full_name="Sam Lee")
+    for hours in (3, 2, 1):
+        theirs = await create_candidate(admin, full_name=f"Theirs {hours}", owner_id=other["id"])
+        await create_interview(
+            admin, starts_at=STARTS - timedelta(hours=hours), candidate_id=theirs["id"]
+        )
+    mine = await create_candidate(admin, full_name="Later Mine", owner_id=me["id"])
+    await create_interview(admin, starts_at=STARTS, candidate_id=mine["id"])
+    clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    await sweep(admin)
+    text = await signed_in(browser, await make_key("recruiter", staff_id=uuid.UUID(me["id"])))
+    calls = section(text, "calls")
+    assert "Who hasn't called in (4)" in calls
+    assert calls.index("Later Mine") < calls.index("Theirs 3")  # mine first, then most overdue
+    assert "Theirs 2" not in calls
+    assert "Theirs 1" not in calls
+    assert "1\u20132 of 4" in calls
+    assert 'href="/board?calls_page=2#calls"' in calls
+    others = section(text, "other")  # the thank-you notes, due today: mine first too
+    assert others.index("Later Mine") < others.index("Theirs")
+
+    second = (await browser.get("/board", params={"calls_page": "2"})).text
+    calls = section(second, "calls")
+    assert "3\u20134 of 4" in calls
+    assert calls.index("Theirs 2") < calls.index("Theirs 1")
+    assert "Later Mine" not in calls
+    assert "Theirs 3" not in calls
+    assert 'href="/board#calls">Previous page' in calls
+    # Paging one list keeps the other where it is.
+    assert "calls_page=2" in section(second, "other")
+
+    past = section((await browser.get("/board", params={"calls_page": "9"})).text, "calls")
+    assert "Nothing more on this page" in past
+    assert "(4)" in past
+    assert 'href="/board?calls_page=2#calls">Previous page' in past  # the last page there is
+
+    mine_only = (await browser.get("/board", params={"owner_id": other["id"]})).text
+    assert "Later Mine" not in mine_only
+    assert "1\u20132 of 3" in section(mine_only, "calls")
+    assert "owner_id=" in section(mine_only, "calls")  # the filter stays on the next page
+
+
+@pytest.mark.parametrize("query", ["calls_page=0", "others_page=abc", "calls_page=10001"])
+async def test_a_page_number_out_of_range_is_refused_with_a_problem(
+    browser: httpx.AsyncClient, make_key: KeyMaker, query: str
+) -> None:
+    await signed_in(browser, await make_key("recruiter"))
+    refused = await browser.get(f"/board?{query}")
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_recording_the_call_takes_the_candidate_off_the_board(
