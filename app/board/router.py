@@ -99,11 +99,13 @@ async def board(
     end_of_day = local_now.replace(hour=23, minute=59, second=59, microsecond=0)
     me = user.principal.staff_id
     owner, client = _uuid(owner_id), _uuid(client_id)
-    call_rows, calls_total = await repository.overdue_calls(
-        db, me=me, owner_id=owner, client_id=client, page=calls_page
-    )
+    # Two reads, the other work first: a call the sweep flags overdue between them shows in
+    # both lists for this one view rather than in neither.
     other_rows, others_total = await repository.other_work(
         db, due_by=end_of_day, me=me, owner_id=owner, client_id=client, page=others_page
+    )
+    call_rows, calls_total = await repository.overdue_calls(
+        db, me=me, owner_id=owner, client_id=client, page=calls_page
     )
 
     def item(row: RowMapping, kind: str, sequence: int, status: str) -> dict[str, Any]:

@@ -169,6 +169,8 @@ async def test_each_list_is_paged_with_mine_first_across_the_whole_agency(
     calls = section(text, "calls")
     assert "Who hasn't called in (4)" in calls
     assert calls.index("Later Mine") < calls.index("Theirs 3")  # mine first, then most overdue
+    assert 'Later Mine <span class="hint">(yours)</span>' in calls
+    assert calls.count('class="mine"') == 1
     assert "Theirs 2" not in calls
     assert "Theirs 1" not in calls
     assert "1\u20132 of 4" in calls
@@ -188,13 +190,35 @@ async def test_each_list_is_paged_with_mine_first_across_the_whole_agency(
 
     past = section((await browser.get("/board", params={"calls_page": "9"})).text, "calls")
     assert "Nothing more on this page" in past
-    assert "(4)" in past
+    assert "Who hasn't called in (4)" in past
     assert 'href="/board?calls_page=2#calls">Previous page' in past  # the last page there is
 
     mine_only = (await browser.get("/board", params={"owner_id": other["id"]})).text
     assert "Later Mine" not in mine_only
     assert "1\u20132 of 3" in section(mine_only, "calls")
     assert "owner_id=" in section(mine_only, "calls")  # the filter stays on the next page
+
+
+async def test_a_call_due_later_today_is_other_work_until_it_is_overdue(
+    browser: httpx.AsyncClient, admin: httpx.AsyncClient, make_key: KeyMaker, clock: FrozenClock
+) -> None:
+    """A debrief call still pending but due today is among the other follow-ups, not among
+    who has not called in; once the sweep flags it overdue it moves, and only then."""
+    candidate = await create_candidate(admin, full_name="Due Today")
+    interview = await create_interview(admin, starts_at=STARTS, candidate_id=candidate["id"])
+    clock.set(T0 + timedelta(hours=2))  # the interview has ended; its call is due at 17:00
+    await sweep(admin)
+    call = (await follow_ups(admin, interview_id=interview["id"]))["debrief_call"]
+    assert call["status"] == "pending"
+    text = await signed_in(browser, await make_key("admin"))
+    assert "Due Today" not in section(text, "calls")
+    assert "Debrief call" in section(text, "other")
+    assert "Who hasn't called in (0)" in section(text, "calls")
+    clock.set(T0 + timedelta(hours=8))  # 18:00, within the board's session
+    await sweep(admin)
+    text = (await browser.get("/board")).text
+    assert "Due Today" in section(text, "calls")
+    assert "Debrief call" not in section(text, "other")
 
 
 @pytest.mark.parametrize("query", ["calls_page=0", "others_page=abc", "calls_page=10001"])
