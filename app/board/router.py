@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -72,8 +73,26 @@ def _local(moment: datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
 
 
-def _back(flash: str) -> RedirectResponse:
-    return RedirectResponse(f"/board?{urlencode({'done': flash})}", status_code=303)
+def _view(params: Mapping[str, str]) -> dict[str, str]:
+    """The board's filters and pages in `params` that are well formed. The board's forms are
+    sent with the query of the view they are on, so that an action's answer goes back there
+    (anything else in it is dropped)."""
+    kept: dict[str, str] = {}
+    for name in ("owner_id", "client_id"):
+        value = _uuid(params.get(name))
+        if value is not None:
+            kept[name] = str(value)
+    for name in ("calls_page", "others_page"):
+        digits = params.get(name, "")
+        if digits.isascii() and digits.isdigit() and 1 < int(digits) <= MAX_PAGE:
+            kept[name] = str(int(digits))
+    return kept
+
+
+def _back(request: Request, flash: str) -> RedirectResponse:
+    """Back to the board, on the view the form was sent from, saying what was done."""
+    query = urlencode(_view(request.query_params) | {"done": flash})
+    return RedirectResponse(f"/board?{query}", status_code=303)
 
 
 @router.get("", response_class=HTMLResponse, responses=_PAGES, summary="The recruiters' board")
@@ -140,6 +159,7 @@ async def board(
         for row in (await repository.escalated_to(db, me) if me is not None else [])
     ]
     filters = {"owner_id": owner_id or "", "client_id": client_id or ""}
+    view = urlencode(_view(request.query_params))
     context = {
         "user_name": user.name,
         "escalated": escalated,
@@ -151,6 +171,7 @@ async def board(
         "recruiters": await repository.recruiters(db),
         "clients": await repository.clients_with_open_work(db),
         **filters,
+        "view": f"?{view}" if view else "",  # what each form's answer goes back to
         "flash": done,
     }
     return page(request, "board.html", context)
@@ -317,7 +338,7 @@ async def record_call(interview_id: uuid.UUID, form: SentForm) -> Response:
         )
     except AppError as exc:
         return message(request, exc.status, "That call could not be recorded", exc.detail)
-    return _back("Call recorded.")
+    return _back(request, "Call recorded.")
 
 
 @router.post(
@@ -339,7 +360,7 @@ async def complete(follow_up_id: uuid.UUID, form: SentForm) -> Response:
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be marked done", exc.detail)
-    return _back(f"{_what(follow_up.kind, follow_up.sequence)} marked done.")
+    return _back(request, f"{_what(follow_up.kind, follow_up.sequence)} marked done.")
 
 
 @router.post(
@@ -365,7 +386,7 @@ async def waive(follow_up_id: uuid.UUID, form: SentForm) -> Response:
         )
     except AppError as exc:
         return message(request, exc.status, "That could not be waived", exc.detail)
-    return _back(f"{_what(follow_up.kind, follow_up.sequence)} waived.")
+    return _back(request, f"{_what(follow_up.kind, follow_up.sequence)} waived.")
 
 
 @router.post(
@@ -391,4 +412,4 @@ async def relay(interview_id: uuid.UUID, feedback_id: uuid.UUID, form: SentForm)
         )
     except AppError as exc:
         return message(request, exc.status, "That feedback could not be sent", exc.detail)
-    return _back("Feedback sent to the candidate.")
+    return _back(request, "Feedback sent to the candidate.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import re
 import time
 import uuid
@@ -219,6 +220,49 @@ async def test_a_call_due_later_today_is_other_work_until_it_is_overdue(
     text = (await browser.get("/board")).text
     assert "Due Today" in section(text, "calls")
     assert "Debrief call" not in section(text, "other")
+
+
+async def test_an_action_goes_back_to_the_view_it_was_sent_from(
+    browser: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    make_key: KeyMaker,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Done on page 2 of one recruiter's calls comes back to page 2 of their calls; a view
+    that is not well formed is not carried back."""
+    monkeypatch.setattr(board_repository, "PAGE", 1)
+    owner = await create_staff(admin, full_name="Sam Lee")
+    for hours in (2, 1):
+        candidate = await create_candidate(admin, full_name=f"Called {hours}", owner_id=owner["id"])
+        await create_interview(
+            admin, starts_at=STARTS - timedelta(hours=hours), candidate_id=candidate["id"]
+        )
+    clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+    await sweep(admin)
+    await signed_in(browser, await make_key("admin"))
+    view = {"owner_id": owner["id"], "calls_page": "2"}
+    text = (await browser.get("/board", params=view)).text
+    action = re.search(r'action="(/board/interviews/[^"]+/debrief[^"]*)"', text)
+    assert action
+    assert html.unescape(action.group(1)).endswith(f"?owner_id={owner['id']}&calls_page=2")
+    saved = await browser.post(html.unescape(action.group(1)), data={"csrf": csrf_of(text)})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == (
+        f"/board?owner_id={owner['id']}&calls_page=2&done=Call+recorded."
+    )
+    back = (await browser.get(saved.headers["location"])).text
+    assert "Call recorded." in back
+    assert "Who hasn't called in (1)" in back  # the one left, on the page before
+
+    found = re.search(r'action="/board/follow-ups/([^/"]+)/complete', back)
+    assert found
+    forged = await browser.post(
+        f"/board/follow-ups/{found.group(1)}/complete?owner_id=nobody&calls_page=%C2%B2&x=1",
+        data={"csrf": csrf_of(back)},
+    )
+    assert forged.status_code == 303
+    assert forged.headers["location"].startswith("/board?done=")
 
 
 @pytest.mark.parametrize("query", ["calls_page=0", "others_page=abc", "calls_page=10001"])
