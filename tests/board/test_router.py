@@ -126,6 +126,7 @@ async def test_overdue_candidates_are_listed_mine_first_with_a_phone_link(
     await create_interview(
         admin, starts_at=STARTS - timedelta(days=1), candidate_id=theirs["id"], client_id=acme["id"]
     )
+    await create_client(admin, name="Quiet Ltd")  # no interview: no open work
     await create_interview(admin, starts_at=STARTS, candidate_id=mine["id"], job_title="Controller")
     clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
     await sweep(admin)
@@ -133,6 +134,8 @@ async def test_overdue_candidates_are_listed_mine_first_with_a_phone_link(
     assert text.index("Later Mine") < text.index("Earlier Theirs")  # mine first
     assert '<a href="tel:+447911123456">' in text
     assert "Rosa Diaz" in text
+    assert f'<option value="{acme["id"]}" >Acme Ltd</option>' in text  # the client filter
+    assert "Quiet Ltd" not in text
     filtered = (await browser.get("/board", params={"client_id": acme["id"]})).text
     assert "Earlier Theirs" in filtered
     assert "Later Mine" not in filtered
