@@ -158,20 +158,21 @@ async def board(
         }
         for row in (await repository.escalated_to(db, me) if me is not None else [])
     ]
-    filters = {"owner_id": owner_id or "", "client_id": client_id or ""}
-    view = urlencode(_view(request.query_params))
+    view = _view(request.query_params)
+    here = urlencode(view)
     context = {
         "user_name": user.name,
         "escalated": escalated,
         "csrf": session.csrf_token(settings, user),
         "calls": calls,
-        "calls_pages": _pages(filters, "calls_page", calls_page, calls_total, others_page),
+        "calls_pages": _pages(view, "calls_page", calls_page, calls_total),
         "others": others,
-        "others_pages": _pages(filters, "others_page", others_page, others_total, calls_page),
+        "others_pages": _pages(view, "others_page", others_page, others_total),
         "recruiters": await repository.recruiters(db),
         "clients": await repository.clients_with_open_work(db),
-        **filters,
-        "view": f"?{view}" if view else "",  # what each form's answer goes back to
+        "owner_id": owner_id or "",
+        "client_id": client_id or "",
+        "view": f"?{here}" if here else "",  # what each form's answer goes back to
         "flash": done,
     }
     return page(request, "board.html", context)
@@ -189,14 +190,12 @@ class _Pages:
     next: str | None
 
 
-def _pages(filters: dict[str, str], name: str, number: int, total: int, other: int) -> _Pages:
-    calls = name == "calls_page"
-    other_name, section = ("others_page", "calls") if calls else ("calls_page", "other")
+def _pages(view: dict[str, str], name: str, number: int, total: int) -> _Pages:
+    """Where list `name` (its page parameter) stands on the board's `view` (`_view`)."""
+    section = "calls" if name == "calls_page" else "other"
 
     def link(to: int) -> str:
-        query = {k: v for k, v in filters.items() if v}
-        query |= {name: str(to)} if to > 1 else {}
-        query |= {other_name: str(other)} if other > 1 else {}
+        query = {k: v for k, v in view.items() if k != name} | ({name: str(to)} if to > 1 else {})
         return f"/board?{urlencode(query)}#{section}" if query else f"/board#{section}"
 
     first = (number - 1) * repository.PAGE + 1
